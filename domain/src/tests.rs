@@ -1,0 +1,761 @@
+//! Given events / when command / then events or rejection, for every rule; and a property test
+//! over random command sequences for the conservation law.
+
+use crate::*;
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+
+fn h(s: &str) -> Handle {
+    Handle::parse(s).unwrap()
+}
+fn j(s: &str) -> JobId {
+    JobId::parse(s).unwrap()
+}
+fn c(n: u64) -> Credits {
+    Credits::new(n)
+}
+fn reason(s: &str) -> Reason {
+    Reason::parse(s).unwrap()
+}
+fn pitch(s: &str) -> Pitch {
+    Pitch::parse(s).unwrap()
+}
+
+/// An event on some stream.
+#[derive(Debug, Clone, PartialEq)]
+enum Recorded {
+    Member(Handle, MemberEvent),
+    Job(JobId, JobEvent),
+}
+
+/// A tiny ledger: the states of every entity, advanced only by events. The test model of what
+/// the application layer does around `decide` (load every state involved, decide, record).
+#[derive(Default, Clone)]
+struct Ledger {
+    wallets: BTreeMap<Handle, Wallet>,
+    jobs: BTreeMap<JobId, Job>,
+}
+
+#[derive(Debug)]
+enum Cmd {
+    Member(MemberCommand),
+    Job(JobId, JobCommand),
+}
+
+impl Ledger {
+    fn record(&mut self, e: &Recorded) {
+        match e {
+            Recorded::Member(who, ev) => {
+                let w = self.wallets.remove(who).unwrap_or_default();
+                self.wallets.insert(who.clone(), w.evolve(ev));
+            }
+            Recorded::Job(id, ev) => {
+                let s = self.jobs.remove(id).unwrap_or_default();
+                self.jobs.insert(id.clone(), s.evolve(ev));
+            }
+        }
+    }
+
+    fn decide(&self, cmd: &Cmd) -> Result<Vec<Recorded>, Rejection> {
+        match cmd {
+            Cmd::Member(m) => {
+                let who = match m {
+                    MemberCommand::Register(r) => &r.handle,
+                    MemberCommand::Grant(g) => &g.handle,
+                };
+                let w = self.wallets.get(who).cloned().unwrap_or_default();
+                Ok(w.decide(m)?
+                    .into_iter()
+                    .map(|e| Recorded::Member(who.clone(), e))
+                    .collect())
+            }
+            Cmd::Job(id, jc) => {
+                let job = self.jobs.get(id).cloned().unwrap_or_default();
+                let wallets: BTreeMap<_, _> = jc
+                    .wallets_needed(&job)
+                    .into_iter()
+                    .map(|who| {
+                        let w = self.wallets.get(&who).cloned().unwrap_or_default();
+                        (who, w)
+                    })
+                    .collect();
+                let ctx = JobContext {
+                    id,
+                    job: &job,
+                    wallets: &wallets,
+                };
+                let d = job::decide(&ctx, jc)?;
+                Ok(d.job
+                    .into_iter()
+                    .map(|e| Recorded::Job(id.clone(), e))
+                    .chain(d.wallets.into_iter().map(|(w, e)| Recorded::Member(w, e)))
+                    .collect())
+            }
+        }
+    }
+
+    fn execute(&mut self, cmd: &Cmd) -> Result<Vec<Recorded>, Rejection> {
+        let events = self.decide(cmd)?;
+        for e in &events {
+            self.record(e);
+        }
+        Ok(events)
+    }
+}
+
+struct Given(Ledger);
+
+fn given() -> Given {
+    Given(Ledger::default())
+}
+
+impl Given {
+    fn events(mut self, events: Vec<Recorded>) -> Self {
+        for e in &events {
+            self.0.record(e);
+        }
+        self
+    }
+    fn member(self, who: &str) -> Self {
+        self.events(vec![Recorded::Member(
+            h(who),
+            MemberEvent::MemberRegistered {
+                handle: h(who),
+                display_name: DisplayName::parse(who).unwrap(),
+            },
+        )])
+    }
+    fn granted(self, who: &str, n: u64) -> Self {
+        self.events(vec![Recorded::Member(
+            h(who),
+            MemberEvent::CreditsGranted {
+                amount: c(n),
+                reason: reason("test"),
+            },
+        )])
+    }
+    /// `owner` (registered, with `reward` credits) launched job `id`.
+    fn launched(self, id: &str, owner: &str, reward: u64) -> Self {
+        self.events(vec![
+            Recorded::Job(j(id), launched(id, owner, reward)),
+            Recorded::Member(
+                h(owner),
+                MemberEvent::CreditsEscrowed {
+                    job: j(id),
+                    amount: c(reward),
+                },
+            ),
+        ])
+    }
+    fn applied(self, id: &str, who: &str) -> Self {
+        self.events(vec![Recorded::Job(
+            j(id),
+            JobEvent::ApplicationSubmitted {
+                participant: h(who),
+                pitch: pitch("pick me"),
+            },
+        )])
+    }
+    fn accepted(self, id: &str, who: &str) -> Self {
+        self.events(vec![Recorded::Job(
+            j(id),
+            JobEvent::ApplicantAccepted {
+                participant: h(who),
+            },
+        )])
+    }
+    fn when(self, cmd: Cmd) -> Then {
+        Then(self.0.decide(&cmd))
+    }
+}
+
+struct Then(Result<Vec<Recorded>, Rejection>);
+
+impl Then {
+    #[track_caller]
+    fn then(self, expected: Vec<Recorded>) {
+        assert_eq!(self.0, Ok(expected));
+    }
+    #[track_caller]
+    fn then_rejects(self, code: &str) {
+        match self.0 {
+            Err(r) => assert_eq!(r.code(), code, "rejected, but with: {r}"),
+            Ok(e) => panic!("expected rejection {code}, got events {e:?}"),
+        }
+    }
+}
+
+fn launched(id: &str, owner: &str, reward: u64) -> JobEvent {
+    JobEvent::JobLaunched {
+        job: j(id),
+        owner: h(owner),
+        title: Title::parse("Logo").unwrap(),
+        description: Description::parse("").unwrap(),
+        reward: c(reward),
+    }
+}
+
+fn register(who: &str) -> Cmd {
+    Cmd::Member(MemberCommand::Register(RegisterMember {
+        handle: h(who),
+        display_name: DisplayName::parse("Someone").unwrap(),
+    }))
+}
+fn grant(who: &str, n: u64) -> Cmd {
+    Cmd::Member(MemberCommand::Grant(GrantCredits {
+        handle: h(who),
+        amount: c(n),
+        reason: reason("test"),
+    }))
+}
+fn launch(id: &str, owner: &str, reward: u64) -> Cmd {
+    Cmd::Job(
+        j(id),
+        JobCommand::Launch(LaunchJob {
+            job: j(id),
+            owner: h(owner),
+            title: Title::parse("Logo").unwrap(),
+            description: Description::parse("").unwrap(),
+            reward: c(reward),
+        }),
+    )
+}
+fn apply(id: &str, who: &str) -> Cmd {
+    Cmd::Job(
+        j(id),
+        JobCommand::Apply {
+            by: h(who),
+            pitch: pitch("pick me"),
+        },
+    )
+}
+fn withdraw(id: &str, who: &str) -> Cmd {
+    Cmd::Job(j(id), JobCommand::Withdraw { by: h(who) })
+}
+fn accept(id: &str, by: &str, who: &str) -> Cmd {
+    Cmd::Job(
+        j(id),
+        JobCommand::Accept {
+            by: h(by),
+            participant: h(who),
+        },
+    )
+}
+fn complete(id: &str, by: &str) -> Cmd {
+    Cmd::Job(j(id), JobCommand::Complete { by: h(by) })
+}
+fn cancel(id: &str, by: &str) -> Cmd {
+    Cmd::Job(
+        j(id),
+        JobCommand::Cancel {
+            by: h(by),
+            reason: reason("changed my mind"),
+        },
+    )
+}
+
+// ---- Member and wallet ----
+
+#[test]
+fn registering_a_free_handle_records_the_member() {
+    given().when(register("alice")).then(vec![Recorded::Member(
+        h("alice"),
+        MemberEvent::MemberRegistered {
+            handle: h("alice"),
+            display_name: DisplayName::parse("Someone").unwrap(),
+        },
+    )]);
+}
+
+#[test]
+fn registering_a_taken_handle_is_rejected() {
+    given()
+        .member("alice")
+        .when(register("alice"))
+        .then_rejects("handle_taken");
+}
+
+#[test]
+fn granting_credits_to_a_member_records_the_grant() {
+    given().member("alice").when(grant("alice", 100)).then(vec![Recorded::Member(
+        h("alice"),
+        MemberEvent::CreditsGranted {
+            amount: c(100),
+            reason: reason("test"),
+        },
+    )]);
+}
+
+#[test]
+fn granting_credits_to_an_unknown_member_is_rejected() {
+    given().when(grant("bob", 100)).then_rejects("unknown_member");
+}
+
+#[test]
+fn a_grant_that_would_overflow_the_balance_is_rejected() {
+    let mut g = given().member("alice");
+    g.0.wallets.get_mut(&h("alice")).unwrap().balance = c(u64::MAX);
+    g.when(grant("alice", 1)).then_rejects("balance_limit");
+}
+
+// ---- Launch ----
+
+#[test]
+fn launching_a_job_escrows_the_reward_from_the_owner() {
+    given()
+        .member("alice")
+        .granted("alice", 100)
+        .when(launch("j1", "alice", 60))
+        .then(vec![
+            Recorded::Job(j("j1"), launched("j1", "alice", 60)),
+            Recorded::Member(
+                h("alice"),
+                MemberEvent::CreditsEscrowed {
+                    job: j("j1"),
+                    amount: c(60),
+                },
+            ),
+        ]);
+}
+
+#[test]
+fn launching_a_job_with_the_whole_balance_is_allowed() {
+    let mut l = given().member("alice").granted("alice", 50).0;
+    l.execute(&launch("j1", "alice", 50)).unwrap();
+    let w = &l.wallets[&h("alice")];
+    assert_eq!((w.balance, w.escrowed()), (c(0), c(50)));
+}
+
+#[test]
+fn launching_a_job_with_more_than_the_balance_is_rejected() {
+    given()
+        .member("alice")
+        .granted("alice", 10)
+        .when(launch("j1", "alice", 11))
+        .then_rejects("insufficient_credits");
+}
+
+#[test]
+fn launching_a_job_as_an_unregistered_member_is_rejected() {
+    given()
+        .when(launch("j1", "ghost", 1))
+        .then_rejects("unknown_member");
+}
+
+#[test]
+fn launching_a_job_with_an_id_in_use_is_rejected() {
+    given()
+        .member("alice")
+        .granted("alice", 100)
+        .launched("j1", "alice", 10)
+        .when(launch("j1", "alice", 10))
+        .then_rejects("job_exists");
+}
+
+// ---- Apply and withdraw ----
+
+#[test]
+fn a_member_applies_to_an_open_job() {
+    given()
+        .member("alice")
+        .member("bob")
+        .granted("alice", 10)
+        .launched("j1", "alice", 10)
+        .when(apply("j1", "bob"))
+        .then(vec![Recorded::Job(
+            j("j1"),
+            JobEvent::ApplicationSubmitted {
+                participant: h("bob"),
+                pitch: pitch("pick me"),
+            },
+        )]);
+}
+
+#[test]
+fn the_owner_cannot_apply_to_their_own_job() {
+    given()
+        .member("alice")
+        .granted("alice", 10)
+        .launched("j1", "alice", 10)
+        .when(apply("j1", "alice"))
+        .then_rejects("own_job");
+}
+
+#[test]
+fn applying_twice_is_rejected() {
+    given()
+        .member("alice")
+        .member("bob")
+        .granted("alice", 10)
+        .launched("j1", "alice", 10)
+        .applied("j1", "bob")
+        .when(apply("j1", "bob"))
+        .then_rejects("already_applied");
+}
+
+#[test]
+fn applying_to_an_unknown_job_is_rejected() {
+    given()
+        .member("bob")
+        .when(apply("nope", "bob"))
+        .then_rejects("unknown_job");
+}
+
+#[test]
+fn applying_as_an_unregistered_member_is_rejected() {
+    given()
+        .member("alice")
+        .granted("alice", 10)
+        .launched("j1", "alice", 10)
+        .when(apply("j1", "ghost"))
+        .then_rejects("unknown_member");
+}
+
+#[test]
+fn applying_to_a_job_in_progress_is_rejected() {
+    given()
+        .member("alice")
+        .member("bob")
+        .member("carol")
+        .granted("alice", 10)
+        .launched("j1", "alice", 10)
+        .applied("j1", "bob")
+        .accepted("j1", "bob")
+        .when(apply("j1", "carol"))
+        .then_rejects("job_not_open");
+}
+
+#[test]
+fn an_applicant_withdraws_and_may_apply_again() {
+    let base = given()
+        .member("alice")
+        .member("bob")
+        .granted("alice", 10)
+        .launched("j1", "alice", 10)
+        .applied("j1", "bob");
+    let mut l = base.0.clone();
+    assert_eq!(
+        l.execute(&withdraw("j1", "bob")).unwrap(),
+        vec![Recorded::Job(
+            j("j1"),
+            JobEvent::ApplicationWithdrawn {
+                participant: h("bob")
+            }
+        )]
+    );
+    assert!(l.execute(&apply("j1", "bob")).is_ok());
+}
+
+#[test]
+fn withdrawing_without_a_live_application_is_rejected() {
+    given()
+        .member("alice")
+        .member("bob")
+        .granted("alice", 10)
+        .launched("j1", "alice", 10)
+        .when(withdraw("j1", "bob"))
+        .then_rejects("no_live_application");
+}
+
+#[test]
+fn withdrawing_an_accepted_application_is_rejected() {
+    given()
+        .member("alice")
+        .member("bob")
+        .granted("alice", 10)
+        .launched("j1", "alice", 10)
+        .applied("j1", "bob")
+        .accepted("j1", "bob")
+        .when(withdraw("j1", "bob"))
+        .then_rejects("application_accepted");
+}
+
+// ---- Accept ----
+
+#[test]
+fn the_owner_accepts_a_live_application_and_the_job_is_in_progress() {
+    let mut l = given()
+        .member("alice")
+        .member("bob")
+        .granted("alice", 10)
+        .launched("j1", "alice", 10)
+        .applied("j1", "bob")
+        .0;
+    let e = l.execute(&accept("j1", "alice", "bob")).unwrap();
+    assert_eq!(
+        e,
+        vec![Recorded::Job(
+            j("j1"),
+            JobEvent::ApplicantAccepted {
+                participant: h("bob")
+            }
+        )]
+    );
+    assert_eq!(l.jobs[&j("j1")].status, JobStatus::InProgress);
+}
+
+#[test]
+fn accepting_on_a_job_you_do_not_own_is_rejected() {
+    given()
+        .member("alice")
+        .member("bob")
+        .granted("alice", 10)
+        .launched("j1", "alice", 10)
+        .applied("j1", "bob")
+        .when(accept("j1", "bob", "bob"))
+        .then_rejects("not_job_owner");
+}
+
+#[test]
+fn accepting_someone_who_did_not_apply_is_rejected() {
+    given()
+        .member("alice")
+        .granted("alice", 10)
+        .launched("j1", "alice", 10)
+        .when(accept("j1", "alice", "bob"))
+        .then_rejects("no_live_application");
+}
+
+#[test]
+fn accepting_twice_is_rejected() {
+    given()
+        .member("alice")
+        .member("bob")
+        .granted("alice", 10)
+        .launched("j1", "alice", 10)
+        .applied("j1", "bob")
+        .accepted("j1", "bob")
+        .when(accept("j1", "alice", "bob"))
+        .then_rejects("job_not_open");
+}
+
+// ---- Complete ----
+
+#[test]
+fn completing_a_job_pays_the_participant_and_releases_the_escrow() {
+    let g = given()
+        .member("alice")
+        .member("bob")
+        .granted("alice", 10)
+        .launched("j1", "alice", 10)
+        .applied("j1", "bob")
+        .accepted("j1", "bob");
+    let mut l = g.0.clone();
+    g.when(complete("j1", "alice")).then(vec![
+        Recorded::Job(
+            j("j1"),
+            JobEvent::JobCompleted {
+                participant: h("bob"),
+                reward: c(10),
+            },
+        ),
+        Recorded::Member(
+            h("alice"),
+            MemberEvent::EscrowReleased {
+                job: j("j1"),
+                amount: c(10),
+            },
+        ),
+        Recorded::Member(
+            h("bob"),
+            MemberEvent::CreditsEarned {
+                job: j("j1"),
+                amount: c(10),
+            },
+        ),
+    ]);
+    l.execute(&complete("j1", "alice")).unwrap();
+    assert_eq!(l.wallets[&h("bob")].balance, c(10));
+    assert_eq!(l.wallets[&h("alice")].escrowed(), c(0));
+    assert_eq!(l.jobs[&j("j1")].status, JobStatus::Completed);
+}
+
+#[test]
+fn completing_an_open_job_is_rejected() {
+    given()
+        .member("alice")
+        .granted("alice", 10)
+        .launched("j1", "alice", 10)
+        .when(complete("j1", "alice"))
+        .then_rejects("job_not_in_progress");
+}
+
+#[test]
+fn completing_a_job_you_do_not_own_is_rejected() {
+    given()
+        .member("alice")
+        .member("bob")
+        .granted("alice", 10)
+        .launched("j1", "alice", 10)
+        .applied("j1", "bob")
+        .accepted("j1", "bob")
+        .when(complete("j1", "bob"))
+        .then_rejects("not_job_owner");
+}
+
+// ---- Cancel ----
+
+#[test]
+fn cancelling_an_open_job_refunds_the_owner() {
+    let g = given()
+        .member("alice")
+        .granted("alice", 10)
+        .launched("j1", "alice", 10);
+    let mut l = g.0.clone();
+    g.when(cancel("j1", "alice")).then(vec![
+        Recorded::Job(
+            j("j1"),
+            JobEvent::JobCancelled {
+                reason: reason("changed my mind"),
+            },
+        ),
+        Recorded::Member(
+            h("alice"),
+            MemberEvent::CreditsRefunded {
+                job: j("j1"),
+                amount: c(10),
+            },
+        ),
+    ]);
+    l.execute(&cancel("j1", "alice")).unwrap();
+    let w = &l.wallets[&h("alice")];
+    assert_eq!((w.balance, w.escrowed(), w.total_refunded), (c(10), c(0), c(10)));
+}
+
+#[test]
+fn cancelling_a_job_in_progress_is_rejected() {
+    given()
+        .member("alice")
+        .member("bob")
+        .granted("alice", 10)
+        .launched("j1", "alice", 10)
+        .applied("j1", "bob")
+        .accepted("j1", "bob")
+        .when(cancel("j1", "alice"))
+        .then_rejects("job_not_open");
+}
+
+#[test]
+fn cancelling_a_job_you_do_not_own_is_rejected() {
+    given()
+        .member("alice")
+        .member("bob")
+        .granted("alice", 10)
+        .launched("j1", "alice", 10)
+        .when(cancel("j1", "bob"))
+        .then_rejects("not_job_owner");
+}
+
+#[test]
+fn acting_on_an_unknown_job_is_rejected() {
+    for cmd in [
+        withdraw("nope", "bob"),
+        accept("nope", "bob", "carol"),
+        complete("nope", "bob"),
+        cancel("nope", "bob"),
+    ] {
+        given().member("bob").when(cmd).then_rejects("unknown_job");
+    }
+}
+
+#[test]
+fn every_rejection_has_a_distinct_stable_code_and_a_message() {
+    let all = [
+        Rejection::HandleTaken(h("abc")),
+        Rejection::UnknownMember(h("abc")),
+        Rejection::UnknownJob(j("x")),
+        Rejection::JobExists(j("x")),
+        Rejection::InsufficientCredits {
+            needed: c(2),
+            available: c(1),
+        },
+        Rejection::BalanceLimit,
+        Rejection::OwnJob,
+        Rejection::AlreadyApplied(h("abc")),
+        Rejection::JobNotOpen("completed"),
+        Rejection::JobNotInProgress("open"),
+        Rejection::NoLiveApplication(h("abc")),
+        Rejection::ApplicationAccepted,
+        Rejection::NotJobOwner(h("abc")),
+    ];
+    let codes: std::collections::BTreeSet<_> = all.iter().map(Rejection::code).collect();
+    assert_eq!(codes.len(), all.len());
+    assert!(all.iter().all(|r| !r.to_string().is_empty()));
+    assert_eq!(
+        Rejection::NotJobOwner(h("abc")).kind(),
+        RejectionKind::Forbidden
+    );
+    assert_eq!(Rejection::UnknownJob(j("x")).kind(), RejectionKind::NotFound);
+}
+
+#[test]
+fn events_round_trip_through_json_with_their_type_names() {
+    let e = MemberEvent::CreditsGranted {
+        amount: c(5),
+        reason: reason("hi"),
+    };
+    let v = serde_json::to_value(&e).unwrap();
+    assert_eq!(v["type"], "CreditsGranted");
+    assert_eq!(v["type"], e.event_type());
+    assert_eq!(serde_json::from_value::<MemberEvent>(v).unwrap(), e);
+    let je = launched("j1", "alice", 3);
+    let v = serde_json::to_value(&je).unwrap();
+    assert_eq!(v["type"], je.event_type());
+}
+
+// ---- Property: conservation and no overdraft, over random command sequences ----
+
+const MEMBERS: [&str; 4] = ["alice", "bob", "carol", "dave"];
+const JOBS: [&str; 3] = ["j1", "j2", "j3"];
+
+fn arb_cmd() -> impl Strategy<Value = Cmd> {
+    let m = || proptest::sample::select(&MEMBERS[..]);
+    let jb = || proptest::sample::select(&JOBS[..]);
+    prop_oneof![
+        m().prop_map(register),
+        (m(), 1u64..200).prop_map(|(w, n)| grant(w, n)),
+        (jb(), m(), 1u64..300).prop_map(|(id, w, n)| launch(id, w, n)),
+        (jb(), m()).prop_map(|(id, w)| apply(id, w)),
+        (jb(), m()).prop_map(|(id, w)| withdraw(id, w)),
+        (jb(), m(), m()).prop_map(|(id, by, w)| accept(id, by, w)),
+        (jb(), m()).prop_map(|(id, by)| complete(id, by)),
+        (jb(), m()).prop_map(|(id, by)| cancel(id, by)),
+    ]
+}
+
+fn check_invariants(l: &Ledger) -> Result<(), TestCaseError> {
+    let granted: u64 = l.wallets.values().map(|w| w.total_granted.get()).sum();
+    let balances: u64 = l.wallets.values().map(|w| w.balance.get()).sum();
+    let held: u64 = l
+        .jobs
+        .values()
+        .filter(|s| s.status.holds_escrow())
+        .map(|s| s.details.as_ref().unwrap().reward.get())
+        .sum();
+    prop_assert_eq!(granted, balances + held, "conservation law");
+    let escrowed: u64 = l.wallets.values().map(|w| w.escrowed().get()).sum();
+    prop_assert_eq!(escrowed, held, "wallet escrow matches open jobs");
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1500, ..ProptestConfig::default() })]
+
+    /// 1,500 random sequences of up to 60 commands: whatever is accepted, credits are conserved
+    /// and (by construction of `Credits`, and checked by the decision) no balance goes negative.
+    #[test]
+    fn random_command_sequences_conserve_credits(cmds in proptest::collection::vec(arb_cmd(), 1..60)) {
+        let mut l = Ledger::default();
+        for cmd in &cmds {
+            let before = l.clone();
+            match l.execute(cmd) {
+                Ok(_) => {}
+                Err(_) => {
+                    // A rejection records nothing.
+                    prop_assert!(before.wallets == l.wallets && before.jobs == l.jobs);
+                }
+            }
+            check_invariants(&l)?;
+        }
+    }
+}

@@ -1,1 +1,279 @@
-//! placeholder
+//! In-memory adapters: an event store and a state cache with exactly the semantics the
+//! PostgreSQL adapter has (atomic multi-stream append with expected versions, version
+//! conflicts, one gap-free global order, idempotent command ids), safe under many concurrent
+//! tasks.
+//!
+//! Transactions are optimistic, like SERIALIZABLE ones that conflict: a transaction reads
+//! without holding anything; its append checks the expected versions, and its commit checks
+//! them again and applies everything under one lock, or fails with a conflict that the
+//! service retries. A transaction dropped before commit leaves no trace.
+#![forbid(unsafe_code)]
+
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tally_ports::driven::{
+    AppendPlan, Appended, CacheFilter, CachedState, CommandOutcome, EventStore, Listed,
+    StateCache, StoreError, WriteTx,
+};
+use tally_ports::{EntityKind, RecordedEvent, StreamId, TallyService};
+use uuid::Uuid;
+
+#[derive(Default)]
+struct Stream {
+    /// Indices into `Inner::events`, in version order.
+    events: Vec<usize>,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// Every event, in global order: position = index + 1.
+    events: Vec<RecordedEvent>,
+    streams: HashMap<StreamId, Stream>,
+    commands: HashMap<Uuid, (String, Vec<usize>)>,
+    cache: HashMap<StreamId, CachedState>,
+}
+
+impl Inner {
+    fn version(&self, s: &StreamId) -> u64 {
+        self.streams.get(s).map_or(0, |x| x.events.len() as u64)
+    }
+
+    fn load(&self, s: &StreamId, after: u64) -> Vec<RecordedEvent> {
+        self.streams.get(s).map_or_else(Vec::new, |x| {
+            x.events
+                .iter()
+                .skip(usize::try_from(after).unwrap_or(usize::MAX))
+                .map(|&i| self.events[i].clone())
+                .collect()
+        })
+    }
+
+    fn check(&self, plan: &AppendPlan) -> Result<(), StoreError> {
+        if let Some(c) = &plan.command
+            && self.commands.contains_key(&c.command_id)
+        {
+            return Err(StoreError::Conflict(format!(
+                "command {} was recorded meanwhile",
+                c.command_id
+            )));
+        }
+        for a in &plan.streams {
+            let v = self.version(&a.stream);
+            if v != a.expected_version {
+                return Err(StoreError::Conflict(format!(
+                    "{} is at version {v}, not {}",
+                    a.stream, a.expected_version
+                )));
+            }
+            for (i, e) in a.events.iter().enumerate() {
+                if e.stream != a.stream || e.version != a.expected_version + i as u64 + 1 {
+                    return Err(StoreError::Other(format!(
+                        "bad append: {} v{} in a plan for {} at {}",
+                        e.stream, e.version, a.stream, a.expected_version
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, plan: AppendPlan) -> Vec<RecordedEvent> {
+        let mut out = Vec::new();
+        let mut indices = Vec::new();
+        for a in plan.streams {
+            for mut e in a.events {
+                let i = self.events.len();
+                e.position = i as u64 + 1;
+                out.push(e.clone());
+                self.events.push(e);
+                self.streams.entry(a.stream.clone()).or_default().events.push(i);
+                indices.push(i);
+            }
+        }
+        if let Some(c) = plan.command {
+            self.commands.insert(c.command_id, (c.fingerprint, indices));
+        }
+        for c in plan.cache {
+            self.put(c);
+        }
+        out
+    }
+
+    fn put(&mut self, c: CachedState) {
+        let newer = self
+            .cache
+            .get(&c.stream)
+            .is_none_or(|old| old.format != c.format || old.version < c.version);
+        if newer {
+            self.cache.insert(c.stream.clone(), c);
+        }
+    }
+}
+
+/// The in-memory event store and state cache (one object implements both ports, so that the
+/// cache is written in the same atomic step as the events, as PostgreSQL does).
+#[derive(Clone, Default)]
+pub struct MemoryStore {
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave a half-applied append (apply does not
+        // panic), so a poisoned lock is still consistent.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Empties the state cache (as `TRUNCATE` would): nothing is lost, states are rebuilt.
+    pub fn clear_cache(&self) {
+        self.lock().cache.clear();
+    }
+
+    /// Writes a cache row as is, bypassing the newer-version rule (to test stale, foreign and
+    /// garbage rows).
+    pub fn force_cache_row(&self, row: CachedState) {
+        self.lock().cache.insert(row.stream.clone(), row);
+    }
+
+    /// The cache row of a stream, if any.
+    pub fn cache_row(&self, s: &StreamId) -> Option<CachedState> {
+        self.lock().cache.get(s).cloned()
+    }
+
+    /// How many events are stored.
+    pub fn event_count(&self) -> usize {
+        self.lock().events.len()
+    }
+}
+
+/// A Tally service on a fresh in-memory store.
+pub fn service() -> (TallyService, MemoryStore) {
+    let store = MemoryStore::new();
+    let svc = TallyService::new(Arc::new(store.clone()), Arc::new(store.clone()));
+    (svc, store)
+}
+
+struct MemoryTx {
+    store: MemoryStore,
+    pending: Option<AppendPlan>,
+}
+
+#[async_trait]
+impl WriteTx for MemoryTx {
+    async fn load(
+        &mut self,
+        reads: &[(StreamId, u64)],
+    ) -> Result<Vec<Vec<RecordedEvent>>, StoreError> {
+        let inner = self.store.lock();
+        Ok(reads.iter().map(|(s, v)| inner.load(s, *v)).collect())
+    }
+
+    async fn append(&mut self, plan: AppendPlan) -> Result<Appended, StoreError> {
+        if self.pending.is_some() {
+            return Err(StoreError::Other("one append per transaction".into()));
+        }
+        self.store.lock().check(&plan)?;
+        self.pending = Some(plan);
+        Ok(Appended {
+            cache_written: true,
+        })
+    }
+
+    async fn commit(self: Box<Self>) -> Result<Vec<RecordedEvent>, StoreError> {
+        let Some(plan) = self.pending else {
+            return Ok(Vec::new());
+        };
+        let mut inner = self.store.lock();
+        inner.check(&plan)?;
+        Ok(inner.apply(plan))
+    }
+}
+
+#[async_trait]
+impl EventStore for MemoryStore {
+    async fn load(&self, stream: &StreamId, after: u64) -> Result<Vec<RecordedEvent>, StoreError> {
+        Ok(self.lock().load(stream, after))
+    }
+
+    async fn begin(&self) -> Result<Box<dyn WriteTx>, StoreError> {
+        Ok(Box::new(MemoryTx {
+            store: self.clone(),
+            pending: None,
+        }))
+    }
+
+    async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        let inner = self.lock();
+        let from = usize::try_from(after).unwrap_or(usize::MAX);
+        Ok(inner.events.iter().skip(from).take(limit).cloned().collect())
+    }
+
+    async fn command_outcome(&self, id: Uuid) -> Result<Option<CommandOutcome>, StoreError> {
+        let inner = self.lock();
+        Ok(inner.commands.get(&id).map(|(f, idx)| CommandOutcome {
+            fingerprint: f.clone(),
+            events: idx.iter().map(|&i| inner.events[i].clone()).collect(),
+        }))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl StateCache for MemoryStore {
+    async fn get(&self, streams: &[StreamId]) -> Result<Vec<CachedState>, StoreError> {
+        let inner = self.lock();
+        Ok(streams
+            .iter()
+            .filter_map(|s| inner.cache.get(s).cloned())
+            .collect())
+    }
+
+    async fn put(&self, states: &[CachedState]) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        for s in states {
+            inner.put(s.clone());
+        }
+        Ok(())
+    }
+
+    async fn list(
+        &self,
+        kind: EntityKind,
+        filter: CacheFilter,
+        format: &str,
+    ) -> Result<Vec<Listed>, StoreError> {
+        let inner = self.lock();
+        let mut out = Vec::new();
+        for (s, st) in inner.streams.iter().filter(|(s, _)| s.kind() == kind) {
+            let version = st.events.len() as u64;
+            let cached = inner.cache.get(s).filter(|c| c.format == format);
+            let fresh = cached.is_some_and(|c| c.version == version);
+            let matches = match filter {
+                CacheFilter::All => true,
+                CacheFilter::OpenJobs => {
+                    cached.is_some_and(|c| c.state.get("status").and_then(|v| v.as_str()) == Some("open"))
+                }
+            };
+            if matches || !fresh {
+                let first = &inner.events[st.events[0]];
+                out.push(Listed {
+                    stream: s.clone(),
+                    version,
+                    created_at: first.time,
+                    created_position: first.position,
+                    cached: cached.cloned(),
+                });
+            }
+        }
+        Ok(out)
+    }
+}

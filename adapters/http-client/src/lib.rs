@@ -1,0 +1,1 @@
+//! Tally's http-client adapter (work in progress).

@@ -1,0 +1,1 @@
+//! Tally's http adapter (work in progress).

@@ -1,0 +1,1 @@
+//! Tally's postgres adapter (work in progress).

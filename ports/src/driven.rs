@@ -1,0 +1,251 @@
+//! The driven ports: what the application needs from storage, time and id generation.
+//! Adapters implement these; [`crate::service::TallyService`] uses them.
+
+use crate::envelope::{EntityKind, RecordedEvent, StreamId};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::sync::Mutex;
+use uuid::Uuid;
+
+/// A storage failure, as adapters report it at their seam (no driver error type crosses it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// A concurrent transaction won: an expected version no longer holds, a serialization
+    /// failure, a deadlock, or a command id recorded meanwhile. Safe to retry.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Anything else (connection lost, storage down, corrupt data). Not retried.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// One stream's events to append, with the version the decision saw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamAppend {
+    /// The stream.
+    pub stream: StreamId,
+    /// The stream's version when the decision was made (0 for a new stream). The append
+    /// fails with [`StoreError::Conflict`] unless it still is.
+    pub expected_version: u64,
+    /// The events, whose `version`s must be `expected_version + 1, + 2, ...`; their
+    /// `position` is ignored (the store assigns it).
+    pub events: Vec<RecordedEvent>,
+}
+
+/// Records that a client-chosen command id was processed, for idempotency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandRecord {
+    /// The command id.
+    pub command_id: Uuid,
+    /// What the command was (its name, actor and input, hashed), to refuse reuse of an id for
+    /// a different command.
+    pub fingerprint: String,
+}
+
+/// What a processed command id maps to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandOutcome {
+    /// The fingerprint stored with it.
+    pub fingerprint: String,
+    /// The events the command recorded, in order.
+    pub events: Vec<RecordedEvent>,
+}
+
+/// Everything one command appends, atomically.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppendPlan {
+    /// One entry per stream the command writes (one or several).
+    pub streams: Vec<StreamAppend>,
+    /// The command id to record, if the client chose one.
+    pub command: Option<CommandRecord>,
+    /// The states after the append. A store that can write them in the same transaction does
+    /// so (and says so in [`Appended::cache_written`]); otherwise the service writes them
+    /// through the [`StateCache`] afterwards.
+    pub cache: Vec<CachedState>,
+}
+
+/// What an append did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Appended {
+    /// Whether the plan's cache entries were written in the same transaction.
+    pub cache_written: bool,
+}
+
+/// The event store.
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Events of `stream` with a version above `after_version`, in version order.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] when storage fails. An unknown stream is not an error: it has no
+    /// events.
+    async fn load(
+        &self,
+        stream: &StreamId,
+        after_version: u64,
+    ) -> Result<Vec<RecordedEvent>, StoreError>;
+
+    /// Starts a write transaction (PostgreSQL: SERIALIZABLE) for one command.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] when storage is unavailable.
+    async fn begin(&self) -> Result<Box<dyn WriteTx>, StoreError>;
+
+    /// Up to `limit` events after global position `after`, in order. Never skips an event:
+    /// an event is only returned once no transaction still in flight could commit an event
+    /// with a lower position.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] when storage fails.
+    async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError>;
+
+    /// The outcome of a command id recorded earlier, if any.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] when storage fails.
+    async fn command_outcome(&self, id: Uuid) -> Result<Option<CommandOutcome>, StoreError>;
+
+    /// Checks that storage answers (for readiness probes).
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] when it does not.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// One write transaction. Dropping it without [`WriteTx::commit`] rolls it back.
+#[async_trait]
+pub trait WriteTx: Send {
+    /// For each `(stream, after_version)`, the stream's events above that version, in the
+    /// transaction's view. Returns one list per request, in the same order.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] on a serialization failure; [`StoreError::Other`] otherwise.
+    async fn load(
+        &mut self,
+        reads: &[(StreamId, u64)],
+    ) -> Result<Vec<Vec<RecordedEvent>>, StoreError>;
+
+    /// Appends to every stream of the plan, each only if its version is still the expected
+    /// one, and records the command id; all or nothing.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when an expected version no longer holds, the command id was
+    /// recorded meanwhile, or on a serialization failure; [`StoreError::Other`] otherwise.
+    async fn append(&mut self, plan: AppendPlan) -> Result<Appended, StoreError>;
+
+    /// Commits, and returns the appended events with their global positions.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] on a serialization failure at commit; [`StoreError::Other`]
+    /// if the outcome is unknown (connection lost).
+    async fn commit(self: Box<Self>) -> Result<Vec<RecordedEvent>, StoreError>;
+}
+
+/// A stored copy of an entity's state at a version: a disposable read-through cache.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CachedState {
+    /// The entity's stream.
+    pub stream: StreamId,
+    /// The stream version the state reflects.
+    pub version: u64,
+    /// The shape of the state type that wrote it (see [`crate::format`]); a row of another
+    /// format is ignored and rebuilt.
+    pub format: String,
+    /// The state, as JSON.
+    pub state: serde_json::Value,
+}
+
+/// Which cached entities to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheFilter {
+    /// Every entity of the kind.
+    All,
+    /// Jobs whose cached status is open.
+    OpenJobs,
+}
+
+/// One entity listed from the cache, with what the event store says is current.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed {
+    /// The stream.
+    pub stream: StreamId,
+    /// The stream's current version in the event store.
+    pub version: u64,
+    /// When the stream's first event was recorded (orders "newest first").
+    pub created_at: DateTime<Utc>,
+    /// The global position of the stream's first event (breaks ties in that order).
+    pub created_position: u64,
+    /// The cached state, if there is one of the requested format (it may be older than
+    /// `version`: the caller then folds the newer events).
+    pub cached: Option<CachedState>,
+}
+
+/// The state cache.
+#[async_trait]
+pub trait StateCache: Send + Sync {
+    /// The cached states of these streams (any format; the caller checks it). Missing
+    /// streams are simply absent from the result.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] when storage fails; callers treat the cache as empty then.
+    async fn get(&self, streams: &[StreamId]) -> Result<Vec<CachedState>, StoreError>;
+
+    /// Stores each state unless the cache already holds a newer version of the same format.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] when storage fails; callers log it and go on.
+    async fn put(&self, states: &[CachedState]) -> Result<(), StoreError>;
+
+    /// The entities of `kind` whose cached state of `format` matches `filter`, plus every
+    /// entity of `kind` whose cache row is missing, stale or of another format (with `cached`
+    /// set to `None` or to the stale row), so that the caller can rebuild them. Selected from
+    /// the cache and the stores's stream index, never by scanning events.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] when storage fails.
+    async fn list(
+        &self,
+        kind: EntityKind,
+        filter: CacheFilter,
+        format: &str,
+    ) -> Result<Vec<Listed>, StoreError>;
+}
+
+/// The clock.
+pub trait Clock: Send + Sync {
+    /// The current time, to the microsecond.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system clock, truncated to microseconds (what PostgreSQL stores) and strictly
+/// increasing within the process, so that "as of this event's time" is never ambiguous.
+#[derive(Debug, Default)]
+pub struct SystemClock {
+    last: Mutex<i64>,
+}
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        let now = Utc::now().timestamp_micros();
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let t = now.max(*last + 1);
+        *last = t;
+        DateTime::from_timestamp_micros(t).unwrap_or_default()
+    }
+}
+
+/// Generates new ids (event ids, command ids, job ids).
+pub trait IdGenerator: Send + Sync {
+    /// A new, unique id.
+    fn new_id(&self) -> Uuid;
+}
+
+/// UUIDv7: unique and ordered by creation time.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct UuidV7;
+
+impl IdGenerator for UuidV7 {
+    fn new_id(&self) -> Uuid {
+        Uuid::now_v7()
+    }
+}

@@ -20,8 +20,8 @@ pub mod rejection;
 pub mod values;
 
 pub use job::{
-    Application, ApplicationStatus, Job, JobCommand, JobContext, JobDecision, JobDetails,
-    JobEvent, JobStatus, LaunchJob,
+    Application, ApplicationStatus, Job, JobCommand, JobContext, JobDecision, JobDetails, JobEvent,
+    JobStatus, LaunchJob,
 };
 pub use member::{GrantCredits, MemberCommand, MemberEvent, Profile, RegisterMember, Wallet};
 pub use rejection::{Rejection, RejectionKind};

@@ -277,18 +277,23 @@ fn registering_a_taken_handle_is_rejected() {
 
 #[test]
 fn granting_credits_to_a_member_records_the_grant() {
-    given().member("alice").when(grant("alice", 100)).then(vec![Recorded::Member(
-        h("alice"),
-        MemberEvent::CreditsGranted {
-            amount: c(100),
-            reason: reason("test"),
-        },
-    )]);
+    given()
+        .member("alice")
+        .when(grant("alice", 100))
+        .then(vec![Recorded::Member(
+            h("alice"),
+            MemberEvent::CreditsGranted {
+                amount: c(100),
+                reason: reason("test"),
+            },
+        )]);
 }
 
 #[test]
 fn granting_credits_to_an_unknown_member_is_rejected() {
-    given().when(grant("bob", 100)).then_rejects("unknown_member");
+    given()
+        .when(grant("bob", 100))
+        .then_rejects("unknown_member");
 }
 
 #[test]
@@ -619,7 +624,10 @@ fn cancelling_an_open_job_refunds_the_owner() {
     ]);
     l.execute(&cancel("j1", "alice")).unwrap();
     let w = &l.wallets[&h("alice")];
-    assert_eq!((w.balance, w.escrowed(), w.total_refunded), (c(10), c(0), c(10)));
+    assert_eq!(
+        (w.balance, w.escrowed(), w.total_refunded),
+        (c(10), c(0), c(10))
+    );
 }
 
 #[test]
@@ -685,7 +693,10 @@ fn every_rejection_has_a_distinct_stable_code_and_a_message() {
         Rejection::NotJobOwner(h("abc")).kind(),
         RejectionKind::Forbidden
     );
-    assert_eq!(Rejection::UnknownJob(j("x")).kind(), RejectionKind::NotFound);
+    assert_eq!(
+        Rejection::UnknownJob(j("x")).kind(),
+        RejectionKind::NotFound
+    );
 }
 
 #[test]

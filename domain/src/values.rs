@@ -155,7 +155,9 @@ text_value!(
 );
 
 /// An amount of credits; never negative.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Credits(u64);
 
@@ -244,8 +246,7 @@ impl JobId {
     /// `invalid_job_id` when empty, too long, or with other characters.
     pub fn parse(s: &str) -> Result<Self, InvalidValue> {
         let ok = (1..=64).contains(&s.len())
-            && s
-                .chars()
+            && s.chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if !ok {
             return Err(InvalidValue::new(
@@ -289,7 +290,11 @@ mod tests {
             "é-abc",
             &"a".repeat(33),
         ] {
-            assert_eq!(Handle::parse(bad).unwrap_err().code, "invalid_handle", "{bad}");
+            assert_eq!(
+                Handle::parse(bad).unwrap_err().code,
+                "invalid_handle",
+                "{bad}"
+            );
         }
     }
 
@@ -297,9 +302,15 @@ mod tests {
     fn titles_are_trimmed_and_counted_in_characters() {
         assert_eq!(Title::parse("  Logo  ").unwrap().as_str(), "Logo");
         assert!(Title::parse(&"é".repeat(120)).is_ok());
-        assert_eq!(Title::parse(&"é".repeat(121)).unwrap_err().code, "invalid_title");
+        assert_eq!(
+            Title::parse(&"é".repeat(121)).unwrap_err().code,
+            "invalid_title"
+        );
         assert_eq!(Title::parse("   ").unwrap_err().code, "invalid_title");
-        assert_eq!(Title::parse("a\u{1b}[31m").unwrap_err().code, "invalid_title");
+        assert_eq!(
+            Title::parse("a\u{1b}[31m").unwrap_err().code,
+            "invalid_title"
+        );
         assert!(Description::parse("line one\nline two").is_ok());
         assert!(Description::parse("").is_ok());
         assert!(Pitch::parse("").is_err());
@@ -310,11 +321,17 @@ mod tests {
         assert_eq!(Credits::parse_grant(1).unwrap().get(), 1);
         assert_eq!(Credits::parse_grant(1_000_000).unwrap().get(), 1_000_000);
         for bad in [0, -5, 1_000_001, i64::MAX, i64::MIN] {
-            assert_eq!(Credits::parse_grant(bad).unwrap_err().code, "invalid_amount");
+            assert_eq!(
+                Credits::parse_grant(bad).unwrap_err().code,
+                "invalid_amount"
+            );
         }
         assert!(Credits::parse_reward(1).is_ok());
         for bad in [0, -1, 1_000_000_001, i64::MIN] {
-            assert_eq!(Credits::parse_reward(bad).unwrap_err().code, "invalid_reward");
+            assert_eq!(
+                Credits::parse_reward(bad).unwrap_err().code,
+                "invalid_reward"
+            );
         }
     }
 

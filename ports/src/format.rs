@@ -14,15 +14,41 @@ use serde_reflection::{Samples, Tracer, TracerConfig};
 /// If `T` cannot be traced (a deserializer that rejects every sample). Tally's state types
 /// are plain data and always trace; a test checks it.
 pub fn format_of<T: DeserializeOwned>() -> String {
-    let mut tracer = Tracer::new(TracerConfig::default());
-    let samples = Samples::new();
-    tracer
-        .trace_type::<T>(&samples)
-        .expect("state types can be traced");
-    let registry = tracer.registry().expect("state types trace completely");
-    let shape = format!("{registry:?}");
-    let name = std::any::type_name::<T>().rsplit("::").next().unwrap_or("state");
+    let shape = format!("{:?}", trace::<T>());
+    let name = std::any::type_name::<T>()
+        .rsplit("::")
+        .next()
+        .unwrap_or("state");
     format!("{name}/{:016x}", fnv1a(shape.as_bytes()))
+}
+
+/// Traces `T` until every enum in it, nested ones included, has all its variants.
+/// `serde-reflection` only completes nested enums when told their names, which it reports
+/// when a registry is incomplete: so trace again, naming them, until it is complete.
+fn trace<T: DeserializeOwned>() -> serde_reflection::Registry {
+    let samples = Samples::new();
+    let mut nested: Vec<String> = Vec::new();
+    for _ in 0..8 {
+        let mut tracer = Tracer::new(TracerConfig::default());
+        for _ in 0..64 {
+            tracer
+                .trace_type_once::<T>(&samples)
+                .expect("state types can be traced");
+            let mut progressed = false;
+            for n in &nested {
+                progressed |= tracer.check_incomplete_enum(n).is_some();
+            }
+            if !progressed {
+                break;
+            }
+        }
+        match tracer.registry() {
+            Ok(r) => return r,
+            Err(serde_reflection::Error::MissingVariants(names)) => nested.extend(names),
+            Err(e) => panic!("state types trace completely: {e}"),
+        }
+    }
+    panic!("state types trace completely: still missing variants of {nested:?}");
 }
 
 /// FNV-1a, 64 bits: stable across builds and platforms, unlike `std`'s hasher.
@@ -76,5 +102,22 @@ mod tests {
         }
         assert_ne!(format_of::<v1::S>(), format_of::<v2::S>());
         assert_ne!(format_of::<E1>(), format_of::<E2>());
+        // An enum nested in a map inside an option inside a struct counts too.
+        #[derive(Deserialize)]
+        #[allow(dead_code)]
+        struct N1 {
+            m: Option<std::collections::BTreeMap<String, E1>>,
+        }
+        #[derive(Deserialize)]
+        #[allow(dead_code)]
+        struct N2 {
+            m: Option<std::collections::BTreeMap<String, E2>>,
+        }
+        assert_eq!(
+            format_of::<N1>().split('/').nth(1),
+            format_of::<N1>().split('/').nth(1)
+        );
+        let strip = |s: String| s.split('/').nth(1).unwrap().to_owned();
+        assert_ne!(strip(format_of::<N1>()), strip(format_of::<N2>()));
     }
 }

@@ -17,8 +17,8 @@ pub mod driving;
 pub mod envelope;
 pub mod error;
 pub mod format;
-pub mod service;
 mod locks;
+pub mod service;
 
 pub use actor::{Actor, Ctx};
 pub use driving::*;

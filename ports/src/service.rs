@@ -119,12 +119,12 @@ impl Loaded {
             }
             let bad = |m: String| Error::infrastructure(format!("{}: {m}", e.stream));
             self.state = match std::mem::replace(&mut self.state, St::Job(Job::default())) {
-                St::Wallet(w) => St::Wallet(
-                    w.evolve(&codec::decode(&e.event_type, e.schema_version, &e.payload).map_err(bad)?),
-                ),
-                St::Job(j) => St::Job(
-                    j.evolve(&codec::decode(&e.event_type, e.schema_version, &e.payload).map_err(bad)?),
-                ),
+                St::Wallet(w) => St::Wallet(w.evolve(
+                    &codec::decode(&e.event_type, e.schema_version, &e.payload).map_err(bad)?,
+                )),
+                St::Job(j) => St::Job(j.evolve(
+                    &codec::decode(&e.event_type, e.schema_version, &e.payload).map_err(bad)?,
+                )),
             };
             self.version = e.version;
         }
@@ -297,7 +297,9 @@ impl TallyService {
     async fn read(&self, stream: &StreamId) -> Result<Loaded> {
         let mut m = HashMap::new();
         self.cached(std::slice::from_ref(stream), &mut m).await;
-        let mut l = m.remove(stream).unwrap_or_else(|| Loaded::empty(stream.kind()));
+        let mut l = m
+            .remove(stream)
+            .unwrap_or_else(|| Loaded::empty(stream.kind()));
         let newer = self
             .store
             .load(stream, l.version)
@@ -341,7 +343,14 @@ impl TallyService {
     ) -> Result<Receipt> {
         let fingerprint = format!(
             "{name}/{:016x}",
-            fnv1a(format!("{name}|{}|{}", ctx.actor, serde_json::to_string(input).unwrap_or_default()).as_bytes())
+            fnv1a(
+                format!(
+                    "{name}|{}|{}",
+                    ctx.actor,
+                    serde_json::to_string(input).unwrap_or_default()
+                )
+                .as_bytes()
+            )
         );
         if let Some(id) = ctx.command_id
             && let Some(r) = self.outcome(id, &fingerprint).await?
@@ -355,7 +364,8 @@ impl TallyService {
         let mut held = self.locks.none();
         held.lock(std::slice::from_ref(&primary)).await;
         let mut states: HashMap<StreamId, Loaded> = HashMap::new();
-        self.cached(std::slice::from_ref(&primary), &mut states).await;
+        self.cached(std::slice::from_ref(&primary), &mut states)
+            .await;
         let others: Vec<StreamId> = cmd.streams(&states).into_iter().skip(1).collect();
         held.lock(&others).await;
         self.cached(&others, &mut states).await;
@@ -425,8 +435,10 @@ impl TallyService {
             .collect();
         if !more.is_empty() {
             self.cached(&more, states).await;
-            let reads: Vec<(StreamId, u64)> =
-                more.iter().map(|s| (s.clone(), states[s].version)).collect();
+            let reads: Vec<(StreamId, u64)> = more
+                .iter()
+                .map(|s| (s.clone(), states[s].version))
+                .collect();
             let loaded = tx.load(&reads).await?;
             for ((s, _), events) in reads.iter().zip(&loaded) {
                 states.get_mut(s).expect("read").fold(events)?;
@@ -684,7 +696,11 @@ fn job_id(s: &str) -> Result<JobId> {
     Ok(JobId::parse(s)?)
 }
 
-fn summary(j: &Job, version: u64, launched_at: chrono::DateTime<chrono::Utc>) -> Option<JobSummary> {
+fn summary(
+    j: &Job,
+    version: u64,
+    launched_at: chrono::DateTime<chrono::Utc>,
+) -> Option<JobSummary> {
     let d = j.details.as_ref()?;
     Some(JobSummary {
         id: d.id.to_string(),
@@ -733,8 +749,13 @@ impl Tally for TallyService {
             handle: Handle::parse(&input.handle)?,
             display_name: DisplayName::parse(&input.display_name)?,
         };
-        self.execute(ctx, "register_member", &input, Cmd::Member(MemberCommand::Register(c)))
-            .await
+        self.execute(
+            ctx,
+            "register_member",
+            &input,
+            Cmd::Member(MemberCommand::Register(c)),
+        )
+        .await
     }
 
     async fn grant_credits(&self, ctx: &Ctx, input: GrantCreditsInput) -> Result<Receipt> {
@@ -744,8 +765,13 @@ impl Tally for TallyService {
             amount: Credits::parse_grant(input.amount)?,
             reason: Reason::parse(&input.reason)?,
         };
-        self.execute(ctx, "grant_credits", &input, Cmd::Member(MemberCommand::Grant(c)))
-            .await
+        self.execute(
+            ctx,
+            "grant_credits",
+            &input,
+            Cmd::Member(MemberCommand::Grant(c)),
+        )
+        .await
     }
 
     async fn launch_job(&self, ctx: &Ctx, input: LaunchJobInput) -> Result<Receipt> {
@@ -764,8 +790,13 @@ impl Tally for TallyService {
             description,
             reward,
         };
-        self.execute(ctx, "launch_job", &input, Cmd::Job(job, JobCommand::Launch(c)))
-            .await
+        self.execute(
+            ctx,
+            "launch_job",
+            &input,
+            Cmd::Job(job, JobCommand::Launch(c)),
+        )
+        .await
     }
 
     async fn apply(&self, ctx: &Ctx, job: &str, pitch: &str) -> Result<Receipt> {
@@ -785,8 +816,13 @@ impl Tally for TallyService {
     async fn withdraw_application(&self, ctx: &Ctx, job: &str) -> Result<Receipt> {
         let by = acting_member(ctx)?;
         let id = job_id(job)?;
-        self.execute(ctx, "withdraw", &job, Cmd::Job(id, JobCommand::Withdraw { by }))
-            .await
+        self.execute(
+            ctx,
+            "withdraw",
+            &job,
+            Cmd::Job(id, JobCommand::Withdraw { by }),
+        )
+        .await
     }
 
     async fn accept_applicant(&self, ctx: &Ctx, job: &str, participant: &str) -> Result<Receipt> {
@@ -806,8 +842,13 @@ impl Tally for TallyService {
     async fn complete_job(&self, ctx: &Ctx, job: &str) -> Result<Receipt> {
         let by = acting_member(ctx)?;
         let id = job_id(job)?;
-        self.execute(ctx, "complete", &job, Cmd::Job(id, JobCommand::Complete { by }))
-            .await
+        self.execute(
+            ctx,
+            "complete",
+            &job,
+            Cmd::Job(id, JobCommand::Complete { by }),
+        )
+        .await
     }
 
     async fn cancel_job(&self, ctx: &Ctx, job: &str, reason: &str) -> Result<Receipt> {
@@ -863,7 +904,10 @@ impl Tally for TallyService {
         if !ctx.actor.is_privileged() && summary.owner != who {
             return Err(Error::forbidden(
                 "not_job_owner",
-                format!("only the job's owner, '{}', may see every application", summary.owner),
+                format!(
+                    "only the job's owner, '{}', may see every application",
+                    summary.owner
+                ),
             ));
         }
         Ok(JobOwnerView {
@@ -956,7 +1000,10 @@ impl Tally for TallyService {
             _ => {
                 return Err(Error::not_found(
                     "no_such_version",
-                    format!("{stream} has no such version (it is at version {})", now.version),
+                    format!(
+                        "{stream} has no such version (it is at version {})",
+                        now.version
+                    ),
                 ));
             }
         };

@@ -1,1 +1,557 @@
-//! placeholder
+//! Contract tests for the driven ports, written once as generic functions. Every adapter runs
+//! them all through [`contract_tests!`], with a [`Harness`] over a fresh, empty store.
+#![forbid(unsafe_code)]
+
+use futures::future::BoxFuture;
+use serde_json::json;
+use std::sync::Arc;
+use tally_domain::{Handle, JobId};
+use tally_ports::driven::{
+    AppendPlan, CacheFilter, CachedState, CommandRecord, EventStore, StateCache, StoreError,
+    StreamAppend,
+};
+use tally_ports::{
+    Actor, Ctx, EntityKind, EntityRef, GrantCreditsInput, LaunchJobInput, RecordedEvent,
+    RegisterMemberInput, StreamId, Tally, TallyService,
+};
+use uuid::Uuid;
+
+/// A fresh, empty store under test, with the back doors the cache tests need.
+pub struct Harness {
+    /// The event store.
+    pub store: Arc<dyn EventStore>,
+    /// The state cache.
+    pub cache: Arc<dyn StateCache>,
+    /// Writes a cache row as is, bypassing the newer-version rule.
+    pub force_cache_row: Box<dyn Fn(CachedState) -> BoxFuture<'static, ()> + Send + Sync>,
+    /// Empties the cache (as `TRUNCATE` would).
+    pub clear_cache: Box<dyn Fn() -> BoxFuture<'static, ()> + Send + Sync>,
+}
+
+impl Harness {
+    /// A service over this store.
+    pub fn service(&self) -> TallyService {
+        TallyService::new(self.store.clone(), self.cache.clone())
+    }
+}
+
+/// Expands to one `#[tokio::test]` per contract, each on a fresh harness from `$make`
+/// (an expression evaluating to a future of a [`Harness`]).
+#[macro_export]
+macro_rules! contract_tests {
+    ($make:expr) => {
+        $crate::contract_tests!(@each $make;
+            appended_events_load_in_order_with_versions_and_positions,
+            a_multi_stream_append_is_all_or_nothing,
+            a_stale_expected_version_conflicts,
+            a_transaction_dropped_before_commit_leaves_no_trace,
+            the_global_order_lists_every_event_once_in_order,
+            a_command_id_is_recorded_once_with_its_events,
+            the_cache_keeps_the_newest_state_of_each_format,
+            the_cache_lists_matching_and_stale_entities,
+            concurrent_appends_to_one_stream_all_land_exactly_once,
+            the_service_survives_foreign_and_garbage_cache_rows,
+            the_service_loses_nothing_when_the_cache_is_emptied,
+            the_job_board_is_right_when_cache_rows_are_missing_or_stale,
+            a_repeated_command_id_records_once,
+        );
+    };
+    (@each $make:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let h = $make.await;
+                $crate::$name(&h).await;
+            }
+        )*
+    };
+}
+
+fn stream(s: &str) -> StreamId {
+    StreamId::member(&Handle::parse(s).expect("handle"))
+}
+
+fn job_stream(s: &str) -> StreamId {
+    StreamId::job(&JobId::parse(s).expect("job id"))
+}
+
+/// An event for `s` at `version`, of a made-up type (stores never interpret payloads).
+pub fn event(s: &StreamId, version: u64, command_id: Uuid) -> RecordedEvent {
+    RecordedEvent {
+        position: 0,
+        stream: s.clone(),
+        version,
+        event_id: Uuid::now_v7(),
+        event_type: "TestHappened".into(),
+        schema_version: 1,
+        payload: json!({ "n": version, "text": "quotes ' \" and <b>tags</b>" }),
+        time: tally_ports::driven::Clock::now(&tally_ports::driven::SystemClock::default()),
+        actor: Actor::admin("root"),
+        command_id,
+        correlation_id: command_id,
+        causation_id: command_id,
+    }
+}
+
+/// A plan appending `n` events to each stream, from its expected version.
+fn plan(streams: &[(&StreamId, u64, u64)], command: Option<CommandRecord>) -> AppendPlan {
+    let cid = command.as_ref().map_or_else(Uuid::now_v7, |c| c.command_id);
+    AppendPlan {
+        streams: streams
+            .iter()
+            .map(|(s, expected, n)| StreamAppend {
+                stream: (*s).clone(),
+                expected_version: *expected,
+                events: (1..=*n).map(|i| event(s, expected + i, cid)).collect(),
+            })
+            .collect(),
+        command,
+        cache: Vec::new(),
+    }
+}
+
+async fn commit(h: &Harness, p: AppendPlan) -> Result<Vec<RecordedEvent>, StoreError> {
+    let mut tx = h.store.begin().await?;
+    tx.append(p).await?;
+    tx.commit().await
+}
+
+/// Appended events come back in order, with versions 1..n and increasing positions.
+pub async fn appended_events_load_in_order_with_versions_and_positions(h: &Harness) {
+    let a = stream("alice");
+    let got = commit(h, plan(&[(&a, 0, 3)], None)).await.expect("append");
+    assert_eq!(got.len(), 3);
+    assert!(got.windows(2).all(|w| w[0].position < w[1].position));
+    let loaded = h.store.load(&a, 0).await.expect("load");
+    assert_eq!(loaded, got, "load returns exactly what was committed");
+    assert_eq!(
+        loaded.iter().map(|e| e.version).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    assert_eq!(loaded[0].payload["text"], "quotes ' \" and <b>tags</b>");
+    let tail = h.store.load(&a, 2).await.expect("load");
+    assert_eq!(tail.len(), 1);
+    assert_eq!(tail[0].version, 3);
+    assert!(h.store.load(&stream("nobody"), 0).await.unwrap().is_empty());
+}
+
+/// A plan over several streams lands whole, or not at all when one expectation fails.
+pub async fn a_multi_stream_append_is_all_or_nothing(h: &Harness) {
+    let (a, b) = (stream("alice"), job_stream("j1"));
+    commit(h, plan(&[(&a, 0, 1), (&b, 0, 2)], None))
+        .await
+        .expect("first append");
+    // `a` is at 1 as expected, `b` is at 2, not 1: the whole plan fails.
+    let err = commit(h, plan(&[(&a, 1, 1), (&b, 1, 1)], None)).await;
+    assert!(matches!(err, Err(StoreError::Conflict(_))), "{err:?}");
+    assert_eq!(h.store.load(&a, 0).await.unwrap().len(), 1);
+    assert_eq!(h.store.load(&b, 0).await.unwrap().len(), 2);
+    assert_eq!(h.store.read_all(0, 100).await.unwrap().len(), 3);
+}
+
+/// Two transactions that saw the same version: the second to commit conflicts.
+pub async fn a_stale_expected_version_conflicts(h: &Harness) {
+    let a = stream("alice");
+    let mut t1 = h.store.begin().await.unwrap();
+    let mut t2 = h.store.begin().await.unwrap();
+    assert!(t1.load(&[(a.clone(), 0)]).await.unwrap()[0].is_empty());
+    assert!(t2.load(&[(a.clone(), 0)]).await.unwrap()[0].is_empty());
+    t1.append(plan(&[(&a, 0, 1)], None)).await.unwrap();
+    t1.commit().await.unwrap();
+    let second = async {
+        t2.append(plan(&[(&a, 0, 1)], None)).await?;
+        t2.commit().await
+    }
+    .await;
+    assert!(matches!(second, Err(StoreError::Conflict(_))), "{second:?}");
+    assert_eq!(h.store.load(&a, 0).await.unwrap().len(), 1);
+}
+
+/// Dropping a transaction after its append records nothing.
+pub async fn a_transaction_dropped_before_commit_leaves_no_trace(h: &Harness) {
+    let a = stream("alice");
+    {
+        let mut tx = h.store.begin().await.unwrap();
+        tx.append(plan(&[(&a, 0, 2)], None)).await.unwrap();
+    }
+    assert!(h.store.load(&a, 0).await.unwrap().is_empty());
+    assert!(h.store.read_all(0, 10).await.unwrap().is_empty());
+    // And the stream is still writable from version 0.
+    commit(h, plan(&[(&a, 0, 1)], None)).await.unwrap();
+}
+
+/// `read_all` pages through every event once, in position order.
+pub async fn the_global_order_lists_every_event_once_in_order(h: &Harness) {
+    for (i, s) in ["alice", "bobby", "carol"].iter().enumerate() {
+        commit(h, plan(&[(&stream(s), 0, i as u64 + 1)], None))
+            .await
+            .unwrap();
+    }
+    let all = h.store.read_all(0, 100).await.unwrap();
+    assert_eq!(all.len(), 6);
+    assert!(all.windows(2).all(|w| w[0].position < w[1].position));
+    let mut paged = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = h.store.read_all(after, 4).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        assert!(page.len() <= 4);
+        after = page.last().unwrap().position;
+        paged.extend(page);
+    }
+    assert_eq!(paged, all);
+}
+
+/// A command id is stored with its events, and a second use of it conflicts.
+pub async fn a_command_id_is_recorded_once_with_its_events(h: &Harness) {
+    let (a, b) = (stream("alice"), stream("bobby"));
+    let id = Uuid::now_v7();
+    let rec = || {
+        Some(CommandRecord {
+            command_id: id,
+            fingerprint: "grant/1".into(),
+        })
+    };
+    assert!(h.store.command_outcome(id).await.unwrap().is_none());
+    let got = commit(h, plan(&[(&a, 0, 2)], rec())).await.unwrap();
+    let o = h
+        .store
+        .command_outcome(id)
+        .await
+        .unwrap()
+        .expect("recorded");
+    assert_eq!(o.fingerprint, "grant/1");
+    assert_eq!(o.events, got);
+    let again = commit(h, plan(&[(&b, 0, 1)], rec())).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    assert!(h.store.load(&b, 0).await.unwrap().is_empty());
+}
+
+fn row(s: &StreamId, version: u64, format: &str, state: serde_json::Value) -> CachedState {
+    CachedState {
+        stream: s.clone(),
+        version,
+        format: format.into(),
+        state,
+    }
+}
+
+/// `put` keeps the newest version of a format; a row of another format is replaced.
+pub async fn the_cache_keeps_the_newest_state_of_each_format(h: &Harness) {
+    let a = stream("alice");
+    assert!(
+        h.cache
+            .get(std::slice::from_ref(&a))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    h.cache
+        .put(&[row(&a, 2, "F1", json!({"v": 2}))])
+        .await
+        .unwrap();
+    h.cache
+        .put(&[row(&a, 1, "F1", json!({"v": 1}))])
+        .await
+        .unwrap();
+    let got = h.cache.get(std::slice::from_ref(&a)).await.unwrap();
+    assert_eq!(got, vec![row(&a, 2, "F1", json!({"v": 2}))]);
+    h.cache
+        .put(&[row(&a, 1, "F2", json!({"v": 1}))])
+        .await
+        .unwrap();
+    let got = h.cache.get(std::slice::from_ref(&a)).await.unwrap();
+    assert_eq!(got, vec![row(&a, 1, "F2", json!({"v": 1}))]);
+}
+
+/// `list` returns the entities matching the filter, and every missing or stale one.
+pub async fn the_cache_lists_matching_and_stale_entities(h: &Harness) {
+    let (open, done, stale, missing) = (
+        job_stream("open"),
+        job_stream("done"),
+        job_stream("stale"),
+        job_stream("missing"),
+    );
+    for s in [&open, &done, &stale, &missing] {
+        commit(h, plan(&[(s, 0, 2)], None)).await.unwrap();
+    }
+    commit(h, plan(&[(&stream("alice"), 0, 1)], None))
+        .await
+        .unwrap();
+    h.cache
+        .put(&[
+            row(&open, 2, "F", json!({"status": "open"})),
+            row(&done, 2, "F", json!({"status": "completed"})),
+            row(&stale, 1, "F", json!({"status": "completed"})),
+        ])
+        .await
+        .unwrap();
+    let listed = h
+        .cache
+        .list(EntityKind::Job, CacheFilter::OpenJobs, "F")
+        .await
+        .unwrap();
+    let mut names: Vec<&str> = listed.iter().map(|l| l.stream.key()).collect();
+    names.sort_unstable();
+    assert_eq!(names, vec!["missing", "open", "stale"]);
+    for l in &listed {
+        assert_eq!(l.version, 2, "{l:?}");
+        assert!(l.created_position > 0);
+    }
+    let missing_row = listed.iter().find(|l| l.stream == missing).unwrap();
+    assert!(missing_row.cached.is_none());
+    // Rows of another format count as missing.
+    let other = h
+        .cache
+        .list(EntityKind::Job, CacheFilter::OpenJobs, "G")
+        .await
+        .unwrap();
+    assert_eq!(other.len(), 4);
+    assert!(other.iter().all(|l| l.cached.is_none()));
+    let members = h
+        .cache
+        .list(EntityKind::Member, CacheFilter::All, "F")
+        .await
+        .unwrap();
+    assert_eq!(members.len(), 1);
+}
+
+/// Many tasks appending to one stream with retries: every append lands exactly once, and
+/// the versions are 1..n with no gap or duplicate.
+pub async fn concurrent_appends_to_one_stream_all_land_exactly_once(h: &Harness) {
+    let a = stream("alice");
+    let tasks = 8;
+    let per_task = 25;
+    let mut handles = Vec::new();
+    for _ in 0..tasks {
+        let store = h.store.clone();
+        let a = a.clone();
+        handles.push(tokio::spawn(async move {
+            for _ in 0..per_task {
+                loop {
+                    let attempt = async {
+                        let mut tx = store.begin().await?;
+                        let v = tx.load(&[(a.clone(), 0)]).await?[0].len() as u64;
+                        tx.append(plan(&[(&a, v, 1)], None)).await?;
+                        tx.commit().await
+                    }
+                    .await;
+                    match attempt {
+                        Ok(_) => break,
+                        Err(StoreError::Conflict(_)) => tokio::task::yield_now().await,
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+            }
+        }));
+    }
+    for t in handles {
+        t.await.unwrap();
+    }
+    let all = h.store.load(&a, 0).await.unwrap();
+    assert_eq!(
+        all.iter().map(|e| e.version).collect::<Vec<_>>(),
+        (1..=(tasks * per_task) as u64).collect::<Vec<_>>()
+    );
+}
+
+fn admin() -> Ctx {
+    Ctx::new(Actor::admin("root"))
+}
+
+async fn member_with(svc: &TallyService, handle: &str, credits: i64) {
+    svc.register_member(
+        &admin(),
+        RegisterMemberInput {
+            handle: handle.into(),
+            display_name: handle.into(),
+        },
+    )
+    .await
+    .expect("register");
+    if credits > 0 {
+        svc.grant_credits(
+            &admin(),
+            GrantCreditsInput {
+                handle: handle.into(),
+                amount: credits,
+                reason: "test".into(),
+            },
+        )
+        .await
+        .expect("grant");
+    }
+}
+
+/// Cache rows of another format, or that do not decode, are ignored, rebuilt and rewritten.
+pub async fn the_service_survives_foreign_and_garbage_cache_rows(h: &Harness) {
+    let svc = h.service();
+    member_with(&svc, "alice", 100).await;
+    let a = stream("alice");
+    let fmt = svc.format(EntityKind::Member).to_owned();
+    // An old format claiming a huge balance at a high version.
+    (h.force_cache_row)(row(
+        &a,
+        999,
+        "Wallet/0000000000000000",
+        json!({"balance": 1_000_000}),
+    ))
+    .await;
+    assert_eq!(svc.wallet(&admin(), "alice").await.unwrap().balance, 100);
+    // A row of the current format that does not decode.
+    (h.force_cache_row)(row(&a, 1, &fmt, json!("garbage"))).await;
+    svc.grant_credits(
+        &admin(),
+        GrantCreditsInput {
+            handle: "alice".into(),
+            amount: 5,
+            reason: String::new(),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(svc.wallet(&admin(), "alice").await.unwrap().balance, 105);
+    let rows = h.cache.get(std::slice::from_ref(&a)).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        rows[0].format, fmt,
+        "the row was rewritten in the current format"
+    );
+    assert_eq!(rows[0].version, 3);
+    assert_eq!(rows[0].state["balance"], 105);
+}
+
+/// Emptying the cache loses nothing: states are rebuilt from the events.
+pub async fn the_service_loses_nothing_when_the_cache_is_emptied(h: &Harness) {
+    let svc = h.service();
+    member_with(&svc, "alice", 100).await;
+    member_with(&svc, "bobby", 0).await;
+    let alice = Ctx::new(Actor::member("alice"));
+    let r = svc
+        .launch_job(
+            &alice,
+            LaunchJobInput {
+                title: "Logo".into(),
+                description: String::new(),
+                reward: 30,
+            },
+        )
+        .await
+        .unwrap();
+    let job = r.launched_job().unwrap().to_owned();
+    (h.clear_cache)().await;
+    let w = svc.wallet(&admin(), "alice").await.unwrap();
+    assert_eq!((w.balance, w.escrowed), (70, 30));
+    let board = svc
+        .job_board(&Ctx::new(Actor::Anonymous), 10)
+        .await
+        .unwrap();
+    assert_eq!(board.len(), 1);
+    assert_eq!(board[0].id, job);
+    svc.apply(&Ctx::new(Actor::member("bobby")), &job, "me")
+        .await
+        .unwrap();
+    let history = svc.history(&admin(), &EntityRef::job(job)).await.unwrap();
+    assert_eq!(history.len(), 2);
+}
+
+/// The job board is selected from the cache, yet right when rows are missing or stale (as
+/// after a crash between a commit and its cache write).
+pub async fn the_job_board_is_right_when_cache_rows_are_missing_or_stale(h: &Harness) {
+    let svc = h.service();
+    member_with(&svc, "alice", 100).await;
+    let alice = Ctx::new(Actor::member("alice"));
+    let mut jobs = Vec::new();
+    for t in ["one", "two", "three"] {
+        let r = svc
+            .launch_job(
+                &alice,
+                LaunchJobInput {
+                    title: t.into(),
+                    description: String::new(),
+                    reward: 10,
+                },
+            )
+            .await
+            .unwrap();
+        jobs.push(r.launched_job().unwrap().to_owned());
+    }
+    let fmt = svc.format(EntityKind::Job).to_owned();
+    // "one" is cancelled, but its cache row still says open (stale).
+    let one = job_stream(&jobs[0]);
+    let stale = h
+        .cache
+        .get(std::slice::from_ref(&one))
+        .await
+        .unwrap()
+        .remove(0);
+    svc.cancel_job(&alice, &jobs[0], "no").await.unwrap();
+    (h.force_cache_row)(stale).await;
+    // "two" has no row of the current format.
+    (h.force_cache_row)(row(&job_stream(&jobs[1]), 1, "Job/0", json!({}))).await;
+    let board = svc
+        .job_board(&Ctx::new(Actor::Anonymous), 10)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = board.iter().map(|j| j.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        vec![jobs[2].as_str(), jobs[1].as_str()],
+        "newest first"
+    );
+    let rows = h.cache.get(&[one]).await.unwrap();
+    assert_eq!(rows[0].format, fmt);
+    assert_eq!(
+        rows[0].state["status"], "cancelled",
+        "the stale row was rebuilt"
+    );
+}
+
+/// Repeating a command with the same command id returns the first outcome, records nothing.
+pub async fn a_repeated_command_id_records_once(h: &Harness) {
+    let svc = h.service();
+    member_with(&svc, "alice", 0).await;
+    let id = Uuid::now_v7();
+    let grant = || GrantCreditsInput {
+        handle: "alice".into(),
+        amount: 10,
+        reason: "once".into(),
+    };
+    let ctx = admin().with_command_id(id);
+    let first = svc.grant_credits(&ctx, grant()).await.unwrap();
+    let second = svc.grant_credits(&ctx, grant()).await.unwrap();
+    assert_eq!(first, second);
+    assert_eq!(first.command_id, id);
+    assert_eq!(svc.wallet(&admin(), "alice").await.unwrap().balance, 10);
+    let reused = svc
+        .grant_credits(
+            &ctx,
+            GrantCreditsInput {
+                amount: 11,
+                ..grant()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(reused.code(), "command_id_reused");
+    let before = h.store.read_all(0, 1000).await.unwrap().len();
+    // Concurrent duplicates also record once.
+    let id2 = Uuid::now_v7();
+    let svc = Arc::new(svc);
+    let mut handles = Vec::new();
+    for _ in 0..8 {
+        let svc = svc.clone();
+        handles.push(tokio::spawn(async move {
+            svc.grant_credits(&admin().with_command_id(id2), grant())
+                .await
+        }));
+    }
+    let mut receipts = Vec::new();
+    for t in handles {
+        receipts.push(t.await.unwrap().unwrap());
+    }
+    assert!(receipts.windows(2).all(|w| w[0] == w[1]));
+    assert_eq!(h.store.read_all(0, 1000).await.unwrap().len(), before + 1);
+}

@@ -13,8 +13,8 @@ use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tally_ports::driven::{
-    AppendPlan, Appended, CacheFilter, CachedState, CommandOutcome, EventStore, Listed,
-    StateCache, StoreError, WriteTx,
+    AppendPlan, Appended, CacheFilter, CachedState, CommandOutcome, EventStore, Listed, StateCache,
+    StoreError, WriteTx,
 };
 use tally_ports::{EntityKind, RecordedEvent, StreamId, TallyService};
 use uuid::Uuid;
@@ -87,7 +87,11 @@ impl Inner {
                 e.position = i as u64 + 1;
                 out.push(e.clone());
                 self.events.push(e);
-                self.streams.entry(a.stream.clone()).or_default().events.push(i);
+                self.streams
+                    .entry(a.stream.clone())
+                    .or_default()
+                    .events
+                    .push(i);
                 indices.push(i);
             }
         }
@@ -211,7 +215,13 @@ impl EventStore for MemoryStore {
     async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
         let inner = self.lock();
         let from = usize::try_from(after).unwrap_or(usize::MAX);
-        Ok(inner.events.iter().skip(from).take(limit).cloned().collect())
+        Ok(inner
+            .events
+            .iter()
+            .skip(from)
+            .take(limit)
+            .cloned()
+            .collect())
     }
 
     async fn command_outcome(&self, id: Uuid) -> Result<Option<CommandOutcome>, StoreError> {
@@ -259,9 +269,9 @@ impl StateCache for MemoryStore {
             let fresh = cached.is_some_and(|c| c.version == version);
             let matches = match filter {
                 CacheFilter::All => true,
-                CacheFilter::OpenJobs => {
-                    cached.is_some_and(|c| c.state.get("status").and_then(|v| v.as_str()) == Some("open"))
-                }
+                CacheFilter::OpenJobs => cached.is_some_and(|c| {
+                    c.state.get("status").and_then(|v| v.as_str()) == Some("open")
+                }),
             };
             if matches || !fresh {
                 let first = &inner.events[st.events[0]];

@@ -1,1 +1,40 @@
-fn main() {}
+//! `tally`: the Tally service's command line. Only this crate reads the environment.
+#![forbid(unsafe_code)]
+
+mod config;
+mod demo;
+mod serve;
+
+use anyhow::Result;
+use clap::Parser;
+use config::{Cli, Command};
+use tally_ports::{Actor, Ctx};
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Seed => {
+            let storage = cli.storage.open().await?;
+            let summary = demo::seed(
+                storage.tally.as_ref(),
+                &Ctx::new(Actor::System("seed".into())),
+            )
+            .await?;
+            println!("{summary}");
+        }
+        Command::Migrate => {
+            cli.storage.migrate().await?;
+            println!("migrations applied");
+        }
+        Command::Serve(args) => serve::run(cli.storage, args).await?,
+    }
+    Ok(())
+}

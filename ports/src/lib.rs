@@ -25,3 +25,4 @@ pub use driving::*;
 pub use envelope::{EntityKind, EntityRef, RecordedEvent, StreamId};
 pub use error::{Error, Result};
 pub use service::{RetryPolicy, TallyService};
+pub use tally_domain::{ApplicationStatus, JobStatus};

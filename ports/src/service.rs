@@ -312,6 +312,20 @@ impl TallyService {
         Ok(l)
     }
 
+    /// An entity's current state and version, read through the cache (no authorization:
+    /// for wiring, maintenance tools and benchmarks, not for callers of the driving port).
+    ///
+    /// # Errors
+    /// `Invalid` for a bad key; `Infrastructure` when storage fails.
+    pub async fn current_state(&self, entity: &EntityRef) -> Result<(u64, EntityState)> {
+        let l = self.read(&entity.stream()?).await?;
+        let state = match l.state {
+            St::Wallet(w) => EntityState::Member(w),
+            St::Job(j) => EntityState::Job(j),
+        };
+        Ok((l.version, state))
+    }
+
     async fn outcome(&self, command_id: Uuid, fingerprint: &str) -> Result<Option<Receipt>> {
         let Some(o) = self
             .store

@@ -1,0 +1,93 @@
+//! Configuration: command-line flags, each also read from an environment variable.
+
+use anyhow::{Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::sync::Arc;
+use tally_ports::TallyService;
+
+/// Tally: an event-sourced credits marketplace.
+#[derive(Debug, Parser)]
+#[command(name = "tally", version, about)]
+pub struct Cli {
+    /// Where Tally keeps its history.
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web service (JSON API and pages).
+    Serve(crate::serve::ServeArgs),
+    /// Record a realistic demo data set (members, grants, jobs in every state) and print a
+    /// summary.
+    Seed,
+    /// Apply the database migrations (PostgreSQL storage) and exit.
+    Migrate,
+}
+
+/// Which storage adapter to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Storage {
+    /// In memory: nothing to set up; everything is lost when the process stops.
+    Memory,
+    /// PostgreSQL, at `DATABASE_URL`.
+    Postgres,
+}
+
+/// Storage settings.
+#[derive(Debug, Clone, Args)]
+pub struct StorageArgs {
+    /// Storage adapter: `memory` (the default, no setup) or `postgres`.
+    #[arg(
+        long,
+        env = "TALLY_STORAGE",
+        value_enum,
+        default_value = "memory",
+        global = true
+    )]
+    pub storage: Storage,
+    /// PostgreSQL connection URL (with `--storage postgres`).
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Most PostgreSQL connections in the pool.
+    #[arg(long, env = "TALLY_DB_POOL_SIZE", default_value_t = 16, global = true)]
+    pub pool_size: u32,
+    /// Apply pending migrations on start-up (PostgreSQL).
+    #[arg(long, env = "TALLY_MIGRATE", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub migrate_on_start: bool,
+}
+
+/// An opened storage: the application service over it.
+pub struct Opened {
+    /// The application service.
+    pub tally: Arc<TallyService>,
+}
+
+impl StorageArgs {
+    /// Opens the configured storage.
+    pub async fn open(&self) -> Result<Opened> {
+        match self.storage {
+            Storage::Memory => {
+                let (svc, _) = tally_memory::service();
+                Ok(Opened {
+                    tally: Arc::new(svc),
+                })
+            }
+            Storage::Postgres => bail!("PostgreSQL storage is not wired in yet"),
+        }
+    }
+
+    /// Applies migrations.
+    pub async fn migrate(&self) -> Result<()> {
+        match self.storage {
+            Storage::Memory => {
+                bail!("the memory storage has no migrations; use --storage postgres")
+            }
+            Storage::Postgres => bail!("PostgreSQL storage is not wired in yet"),
+        }
+    }
+}

@@ -2,7 +2,7 @@
 //! payload.
 
 use serde::{Serialize, de::DeserializeOwned};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// The schema version of every event type today. When a type's payload changes, its version
 /// goes up and an upcaster turns stored older payloads into the current shape.
@@ -33,13 +33,18 @@ pub fn decode<E: DeserializeOwned>(
             "{event_type} has schema version {schema_version}; this build reads {SCHEMA_VERSION}"
         ));
     }
-    serde_json::from_value(json!({ "type": event_type, "data": payload }))
-        .map_err(|e| format!("cannot read a {event_type} event: {e}"))
+    // Deserialize straight from the borrowed payload: replaying 10,000 events should not
+    // copy 10,000 payloads into temporary `{type, data}` documents.
+    let tag = Value::String(event_type.to_owned());
+    let fields = [("type", &tag), ("data", payload)];
+    let map = serde::de::value::MapDeserializer::<_, serde_json::Error>::new(fields.into_iter());
+    E::deserialize(map).map_err(|e| format!("cannot read a {event_type} event: {e}"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
     use tally_domain::{Credits, MemberEvent, Reason};
 
     #[test]

@@ -1,0 +1,136 @@
+//! In-memory benchmark: commands per second (1 and 2 tasks) and the time to load an entity
+//! with 10,000 events with and without the state cache.
+//!
+//! Run: `cargo bench -p tally-memory --bench memory`
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tally_ports::{Actor, Ctx, EntityRef, GrantCreditsInput, RegisterMemberInput, Tally};
+
+fn admin() -> Ctx {
+    Ctx::new(Actor::admin("root"))
+}
+
+fn grant(handle: &str) -> GrantCreditsInput {
+    GrantCreditsInput {
+        handle: handle.into(),
+        amount: 1,
+        reason: "bench".into(),
+    }
+}
+
+async fn register(svc: &dyn Tally, handle: &str) {
+    svc.register_member(
+        &admin(),
+        RegisterMemberInput {
+            handle: handle.into(),
+            display_name: handle.into(),
+        },
+    )
+    .await
+    .expect("register");
+}
+
+/// Runs `tasks` tasks issuing grants for `window`; `hot` puts them all on one wallet.
+async fn throughput(tasks: usize, hot: bool, window: Duration) -> (f64, Vec<Duration>) {
+    let (svc, _) = tally_memory::service();
+    let svc = Arc::new(svc);
+    for t in 0..tasks {
+        register(svc.as_ref(), &format!("wallet{t}")).await;
+    }
+    let start = Instant::now();
+    let mut handles = Vec::new();
+    for t in 0..tasks {
+        let svc = svc.clone();
+        let handle = if hot {
+            "wallet0".to_owned()
+        } else {
+            format!("wallet{t}")
+        };
+        handles.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            while start.elapsed() < window {
+                let t0 = Instant::now();
+                svc.grant_credits(&admin(), grant(&handle))
+                    .await
+                    .expect("grant");
+                lat.push(t0.elapsed());
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for h in handles {
+        all.extend(h.await.expect("task"));
+    }
+    let secs = start.elapsed().as_secs_f64();
+    all.sort();
+    (all.len() as f64 / secs, all)
+}
+
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p) as usize]
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    // `cargo bench` passes `--bench`; nothing else to parse.
+    let window = Duration::from_secs(2);
+    println!("Tally in-memory benchmark ({} s per row)", window.as_secs());
+    println!(
+        "{:<34} {:>12} {:>10} {:>10}",
+        "commands (grant)", "commands/s", "p50", "p99"
+    );
+    for (label, tasks, hot) in [
+        ("1 task", 1, false),
+        ("2 tasks, distinct wallets", 2, false),
+        ("2 tasks, one wallet", 2, true),
+    ] {
+        let (rate, lat) = throughput(tasks, hot, window).await;
+        println!(
+            "{label:<34} {rate:>12.0} {:>10.1?} {:>10.1?}",
+            pct(&lat, 0.5),
+            pct(&lat, 0.99)
+        );
+    }
+
+    let (svc, store) = tally_memory::service();
+    register(&svc, "big").await;
+    for _ in 0..9_999 {
+        svc.grant_credits(&admin(), grant("big"))
+            .await
+            .expect("grant");
+    }
+    let big = EntityRef::member("big");
+    let runs = 30;
+    let mut warm = Vec::new();
+    let mut cold = Vec::new();
+    for _ in 0..runs {
+        let t0 = Instant::now();
+        let (v, _) = svc.current_state(&big).await.expect("load");
+        warm.push(t0.elapsed());
+        assert_eq!(v, 10_000);
+        store.clear_cache();
+        let t0 = Instant::now();
+        let (v, _) = svc.current_state(&big).await.expect("load");
+        cold.push(t0.elapsed());
+        assert_eq!(v, 10_000);
+    }
+    println!();
+    println!("{:<34} {:>12}", "load a 10,000-event entity", "median");
+    println!(
+        "{:<34} {:>12.1?}",
+        "with the state cache (warm)",
+        median(warm)
+    );
+    println!(
+        "{:<34} {:>12.1?}",
+        "without it (replay all events)",
+        median(cold)
+    );
+}

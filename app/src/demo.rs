@@ -43,8 +43,17 @@ const MEMBERS: [(&str, &str, i64); 6] = [
     ("frank", "Frank Herbert", 0),
 ];
 
-/// (owner, title, description, reward, applicants, what happens next)
-const JOBS: [(&str, &str, &str, i64, &[&str], Next); 7] = [
+/// A demo job: owner, title, description, reward, applicants, and what happens next.
+type DemoJob = (
+    &'static str,
+    &'static str,
+    &'static str,
+    i64,
+    &'static [&'static str],
+    Next,
+);
+
+const JOBS: [DemoJob; 7] = [
     (
         "alice",
         "Design a logo for the bakery",

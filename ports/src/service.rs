@@ -961,7 +961,7 @@ impl Tally for TallyService {
                     .map(|s| (s, item.created_position))
             })
             .collect();
-        open.sort_by(|a, b| (b.0.launched_at, b.1).cmp(&(a.0.launched_at, a.1)));
+        open.sort_by_key(|(s, position)| std::cmp::Reverse((s.launched_at, *position)));
         Ok(open.into_iter().take(limit).map(|(s, _)| s).collect())
     }
 

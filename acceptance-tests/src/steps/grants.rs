@@ -1,0 +1,91 @@
+//! Granting credits, and reading a wallet's balance and escrow.
+
+use super::params::Who;
+use crate::TallyWorld;
+use anyhow::{Context, Result, ensure};
+use cucumber::{given, then, when};
+use tally_ports::GrantCreditsInput;
+
+pub(crate) fn grant(handle: &str, amount: i64, reason: &str) -> GrantCreditsInput {
+    GrantCreditsInput {
+        handle: handle.to_owned(),
+        amount,
+        reason: reason.to_owned(),
+    }
+}
+
+#[given(expr = "the admin has granted {int} credits to {word}")]
+async fn has_granted(w: &mut TallyWorld, amount: i64, handle: String) -> Result<()> {
+    w.tally()
+        .grant_credits(&TallyWorld::admin(), grant(&handle, amount, "a grant"))
+        .await
+        .with_context(|| format!("granting {amount} credits to {handle}"))?;
+    Ok(())
+}
+
+#[when(expr = "{actor} grants {int} credits to {word}")]
+async fn grants(w: &mut TallyWorld, who: Who, amount: i64, handle: String) -> Result<()> {
+    let t = w.begin().await?;
+    let r = t
+        .grant_credits(&who.ctx(), grant(&handle, amount, ""))
+        .await;
+    w.settle_command(r);
+    Ok(())
+}
+
+#[when(expr = "{actor} grants {int} credits to {word} for {string}")]
+async fn grants_for(
+    w: &mut TallyWorld,
+    who: Who,
+    amount: i64,
+    handle: String,
+    reason: String,
+) -> Result<()> {
+    let t = w.begin().await?;
+    let r = t
+        .grant_credits(&who.ctx(), grant(&handle, amount, &reason))
+        .await;
+    w.settle_command(r);
+    Ok(())
+}
+
+#[then(expr = "{word} has {int} credits")]
+async fn has_credits(w: &mut TallyWorld, handle: String, balance: u64) -> Result<()> {
+    let v = w.wallet(&handle).await?;
+    ensure!(
+        v.balance == balance,
+        "{handle} has {} credits{}",
+        v.balance,
+        w.after_last()
+    );
+    Ok(())
+}
+
+#[then(expr = "{word} has {int} credits and {int} in escrow")]
+async fn has_credits_and_escrow(
+    w: &mut TallyWorld,
+    handle: String,
+    balance: u64,
+    escrowed: u64,
+) -> Result<()> {
+    let v = w.wallet(&handle).await?;
+    ensure!(
+        (v.balance, v.escrowed) == (balance, escrowed),
+        "{handle} has {} credits and {} in escrow{}",
+        v.balance,
+        v.escrowed,
+        w.after_last()
+    );
+    Ok(())
+}
+
+#[then(expr = "{word} has been granted {int} credits in all")]
+async fn granted_in_all(w: &mut TallyWorld, handle: String, total: u64) -> Result<()> {
+    let v = w.wallet(&handle).await?;
+    ensure!(
+        v.total_granted == total,
+        "{handle} has been granted {} credits in all",
+        v.total_granted
+    );
+    Ok(())
+}

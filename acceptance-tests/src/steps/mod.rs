@@ -1,0 +1,19 @@
+//! Step definitions, one module per domain concept. Every step talks to Tally only through
+//! the driving port held by the [`crate::TallyWorld`].
+
+mod accepting;
+mod applying;
+mod board;
+mod cancelling;
+mod completing;
+pub(crate) mod concurrency;
+mod grants;
+mod history;
+mod idempotency;
+mod launching;
+mod outcomes;
+mod params;
+mod privacy;
+mod registration;
+mod time_travel;
+mod withdrawing;

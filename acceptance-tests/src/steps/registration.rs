@@ -1,0 +1,124 @@
+//! Registering members: by the admin, or by a visitor signing up.
+
+use super::params::{Who, display_name, text_of};
+use crate::TallyWorld;
+use anyhow::{Context, Result, bail, ensure};
+use cucumber::{gherkin::Step, given, then, when};
+use tally_ports::{GrantCreditsInput, RegisterMemberInput};
+
+/// Registers `handle` (by the admin) and grants it `credits` if any.
+pub(crate) async fn member_with(w: &mut TallyWorld, handle: &str, credits: i64) -> Result<()> {
+    let t = w.tally();
+    let admin = TallyWorld::admin();
+    t.register_member(
+        &admin,
+        RegisterMemberInput {
+            handle: handle.to_owned(),
+            display_name: display_name(handle),
+        },
+    )
+    .await
+    .with_context(|| format!("registering {handle}"))?;
+    if credits > 0 {
+        t.grant_credits(
+            &admin,
+            GrantCreditsInput {
+                handle: handle.to_owned(),
+                amount: credits,
+                reason: "welcome".into(),
+            },
+        )
+        .await
+        .with_context(|| format!("granting {credits} credits to {handle}"))?;
+    }
+    Ok(())
+}
+
+#[given(expr = "{word} is a member")]
+async fn is_a_member(w: &mut TallyWorld, handle: String) -> Result<()> {
+    member_with(w, &handle, 0).await
+}
+
+#[given(expr = "{word} is a member with {int} credits")]
+async fn is_a_member_with(w: &mut TallyWorld, handle: String, credits: i64) -> Result<()> {
+    member_with(w, &handle, credits).await
+}
+
+/// A table with a `member` column and an optional `credits` column.
+#[given("these members:")]
+async fn these_members(w: &mut TallyWorld, step: &Step) -> Result<()> {
+    let table = step.table.as_ref().context("a table of members")?;
+    let header = table.rows.first().context("a header row")?;
+    let col = |name: &str| header.iter().position(|h| h == name);
+    let member = col("member").context("a 'member' column")?;
+    let credits = col("credits");
+    for row in table.rows.iter().skip(1) {
+        let n = match credits {
+            Some(c) => row[c].parse().context("credits are a number")?,
+            None => 0,
+        };
+        member_with(w, &row[member], n).await?;
+    }
+    Ok(())
+}
+
+async fn register(w: &mut TallyWorld, who: &Who, handle: String, name: String) -> Result<()> {
+    let t = w.begin().await?;
+    let r = t
+        .register_member(
+            &who.ctx(),
+            RegisterMemberInput {
+                handle,
+                display_name: name,
+            },
+        )
+        .await;
+    w.settle_command(r);
+    Ok(())
+}
+
+#[when(expr = "{actor} registers {string} named {string}")]
+async fn registers(w: &mut TallyWorld, who: Who, handle: String, name: String) -> Result<()> {
+    register(w, &who, handle, name).await
+}
+
+#[when(expr = "{actor} registers {string} with a name of {int} characters")]
+async fn registers_long(w: &mut TallyWorld, who: Who, handle: String, n: i64) -> Result<()> {
+    register(w, &who, handle, text_of(n)).await
+}
+
+#[when(expr = "a visitor signs up as {string} named {string}")]
+async fn signs_up(w: &mut TallyWorld, handle: String, name: String) -> Result<()> {
+    register(w, &"a visitor".parse().expect("an actor"), handle, name).await
+}
+
+#[then(expr = "{word} is a member named {string}")]
+async fn is_named(w: &mut TallyWorld, handle: String, name: String) -> Result<()> {
+    let v = w.wallet(&handle).await?;
+    ensure!(
+        v.display_name == name,
+        "{handle} is named {:?}",
+        v.display_name
+    );
+    Ok(())
+}
+
+#[then(expr = "there is no member {string}")]
+async fn no_member(w: &mut TallyWorld, handle: String) -> Result<()> {
+    match w.tally().wallet(&TallyWorld::admin(), &handle).await {
+        Err(e) if ["unknown_member", "invalid_handle"].contains(&e.code()) => Ok(()),
+        Err(e) => bail!("looking for {handle:?} failed with {:?}: {e}", e.code()),
+        Ok(v) => bail!("{handle:?} is a member named {:?}", v.display_name),
+    }
+}
+
+#[then(expr = "there is/are {int} member(s)")]
+async fn members_count(w: &mut TallyWorld, n: usize) -> Result<()> {
+    let all = w.tally().members(&TallyWorld::admin()).await?;
+    ensure!(
+        all.len() == n,
+        "the members are {:?}",
+        all.iter().map(|m| &m.handle).collect::<Vec<_>>()
+    );
+    Ok(())
+}

@@ -1,0 +1,198 @@
+//! The targets the scenarios run against: the same `.feature` files, different backends.
+//!
+//! A target builds a fresh backend for every scenario (cucumber runs scenarios concurrently,
+//! and a scenario must never see another one's members or jobs), and may tear it down when the
+//! scenario ends. To add a target (PostgreSQL, the HTTP server, a browser), add a variant to
+//! [`Target`] and a case to each `match` below; no feature file changes.
+
+use anyhow::{Result, bail};
+use futures::future::BoxFuture;
+use std::fmt;
+use std::sync::Arc;
+use tally_ports::Tally;
+
+/// Where the scenarios run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The domain with the in-memory adapters, in process: milliseconds per scenario.
+    Memory,
+}
+
+impl Target {
+    /// Every known target.
+    pub const ALL: &'static [Target] = &[Target::Memory];
+
+    /// The target's name, as `TALLY_TARGET` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Memory => "memory",
+        }
+    }
+
+    /// Tags whose scenarios this target does not run (a browser cannot race 30 commands, so
+    /// it will exclude `concurrency`). Written without the `@`.
+    pub fn excluded_tags(self) -> &'static [&'static str] {
+        match self {
+            Self::Memory => &[],
+        }
+    }
+
+    /// How many scenarios may run at once (`None`: cucumber's default).
+    pub fn max_concurrent_scenarios(self) -> Option<usize> {
+        match self {
+            Self::Memory => None,
+        }
+    }
+
+    /// Builds a fresh, empty backend for one scenario.
+    ///
+    /// # Errors
+    /// When the backend cannot be started (the scenario then fails in its `before` hook).
+    pub async fn backend(self) -> Result<Backend> {
+        match self {
+            Self::Memory => {
+                // The service holds the store; the store handle itself is not needed here.
+                let (service, _store) = tally_memory::service();
+                Ok(Backend::new(Arc::new(service)))
+            }
+        }
+    }
+
+    /// Whether this target runs a scenario with these tags (Feature, Rule and Scenario tags
+    /// together, without the `@`).
+    pub fn runs<'a>(self, tags: impl IntoIterator<Item = &'a String>) -> bool {
+        let excluded = self.excluded_tags();
+        !tags.into_iter().any(|t| excluded.contains(&t.as_str()))
+    }
+
+    /// Parses one target name.
+    ///
+    /// # Errors
+    /// For an unknown name, listing the known ones.
+    pub fn parse(name: &str) -> Result<Self> {
+        let name = name.trim();
+        match Self::ALL.iter().find(|t| t.name() == name) {
+            Some(t) => Ok(*t),
+            None => bail!(
+                "unknown acceptance target {name:?}; known targets: {}",
+                Self::known()
+            ),
+        }
+    }
+
+    /// Parses a comma-separated list of targets (`memory,postgres`); an empty or absent list
+    /// means `memory`.
+    ///
+    /// # Errors
+    /// For an unknown name, listing the known ones.
+    pub fn parse_list(list: Option<&str>) -> Result<Vec<Self>> {
+        let mut out = Vec::new();
+        for name in list.unwrap_or_default().split(',') {
+            if name.trim().is_empty() {
+                continue;
+            }
+            let t = Self::parse(name)?;
+            if !out.contains(&t) {
+                out.push(t);
+            }
+        }
+        if out.is_empty() {
+            out.push(Self::Memory);
+        }
+        Ok(out)
+    }
+
+    fn known() -> String {
+        Self::ALL
+            .iter()
+            .map(|t| t.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a target's teardown does, once, after its scenario (an `async` Drop).
+pub type Teardown = Box<dyn FnOnce() -> BoxFuture<'static, Result<()>> + Send>;
+
+/// One scenario's backend: the driving port, and how to tear it down.
+pub struct Backend {
+    tally: Arc<dyn Tally>,
+    teardown: Option<Teardown>,
+}
+
+impl Backend {
+    /// A backend that needs no teardown.
+    pub fn new(tally: Arc<dyn Tally>) -> Self {
+        Self {
+            tally,
+            teardown: None,
+        }
+    }
+
+    /// The same backend, with a teardown (stopping a server, dropping a database, closing a
+    /// browser session).
+    #[must_use]
+    pub fn with_teardown(mut self, teardown: Teardown) -> Self {
+        self.teardown = Some(teardown);
+        self
+    }
+
+    /// The driving port.
+    pub fn tally(&self) -> Arc<dyn Tally> {
+        Arc::clone(&self.tally)
+    }
+
+    /// Tears the backend down.
+    ///
+    /// # Errors
+    /// When the teardown fails.
+    pub async fn teardown(self) -> Result<()> {
+        match self.teardown {
+            Some(t) => t().await,
+            None => Ok(()),
+        }
+    }
+}
+
+impl fmt::Debug for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Backend")
+            .field("teardown", &self.teardown.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_absent_or_empty_list_means_memory() {
+        assert_eq!(Target::parse_list(None).unwrap(), vec![Target::Memory]);
+        assert_eq!(
+            Target::parse_list(Some(" , ")).unwrap(),
+            vec![Target::Memory]
+        );
+        assert_eq!(
+            Target::parse_list(Some("memory, memory")).unwrap(),
+            vec![Target::Memory]
+        );
+    }
+
+    #[test]
+    fn an_unknown_target_is_refused_with_the_known_ones() {
+        let e = Target::parse_list(Some("memory,mars"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("\"mars\"") && e.contains("known targets: memory"),
+            "{e}"
+        );
+    }
+}

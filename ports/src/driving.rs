@@ -111,6 +111,8 @@ pub struct WalletView {
     pub total_earned: u64,
     /// All credits ever refunded.
     pub total_refunded: u64,
+    /// All credits ever paid out of escrow to the participants of the member's jobs.
+    pub total_paid_out: u64,
     /// The wallet stream's version.
     pub version: u64,
     /// The wallet's most recent events (up to [`WALLET_HISTORY`]), oldest first.

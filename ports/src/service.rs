@@ -575,20 +575,25 @@ impl TallyService {
 
     /// Checks that `ctx` may read the history of `stream`, whose current state is `l`.
     fn may_read(&self, ctx: &Ctx, stream: &StreamId, l: &Loaded) -> Result<()> {
-        let who = signed_in(ctx)?;
+        signed_in(ctx)?;
+        let me = match &ctx.actor {
+            Actor::Member(h) => Some(h.as_str()),
+            _ => None,
+        };
         match &l.state {
             St::Wallet(w) => {
-                w.require(&Handle::parse(stream.key())?)?;
-                if !ctx.actor.is_privileged() && who.as_str() != stream.key() {
+                // Refuse before saying whether the member exists: no probing for handles.
+                if !ctx.actor.is_privileged() && me != Some(stream.key()) {
                     return Err(not_your_wallet());
                 }
+                w.require(&Handle::parse(stream.key())?)?;
             }
             St::Job(j) => {
                 let d = j
                     .details
                     .as_ref()
                     .ok_or_else(|| unknown_job(stream.key()))?;
-                if !ctx.actor.is_privileged() && d.owner.as_str() != who {
+                if !ctx.actor.is_privileged() && me != Some(d.owner.as_str()) {
                     return Err(Error::forbidden(
                         "not_job_owner",
                         format!("only the job's owner, '{}', may see this", d.owner),
@@ -907,6 +912,7 @@ impl Tally for TallyService {
             total_granted: w.total_granted.get(),
             total_earned: w.total_earned.get(),
             total_refunded: w.total_refunded.get(),
+            total_paid_out: w.total_paid_out.get(),
             version: l.version,
             history,
         })
@@ -937,11 +943,13 @@ impl Tally for TallyService {
     }
 
     async fn job_participant_view(&self, ctx: &Ctx, job: &str) -> Result<JobParticipantView> {
-        let who = signed_in(ctx)?;
+        signed_in(ctx)?;
         let (j, summary) = self.read_job(job).await?;
-        let mine = Handle::parse(&who)
-            .ok()
-            .and_then(|h| j.applications.get(&h).map(|a| application_view(&h, a)));
+        // Only a member has an application; an admin named like a member sees none.
+        let mine = match &ctx.actor {
+            Actor::Member(h) => j.applications.get(h).map(|a| application_view(h, a)),
+            _ => None,
+        };
         Ok(JobParticipantView {
             job: summary,
             my_application: mine,

@@ -1,0 +1,316 @@
+//! Running one command: queue, read, decide and append in one transaction, retry.
+
+use super::{Loaded, TallyService, store_error};
+use crate::actor::Ctx;
+use crate::codec;
+use crate::driven::{AppendPlan, CachedState, CommandRecord, StoreError, StreamAppend};
+use crate::driving::*;
+use crate::envelope::{RecordedEvent, StreamId};
+use crate::error::{Error, Result};
+use crate::format::fnv1a;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::Ordering;
+use tally_domain::{
+    Handle, JobCommand, JobContext, JobId, MemberCommand, MemberEvent, Wallet, job,
+};
+use uuid::Uuid;
+
+/// A command, parsed.
+pub(super) enum Cmd {
+    Member(MemberCommand),
+    Job(JobId, JobCommand),
+}
+
+impl Cmd {
+    fn primary(&self) -> StreamId {
+        match self {
+            Cmd::Member(MemberCommand::Register(r)) => StreamId::member(&r.handle),
+            Cmd::Member(MemberCommand::Grant(g)) => StreamId::member(&g.handle),
+            Cmd::Job(id, _) => StreamId::job(id),
+        }
+    }
+
+    /// Every stream the decision reads, given the states known so far.
+    fn streams(&self, states: &HashMap<StreamId, Loaded>) -> Vec<StreamId> {
+        let primary = self.primary();
+        let mut v = vec![primary.clone()];
+        if let Cmd::Job(_, c) = self {
+            let job = states.get(&primary).map(Loaded::job).unwrap_or_default();
+            v.extend(c.wallets_needed(&job).iter().map(StreamId::member));
+        }
+        v
+    }
+}
+
+impl TallyService {
+    pub(super) async fn outcome(
+        &self,
+        command_id: Uuid,
+        fingerprint: &str,
+    ) -> Result<Option<Receipt>> {
+        let Some(o) = self
+            .store
+            .command_outcome(command_id)
+            .await
+            .map_err(store_error)?
+        else {
+            return Ok(None);
+        };
+        if o.fingerprint != fingerprint {
+            return Err(Error::Conflict {
+                code: "command_id_reused".into(),
+                message: format!("command id {command_id} was already used for another command"),
+            });
+        }
+        Ok(Some(Receipt {
+            command_id,
+            events: o.events.iter().map(EventRef::from).collect(),
+        }))
+    }
+
+    /// Runs one command: the heart of the system.
+    pub(super) async fn execute(
+        &self,
+        ctx: &Ctx,
+        name: &str,
+        input: &impl Serialize,
+        cmd: Cmd,
+    ) -> Result<Receipt> {
+        let fingerprint = format!(
+            "{name}/{:016x}",
+            fnv1a(
+                format!(
+                    "{name}|{}|{}",
+                    ctx.actor,
+                    serde_json::to_string(input).unwrap_or_default()
+                )
+                .as_bytes()
+            )
+        );
+        if let Some(id) = ctx.command_id
+            && let Some(r) = self.outcome(id, &fingerprint).await?
+        {
+            return Ok(r);
+        }
+        let command_id = ctx.command_id.unwrap_or_else(|| self.ids.new_id());
+
+        // 1. Queue behind commands on the same entities, then read their cached states.
+        let primary = cmd.primary();
+        let mut held = self.locks.none();
+        held.lock(std::slice::from_ref(&primary)).await;
+        let mut states: HashMap<StreamId, Loaded> = HashMap::new();
+        self.cached(std::slice::from_ref(&primary), &mut states)
+            .await;
+        let others: Vec<StreamId> = cmd.streams(&states).into_iter().skip(1).collect();
+        held.lock(&others).await;
+        self.cached(&others, &mut states).await;
+
+        let mut attempt = 0;
+        loop {
+            match self
+                .attempt(ctx, &cmd, command_id, &fingerprint, &mut states)
+                .await
+            {
+                Err(Attempt::Conflict(why)) => {
+                    attempt += 1;
+                    if attempt >= self.retry.attempts {
+                        self.stats.conflicts.fetch_add(1, Ordering::Relaxed);
+                        return Err(Error::Conflict {
+                            code: "conflict".into(),
+                            message: format!(
+                                "the entity kept changing concurrently; try again ({why})"
+                            ),
+                        });
+                    }
+                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(self.retry.backoff(attempt)).await;
+                    // A concurrent duplicate of this very command may have won.
+                    if let Some(id) = ctx.command_id
+                        && let Some(r) = self.outcome(id, &fingerprint).await?
+                    {
+                        return Ok(r);
+                    }
+                }
+                Err(Attempt::Failed(e)) => return Err(e),
+                Ok(r) => {
+                    debug_assert!(held.holds(&primary));
+                    return Ok(r);
+                }
+            }
+        }
+    }
+
+    /// One attempt of a command's write transaction.
+    async fn attempt(
+        &self,
+        ctx: &Ctx,
+        cmd: &Cmd,
+        command_id: Uuid,
+        fingerprint: &str,
+        states: &mut HashMap<StreamId, Loaded>,
+    ) -> Result<Receipt, Attempt> {
+        let mut tx = self.store.begin().await?;
+
+        // 2a. Load what was recorded after the versions we hold, for every stream involved.
+        let mut streams = cmd.streams(states);
+        self.cached(&streams, states).await;
+        let reads: Vec<(StreamId, u64)> = streams
+            .iter()
+            .map(|s| (s.clone(), states[s].version))
+            .collect();
+        let loaded = tx.load(&reads).await?;
+        for ((s, _), events) in reads.iter().zip(&loaded) {
+            states.get_mut(s).expect("read").fold(events)?;
+        }
+        // The job's newer events may involve other wallets (a participant accepted meanwhile).
+        let more: Vec<StreamId> = cmd
+            .streams(states)
+            .into_iter()
+            .filter(|s| !streams.contains(s))
+            .collect();
+        if !more.is_empty() {
+            self.cached(&more, states).await;
+            let reads: Vec<(StreamId, u64)> = more
+                .iter()
+                .map(|s| (s.clone(), states[s].version))
+                .collect();
+            let loaded = tx.load(&reads).await?;
+            for ((s, _), events) in reads.iter().zip(&loaded) {
+                states.get_mut(s).expect("read").fold(events)?;
+            }
+            streams.extend(more);
+        }
+
+        // 2b. Decide (pure).
+        let decided: Vec<(StreamId, serde_json::Value, String)> = match cmd {
+            Cmd::Member(c) => {
+                let s = cmd.primary();
+                states[&s]
+                    .wallet()
+                    .decide(c)
+                    .map_err(|r| Attempt::Failed(r.into()))?
+                    .iter()
+                    .map(|e| {
+                        let (t, p) = codec::encode(e);
+                        (s.clone(), p, t)
+                    })
+                    .collect()
+            }
+            Cmd::Job(id, c) => {
+                let s = cmd.primary();
+                let job = states[&s].job();
+                let wallets: BTreeMap<Handle, Wallet> = c
+                    .wallets_needed(&job)
+                    .into_iter()
+                    .map(|h| {
+                        let w = states[&StreamId::member(&h)].wallet();
+                        (h, w)
+                    })
+                    .collect();
+                let d = job::decide(
+                    &JobContext {
+                        id,
+                        job: &job,
+                        wallets: &wallets,
+                    },
+                    c,
+                )
+                .map_err(|r| Attempt::Failed(r.into()))?;
+                let job_events = d.job.iter().map(|e| {
+                    let (t, p) = codec::encode(e);
+                    (s.clone(), p, t)
+                });
+                let wallet_events = d.wallets.iter().map(|(h, e): &(Handle, MemberEvent)| {
+                    let (t, p) = codec::encode(e);
+                    (StreamId::member(h), p, t)
+                });
+                job_events.chain(wallet_events).collect()
+            }
+        };
+
+        // 2c. Append every stream's events with its expected version, and the new states.
+        let time = self.clock.now();
+        let correlation_id = ctx.correlation_id.unwrap_or(command_id);
+        let mut appends: Vec<StreamAppend> = Vec::new();
+        let mut after: HashMap<StreamId, Loaded> = HashMap::new();
+        for (stream, payload, event_type) in decided {
+            let state = after
+                .entry(stream.clone())
+                .or_insert_with(|| states[&stream].clone());
+            let event = RecordedEvent {
+                position: 0,
+                stream: stream.clone(),
+                version: state.version + 1,
+                event_id: self.ids.new_id(),
+                event_type,
+                schema_version: codec::SCHEMA_VERSION,
+                payload,
+                time,
+                actor: ctx.actor.clone(),
+                command_id,
+                correlation_id,
+                causation_id: command_id,
+            };
+            state.fold(std::slice::from_ref(&event))?;
+            match appends.iter_mut().find(|a| a.stream == stream) {
+                Some(a) => a.events.push(event),
+                None => appends.push(StreamAppend {
+                    expected_version: states[&stream].version,
+                    stream,
+                    events: vec![event],
+                }),
+            }
+        }
+        let cache: Vec<CachedState> = appends
+            .iter()
+            .map(|a| self.encode_state(&a.stream, &after[&a.stream]))
+            .collect();
+        let appended = tx
+            .append(AppendPlan {
+                streams: appends,
+                command: ctx.command_id.map(|id| CommandRecord {
+                    command_id: id,
+                    fingerprint: fingerprint.to_owned(),
+                }),
+                cache: cache.clone(),
+            })
+            .await?;
+        let recorded = tx.commit().await?;
+
+        // 3. The new states, into the cache (unless the store wrote them in the transaction).
+        for (s, l) in after {
+            states.insert(s, l);
+        }
+        if !appended.cache_written {
+            self.put_cache(&cache).await;
+        }
+        Ok(Receipt {
+            command_id,
+            events: recorded.iter().map(EventRef::from).collect(),
+        })
+    }
+}
+
+/// Why an attempt did not commit.
+enum Attempt {
+    /// Retry.
+    Conflict(String),
+    /// Give up with this error.
+    Failed(Error),
+}
+
+impl From<StoreError> for Attempt {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(why) => Attempt::Conflict(why),
+            other => Attempt::Failed(store_error(other)),
+        }
+    }
+}
+
+impl From<Error> for Attempt {
+    fn from(e: Error) -> Self {
+        Attempt::Failed(e)
+    }
+}

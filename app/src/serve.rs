@@ -1,8 +1,14 @@
 //! `tally serve`: the web service.
 
 use crate::config::StorageArgs;
-use anyhow::{Result, bail};
+use anyhow::{Context, Result};
 use clap::Args;
+use std::sync::Arc;
+use std::time::Duration;
+use tally_http::auth::{PasswordCost, bootstrap_admin};
+use tally_http::{AppState, HttpConfig};
+use tally_ports::accounts::Accounts;
+use tally_ports::{Actor, Ctx};
 
 /// Web service settings.
 #[derive(Debug, Clone, Args)]
@@ -13,10 +19,96 @@ pub struct ServeArgs {
     /// Seed the demo data set on start.
     #[arg(long)]
     pub demo: bool,
+    /// The password of the `admin` account (prefer the environment variable to the flag).
+    /// Unset: on first start a random one is generated and printed once.
+    #[arg(long, env = "TALLY_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+    /// Mark the session cookie `Secure` (serve behind HTTPS).
+    #[arg(long, env = "TALLY_SECURE_COOKIES", default_value_t = false)]
+    pub secure_cookies: bool,
+    /// Seconds a request may take before it is answered with 408.
+    #[arg(long, env = "TALLY_REQUEST_TIMEOUT", default_value_t = 30)]
+    pub request_timeout: u64,
+    /// The largest request body accepted, in bytes.
+    #[arg(long, env = "TALLY_BODY_LIMIT", default_value_t = 64 * 1024)]
+    pub body_limit: usize,
 }
 
-/// Runs the web service until SIGTERM or Ctrl-C.
+/// ACCOUNTS STORAGE: in memory for every storage choice, until the PostgreSQL accounts
+/// adapter exists; then pick it here from `storage` as `StorageArgs::open` does for events.
+fn open_accounts(_storage: &StorageArgs) -> Arc<dyn Accounts> {
+    Arc::new(tally_memory::MemoryAccounts::new())
+}
+
+/// Runs the web service until SIGTERM or Ctrl-C; requests in flight finish first.
 pub async fn run(storage: StorageArgs, args: ServeArgs) -> Result<()> {
-    let _ = (storage, args);
-    bail!("the web service is not built yet")
+    let opened = storage.open().await?;
+    let accounts = open_accounts(&storage);
+    if args.demo {
+        let ctx = Ctx::new(Actor::System("seed".into()));
+        let summary = crate::demo::seed(opened.tally.as_ref(), &ctx)
+            .await
+            .context("seeding the demo data")?;
+        tracing::info!("{summary}");
+    }
+    let generated = bootstrap_admin(
+        accounts.as_ref(),
+        args.admin_password.as_deref(),
+        PasswordCost::Standard,
+    )
+    .await
+    .context("setting up the admin account")?;
+    if let Some(password) = generated {
+        // Shown once: it is stored only as a hash.
+        eprintln!(
+            "\n  The admin account was created. Log in as `admin` with the password:\n\n      {password}\n\n  It is not shown again. Set TALLY_ADMIN_PASSWORD to choose one.\n"
+        );
+    }
+    let config = HttpConfig {
+        body_limit: args.body_limit,
+        request_timeout: Duration::from_secs(args.request_timeout),
+        secure_cookies: args.secure_cookies,
+        ..HttpConfig::default()
+    };
+    let state = AppState::new(opened.tally, accounts).with_config(config);
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let addr = listener.local_addr().context("reading the bound address")?;
+    tracing::info!(%addr, "serving http://{addr}/api/v1");
+    axum::serve(listener, tally_http::router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("shutting down: finishing requests in flight");
 }

@@ -1,1 +1,156 @@
-//! Tally's http adapter (work in progress).
+//! Tally's HTTP adapter: the JSON API under `/api/v1` (every use case and view of the
+//! driving port, plus accounts, sessions and API tokens), health checks, and the OpenAPI
+//! document at `/api/v1/openapi.json`.
+//!
+//! Handlers parse input, call one port method as the authenticated actor, and render the
+//! result with hypermedia `_links`. Authorization is the port's business; this adapter only
+//! establishes who is calling. Errors are `application/problem+json` ([`error::Problem`]).
+//!
+//! ```no_run
+//! # async fn run(state: tally_http::AppState) -> std::io::Result<()> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! axum::serve(listener, tally_http::router(state)).await
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod api;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod links;
+pub mod openapi;
+mod routes;
+pub mod testing;
+
+use async_trait::async_trait;
+use auth::PasswordCost;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, Request, StatusCode};
+use std::sync::Arc;
+use std::time::Duration;
+use tally_ports::accounts::Accounts;
+use tally_ports::{Result, Tally, TallyService};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+/// Something whose storage can be checked (`/health/ready`).
+#[async_trait]
+pub trait Readiness: Send + Sync {
+    /// Checks that storage answers.
+    ///
+    /// # Errors
+    /// `Infrastructure` when it does not.
+    async fn ready(&self) -> Result<()>;
+}
+
+#[async_trait]
+impl Readiness for TallyService {
+    async fn ready(&self) -> Result<()> {
+        TallyService::ready(self).await
+    }
+}
+
+/// Settings of the web service.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// The largest request body accepted (larger ones get 413).
+    pub body_limit: usize,
+    /// How long a request may take before it is answered with 408.
+    pub request_timeout: Duration,
+    /// How long a log-in session lasts.
+    pub session_ttl: chrono::Duration,
+    /// Whether the session cookie is marked `Secure` (behind HTTPS).
+    pub secure_cookies: bool,
+    /// How expensive password hashing is.
+    pub password_cost: PasswordCost,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            body_limit: 64 * 1024,
+            request_timeout: Duration::from_secs(30),
+            session_ttl: chrono::Duration::hours(12),
+            secure_cookies: false,
+            password_cost: PasswordCost::Standard,
+        }
+    }
+}
+
+/// What every handler uses: the driving port, the accounts, the settings.
+#[derive(Clone)]
+pub struct AppState {
+    /// The driving port.
+    pub tally: Arc<dyn Tally>,
+    /// The storage check behind `/health/ready`.
+    pub readiness: Arc<dyn Readiness>,
+    /// Accounts, sessions and API tokens.
+    pub accounts: Arc<dyn Accounts>,
+    /// Settings.
+    pub config: Arc<HttpConfig>,
+}
+
+impl AppState {
+    /// A state over the application service and an accounts store, with default settings.
+    pub fn new(service: Arc<TallyService>, accounts: Arc<dyn Accounts>) -> Self {
+        Self {
+            tally: service.clone(),
+            readiness: service,
+            accounts,
+            config: Arc::new(HttpConfig::default()),
+        }
+    }
+
+    /// The same state with other settings.
+    #[must_use]
+    pub fn with_config(mut self, config: HttpConfig) -> Self {
+        self.config = Arc::new(config);
+        self
+    }
+}
+
+/// The whole web service: every route, with request ids, tracing, a body limit, a timeout,
+/// and problems for every error.
+pub fn router(state: AppState) -> Router {
+    let (routes, _) = api::routes().into_parts();
+    let body_limit = state.config.body_limit;
+    let timeout = state.config.request_timeout;
+    routes
+        .fallback(|| async { StatusCode::NOT_FOUND })
+        .layer(axum::middleware::map_response(error::problems_everywhere))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<_>| {
+                    let id = req
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default();
+                    tracing::info_span!(
+                        "request",
+                        request_id = %id,
+                        method = %req.method(),
+                        path = %req.uri().path(),
+                    )
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Every route the router serves, as (method, path template): for tests and documentation.
+pub fn route_list() -> Vec<(Method, String)> {
+    api::routes().into_parts().1
+}

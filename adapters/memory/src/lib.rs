@@ -9,6 +9,9 @@
 //! service retries. A transaction dropped before commit leaves no trace.
 #![forbid(unsafe_code)]
 
+mod accounts;
+pub use accounts::MemoryAccounts;
+
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -1,0 +1,206 @@
+//! The accounts port: who may log in, their sessions and API tokens.
+//!
+//! Plain CRUD, not event-sourced: this is the source of truth for authentication only. The
+//! event history records which actor did each thing; it never records log-ins.
+//!
+//! Secrets never reach a store in the clear. Callers hash passwords (Argon2, a PHC string)
+//! and session and API token secrets (a fast hash is enough for long random secrets) before
+//! calling this port, so an implementation only stores and compares strings. Every method is
+//! one simple statement against a table, so a SQL implementation stays straightforward.
+
+use crate::error::{Error, Result};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use uuid::Uuid;
+
+/// What an account may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// An administrator: the account name is the admin's name.
+    Admin,
+    /// A member: the account name is the member's handle.
+    Member,
+}
+
+impl Role {
+    /// The role as a word: `admin` or `member`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Member => "member",
+        }
+    }
+
+    /// Parses `admin` or `member`.
+    ///
+    /// # Errors
+    /// `invalid_role` otherwise.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "admin" => Ok(Self::Admin),
+            "member" => Ok(Self::Member),
+            _ => Err(Error::invalid(
+                "role",
+                "invalid_role",
+                "a role is 'admin' or 'member'",
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An account that may log in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// The unique name: a member's handle, or an admin's name.
+    pub name: String,
+    /// What the account may do.
+    pub role: Role,
+    /// The password's hash (a PHC string such as `$argon2id$...`).
+    pub password_hash: String,
+    /// When the account was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A signed-in identity, as a session or an API token resolves to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Principal {
+    /// The account's name.
+    pub name: String,
+    /// The account's role.
+    pub role: Role,
+}
+
+/// A log-in session, found by the hash of its opaque random token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// The hash of the session token (the token itself is only ever held by the client).
+    pub token_hash: String,
+    /// The account signed in.
+    pub account: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it stops being valid.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// An API token, as stored and listed: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiToken {
+    /// The token's id (to list and revoke it).
+    pub id: Uuid,
+    /// The account it acts as.
+    pub account: String,
+    /// A label its owner chose, e.g. `ci`.
+    pub name: String,
+    /// The hash of the secret.
+    pub secret_hash: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it stops being valid, if ever.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Accounts, sessions and API tokens.
+///
+/// Lookups by secret take `now` so that expired sessions and tokens are never returned, and
+/// so that implementations need no clock of their own.
+#[async_trait]
+pub trait Accounts: Send + Sync {
+    /// Creates an account.
+    ///
+    /// # Errors
+    /// `Conflict` with code `account_exists` when the name is taken; `Infrastructure` when
+    /// storage fails.
+    async fn create_account(&self, account: Account) -> Result<()>;
+
+    /// The account with this name, if any.
+    ///
+    /// # Errors
+    /// `Infrastructure` when storage fails.
+    async fn account(&self, name: &str) -> Result<Option<Account>>;
+
+    /// Replaces an account's password hash.
+    ///
+    /// # Errors
+    /// `NotFound` with code `unknown_account`; `Infrastructure` when storage fails.
+    async fn set_password(&self, name: &str, password_hash: &str) -> Result<()>;
+
+    /// Stores a new session.
+    ///
+    /// # Errors
+    /// `NotFound` with code `unknown_account` when the account does not exist;
+    /// `Infrastructure` when storage fails (including a token hash that is already stored).
+    async fn create_session(&self, session: Session) -> Result<()>;
+
+    /// Who a session token (by its hash) signs in, unless the session expired at `now`.
+    ///
+    /// # Errors
+    /// `Infrastructure` when storage fails.
+    async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Principal>>;
+
+    /// Deletes a session (logging out). Deleting an unknown session is not an error.
+    ///
+    /// # Errors
+    /// `Infrastructure` when storage fails.
+    async fn delete_session(&self, token_hash: &str) -> Result<()>;
+
+    /// Stores a new API token.
+    ///
+    /// # Errors
+    /// `NotFound` with code `unknown_account` when the account does not exist;
+    /// `Infrastructure` when storage fails.
+    async fn create_api_token(&self, token: ApiToken) -> Result<()>;
+
+    /// Who an API token (by the hash of its secret) acts as, unless it expired at `now` or
+    /// was revoked.
+    ///
+    /// # Errors
+    /// `Infrastructure` when storage fails.
+    async fn api_token(&self, secret_hash: &str, now: DateTime<Utc>) -> Result<Option<Principal>>;
+
+    /// An account's API tokens (revoked ones are gone), oldest first.
+    ///
+    /// # Errors
+    /// `Infrastructure` when storage fails.
+    async fn api_tokens(&self, account: &str) -> Result<Vec<ApiToken>>;
+
+    /// Revokes (deletes) one of an account's API tokens.
+    ///
+    /// # Errors
+    /// `NotFound` with code `unknown_token` when the account has no such token;
+    /// `Infrastructure` when storage fails.
+    async fn revoke_api_token(&self, account: &str, id: Uuid) -> Result<()>;
+
+    /// Checks that storage answers.
+    ///
+    /// # Errors
+    /// `Infrastructure` when it does not.
+    async fn ping(&self) -> Result<()>;
+}
+
+/// `Conflict` for a name that is taken (for implementations).
+pub fn account_exists(name: &str) -> Error {
+    Error::Conflict {
+        code: "account_exists".into(),
+        message: format!("an account named '{name}' already exists"),
+    }
+}
+
+/// `NotFound` for an account that does not exist (for implementations).
+pub fn unknown_account(name: &str) -> Error {
+    Error::not_found("unknown_account", format!("there is no account '{name}'"))
+}
+
+/// `NotFound` for an API token that does not exist (for implementations).
+pub fn unknown_token(id: Uuid) -> Error {
+    Error::not_found("unknown_token", format!("there is no API token {id}"))
+}

@@ -138,12 +138,19 @@ impl Caller {
     }
 }
 
+/// Where a credential came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Bearer,
+    Cookie,
+}
+
 /// The credential a request carries: `Authorization: Bearer`, else the session cookie.
-fn credential(headers: &HeaderMap) -> Option<String> {
+fn credential(headers: &HeaderMap) -> Option<(Source, String)> {
     if let Some(v) = headers.get(header::AUTHORIZATION) {
         let v = v.to_str().unwrap_or_default();
         let token = v.strip_prefix("Bearer ").unwrap_or(v);
-        return Some(token.trim().to_owned());
+        return Some((Source::Bearer, token.trim().to_owned()));
     }
     headers
         .get_all(header::COOKIE)
@@ -152,7 +159,7 @@ fn credential(headers: &HeaderMap) -> Option<String> {
         .flat_map(|v| v.split(';'))
         .find_map(|c| {
             let (k, v) = c.trim().split_once('=')?;
-            (k == SESSION_COOKIE).then(|| v.to_owned())
+            (k == SESSION_COOKIE).then(|| (Source::Cookie, v.to_owned()))
         })
 }
 
@@ -160,14 +167,21 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(cred) = credential(&parts.headers) else {
-            return Ok(Self {
-                actor: Actor::Anonymous,
-                principal: None,
-                session: None,
-            });
+        let anonymous = Self {
+            actor: Actor::Anonymous,
+            principal: None,
+            session: None,
         };
-        let p = auth::resolve(state.accounts.as_ref(), &cred).await?;
+        let Some((source, cred)) = credential(&parts.headers) else {
+            return Ok(anonymous);
+        };
+        let p = match auth::resolve(state.accounts.as_ref(), &cred).await {
+            Ok(p) => p,
+            // A browser keeps an expired cookie around: it is simply signed out, so that
+            // public pages still work. A bearer token was sent on purpose: refuse it.
+            Err(Error::Unauthorized { .. }) if source == Source::Cookie => return Ok(anonymous),
+            Err(e) => return Err(e.into()),
+        };
         Ok(Self {
             actor: auth::actor_of(&p)?,
             principal: Some(p),

@@ -249,6 +249,15 @@ async fn a_session_cookie_signs_in_until_logging_out() {
         wallet(&browser).await.unwrap().status(),
         StatusCode::UNAUTHORIZED
     );
+    // A stale cookie is simply signed out: public resources still answer.
+    let stale = app
+        .client
+        .get(app.url("/api/v1/jobs"))
+        .header("cookie", "tally_session=tly_ses_stale")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), StatusCode::OK);
     // The old session token is dead too, not just the cookie.
     let old = cookie
         .split(';')

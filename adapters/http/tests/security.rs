@@ -400,3 +400,40 @@ async fn every_response_carries_a_request_id() {
     let r = app.get("/health/ready", None).await;
     assert_eq!(r.body["status"], "ok");
 }
+
+struct Down;
+
+#[async_trait::async_trait]
+impl tally_http::Readiness for Down {
+    async fn ready(&self) -> tally_ports::Result<()> {
+        Err(tally_ports::Error::infrastructure(
+            "db at 10.0.0.7:5432: password authentication failed",
+        ))
+    }
+}
+
+#[tokio::test]
+async fn an_internal_error_is_an_opaque_problem() {
+    let (svc, _) = tally_memory::service();
+    let mut state = tally_http::AppState::new(
+        std::sync::Arc::new(svc),
+        std::sync::Arc::new(tally_memory::MemoryAccounts::new()),
+    );
+    state.readiness = std::sync::Arc::new(Down);
+    let server = tally_http::testing::spawn(state).await.unwrap();
+    let a = answer(
+        client()
+            .get(format!("{}/health/ready", server.url()))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_problem(&a, 500, "internal");
+    let text = a.body.to_string();
+    assert!(
+        !text.contains("10.0.0.7") && !text.contains("password"),
+        "{text}"
+    );
+    server.shutdown().await.unwrap();
+}

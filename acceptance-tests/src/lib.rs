@@ -5,6 +5,7 @@
 //! The runner is `tests/acceptance.rs`; `TALLY_TARGET=memory[,other...]` chooses the targets.
 #![forbid(unsafe_code)]
 
+pub mod http;
 mod steps;
 pub mod targets;
 pub mod world;

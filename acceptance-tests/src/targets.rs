@@ -16,16 +16,20 @@ use tally_ports::Tally;
 pub enum Target {
     /// The domain with the in-memory adapters, in process: milliseconds per scenario.
     Memory,
+    /// Through the HTTP client adapter, against the real web service spawned in process on a
+    /// free port, with in-memory storage.
+    Http,
 }
 
 impl Target {
     /// Every known target.
-    pub const ALL: &'static [Target] = &[Target::Memory];
+    pub const ALL: &'static [Target] = &[Target::Memory, Target::Http];
 
     /// The target's name, as `TALLY_TARGET` spells it.
     pub fn name(self) -> &'static str {
         match self {
             Self::Memory => "memory",
+            Self::Http => "http",
         }
     }
 
@@ -33,14 +37,14 @@ impl Target {
     /// it will exclude `concurrency`). Written without the `@`.
     pub fn excluded_tags(self) -> &'static [&'static str] {
         match self {
-            Self::Memory => &[],
+            Self::Memory | Self::Http => &[],
         }
     }
 
     /// How many scenarios may run at once (`None`: cucumber's default).
     pub fn max_concurrent_scenarios(self) -> Option<usize> {
         match self {
-            Self::Memory => None,
+            Self::Memory | Self::Http => None,
         }
     }
 
@@ -54,6 +58,10 @@ impl Target {
                 // The service holds the store; the store handle itself is not needed here.
                 let (service, _store) = tally_memory::service();
                 Ok(Backend::new(Arc::new(service)))
+            }
+            Self::Http => {
+                let (service, _store) = tally_memory::service();
+                crate::http::backend(Arc::new(service)).await
             }
         }
     }

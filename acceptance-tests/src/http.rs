@@ -1,0 +1,49 @@
+//! The HTTP target: the web service spawned in process on a free loopback port, driven
+//! through the HTTP client adapter, so that every scenario crosses the real JSON API.
+
+use crate::targets::Backend;
+use anyhow::{Context, Result};
+use std::sync::Arc;
+use tally_http::auth::{PasswordCost, bootstrap_admin};
+use tally_http::{AppState, HttpConfig};
+use tally_http_client::{HttpTally, ProvisioningTokens, log_in};
+use tally_memory::MemoryAccounts;
+use tally_ports::TallyService;
+
+const ADMIN_PASSWORD: &str = "acceptance admin password";
+
+/// Serves `service` and returns a backend that talks to it over HTTP. Members get accounts
+/// the first time they act (the admin creates them), as an admin onboarding members would.
+///
+/// # Errors
+/// When the server cannot start or the admin cannot log in.
+pub async fn backend(service: Arc<TallyService>) -> Result<Backend> {
+    let accounts = Arc::new(MemoryAccounts::new());
+    bootstrap_admin(
+        accounts.as_ref(),
+        Some(ADMIN_PASSWORD),
+        PasswordCost::Minimal,
+    )
+    .await
+    .context("bootstrapping the admin account")?;
+    let config = HttpConfig {
+        // Hashing cost is not what these scenarios are about.
+        password_cost: PasswordCost::Minimal,
+        ..HttpConfig::default()
+    };
+    let state = AppState::new(service, accounts).with_config(config);
+    let server = tally_http::testing::spawn(state)
+        .await
+        .context("starting the web service")?;
+    let url = server.url();
+    let admin = log_in(&url, "admin", ADMIN_PASSWORD)
+        .await
+        .context("logging in as the admin")?;
+    let tokens = Arc::new(ProvisioningTokens::new(&url, admin)?);
+    let client = HttpTally::new(&url, tokens)?;
+    Ok(
+        Backend::new(Arc::new(client)).with_teardown(Box::new(move || {
+            Box::pin(async move { server.shutdown().await.context("stopping the web service") })
+        })),
+    )
+}

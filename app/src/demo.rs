@@ -34,6 +34,9 @@ impl fmt::Display for Summary {
     }
 }
 
+/// The demo members' handles.
+pub const HANDLES: [&str; 6] = ["alice", "bob", "carol", "dave", "erin", "frank"];
+
 const MEMBERS: [(&str, &str, i64); 6] = [
     ("alice", "Alice Liddell", 500),
     ("bob", "Bob Marley", 300),
@@ -230,6 +233,7 @@ mod tests {
         let admin = Ctx::new(Actor::System("seed".into()));
         let s = seed(&svc, &admin).await.unwrap();
         assert_eq!(s.members, 6);
+        assert!(MEMBERS.iter().map(|m| m.0).eq(HANDLES));
         assert!(s.jobs.iter().all(|n| *n > 0), "{s:?}");
         assert_eq!(s.events, store.event_count());
         let members = svc.members(&admin).await.unwrap();

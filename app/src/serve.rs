@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tally_http::auth::{PasswordCost, bootstrap_admin};
 use tally_http::{AppState, HttpConfig};
-use tally_ports::accounts::Accounts;
+use tally_ports::accounts::{Account, Accounts, Role};
 use tally_ports::{Actor, Ctx};
 
 /// Web service settings.
@@ -50,6 +50,7 @@ pub async fn run(storage: StorageArgs, args: ServeArgs) -> Result<()> {
             .await
             .context("seeding the demo data")?;
         tracing::info!("{summary}");
+        demo_accounts(accounts.as_ref()).await?;
     }
     let generated = bootstrap_admin(
         accounts.as_ref(),
@@ -81,6 +82,34 @@ pub async fn run(storage: StorageArgs, args: ServeArgs) -> Result<()> {
         .await
         .context("serving")?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// The password of every demo member's account.
+const DEMO_PASSWORD: &str = "tally-demo";
+
+/// Gives every demo member an account, so that a person can log in as one of them.
+async fn demo_accounts(accounts: &dyn Accounts) -> Result<()> {
+    let hash = tally_http::auth::hash_password(DEMO_PASSWORD.into(), PasswordCost::Standard)
+        .await
+        .context("hashing the demo password")?;
+    for handle in crate::demo::HANDLES {
+        if accounts.account(handle).await?.is_none() {
+            accounts
+                .create_account(Account {
+                    name: handle.into(),
+                    role: Role::Member,
+                    password_hash: hash.clone(),
+                    created_at: chrono::Utc::now(),
+                })
+                .await
+                .with_context(|| format!("creating the demo account of {handle}"))?;
+        }
+    }
+    eprintln!(
+        "\n  Demo members ({}) log in with the password `{DEMO_PASSWORD}`.\n",
+        crate::demo::HANDLES.join(", ")
+    );
     Ok(())
 }
 

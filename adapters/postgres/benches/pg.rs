@@ -1,0 +1,505 @@
+//! The PostgreSQL adapter's benchmark, on a fresh database of the server in `DATABASE_URL`:
+//! `DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench -p tally-postgres --bench pg`
+//!
+//! Prints one table: grant commands through `TallyService` over `PgStore` with 1, 4 and 16
+//! concurrent clients, on distinct wallets and on one hot wallet; one command on an entity
+//! with 10,000 events (warm cache, cold replay) beside one on a new entity; and, in the same
+//! run and on the same pool, two reference transactions: (a) a raw single-row INSERT, (b) the
+//! minimal serializable command (`BEGIN ISOLATION LEVEL SERIALIZABLE; SELECT max(version);
+//! INSERT one event; COMMIT`). Tally's throughput figures are also given as a ratio to (b).
+
+use futures::future::BoxFuture;
+use serde_json::json;
+use sqlx::PgPool;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tally_domain::{Credits, Handle, MemberEvent, Reason, Wallet};
+use tally_ports::codec;
+use tally_ports::driven::{AppendPlan, EventStore, StreamAppend};
+use tally_ports::{
+    Actor, Ctx, EntityRef, GrantCreditsInput, RecordedEvent, RegisterMemberInput, StreamId, Tally,
+    TallyService,
+};
+use tally_postgres::testing::TestDb;
+use tally_postgres::{PgOptions, PgStore};
+use uuid::Uuid;
+
+const WARMUP: Duration = Duration::from_millis(300);
+const MEASURE: Duration = Duration::from_millis(2500);
+const CLIENTS: [usize; 3] = [1, 4, 16];
+const BIG: u64 = 10_000;
+
+type Op = Arc<dyn Fn(usize) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// One line of the table.
+struct Line {
+    what: String,
+    clients: usize,
+    per_sec: f64,
+    p50: Duration,
+    p99: Duration,
+    extra: String,
+}
+
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i]
+}
+
+/// Runs `op` in `clients` loops for WARMUP + MEASURE; measures the MEASURE part.
+async fn throughput(clients: usize, op: Op) -> (f64, Duration, Duration) {
+    let start = Instant::now();
+    let from = start + WARMUP;
+    let until = from + MEASURE;
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let op = op.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            loop {
+                let t = Instant::now();
+                if t >= until {
+                    break;
+                }
+                op(c).await;
+                if t >= from {
+                    lat.push(t.elapsed());
+                }
+            }
+            lat
+        }));
+    }
+    let mut lat = Vec::new();
+    for t in tasks {
+        lat.extend(t.await.expect("client"));
+    }
+    lat.sort_unstable();
+    let secs = MEASURE.as_secs_f64();
+    (lat.len() as f64 / secs, pct(&lat, 0.5), pct(&lat, 0.99))
+}
+
+/// Times `n` sequential runs of `op(i)` (after `prepare(i)`, untimed).
+async fn single<P, F>(n: usize, prepare: P, op: F) -> (Duration, Duration)
+where
+    P: Fn(usize) -> BoxFuture<'static, ()>,
+    F: Fn(usize) -> BoxFuture<'static, ()>,
+{
+    let mut lat = Vec::with_capacity(n);
+    for i in 0..n {
+        prepare(i).await;
+        let t = Instant::now();
+        op(i).await;
+        lat.push(t.elapsed());
+    }
+    lat.sort_unstable();
+    (pct(&lat, 0.5), pct(&lat, 0.99))
+}
+
+fn admin() -> Ctx {
+    Ctx::new(Actor::admin("bench"))
+}
+
+fn grant(handle: &str) -> GrantCreditsInput {
+    GrantCreditsInput {
+        handle: handle.into(),
+        amount: 1,
+        reason: "bench".into(),
+    }
+}
+
+async fn register(svc: &TallyService, handle: &str) {
+    svc.register_member(
+        &admin(),
+        RegisterMemberInput {
+            handle: handle.into(),
+            display_name: handle.into(),
+        },
+    )
+    .await
+    .expect("register");
+}
+
+fn service(store: &PgStore) -> Arc<TallyService> {
+    Arc::new(store.service())
+}
+
+/// Tally grants, each client on its own wallet (`distinct`) or all on one.
+async fn tally_grants(store: &PgStore, clients: usize, distinct: bool) -> (Line, f64) {
+    let svc = service(store);
+    let names: Vec<String> = (0..clients)
+        .map(|c| {
+            if distinct {
+                format!("w{clients}x{c}")
+            } else {
+                format!("hot{clients}")
+            }
+        })
+        .collect();
+    let mut seen = Vec::new();
+    for n in &names {
+        if !seen.contains(n) {
+            register(&svc, n).await;
+            seen.push(n.clone());
+        }
+    }
+    let names = Arc::new(names);
+    let s = svc.clone();
+    let op: Op = Arc::new(move |c| {
+        let (s, names) = (s.clone(), names.clone());
+        Box::pin(async move {
+            s.grant_credits(&admin(), grant(&names[c]))
+                .await
+                .expect("grant");
+        })
+    });
+    let (per_sec, p50, p99) = throughput(clients, op).await;
+    let retries = svc.stats().retries.load(Ordering::Relaxed);
+    let conflicts = svc.stats().conflicts.load(Ordering::Relaxed);
+    let what = if distinct {
+        "Tally grant, distinct wallets"
+    } else {
+        "Tally grant, one hot wallet"
+    };
+    (
+        Line {
+            what: what.into(),
+            clients,
+            per_sec,
+            p50,
+            p99,
+            extra: format!("retries {retries}, conflicts {conflicts}"),
+        },
+        per_sec,
+    )
+}
+
+const REF_SCHEMA: &str = "
+CREATE TABLE bench_raw (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    stream text NOT NULL, payload jsonb NOT NULL, time timestamptz NOT NULL DEFAULT now());
+CREATE TABLE bench_ref (position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    stream text NOT NULL, version bigint NOT NULL, payload jsonb NOT NULL,
+    time timestamptz NOT NULL DEFAULT now(), UNIQUE (stream, version));";
+
+/// (a) a raw single-row INSERT transaction.
+async fn reference_a(pool: &PgPool, clients: usize) -> (f64, Duration, Duration) {
+    let pool = pool.clone();
+    let op: Op = Arc::new(move |c| {
+        let pool = pool.clone();
+        Box::pin(async move {
+            sqlx::query("INSERT INTO bench_raw (stream, payload) VALUES ($1, $2)")
+                .bind(format!("member:a{c}"))
+                .bind(json!({"amount": 1, "reason": "bench"}))
+                .execute(&pool)
+                .await
+                .expect("insert");
+        })
+    });
+    throughput(clients, op).await
+}
+
+/// (b) the minimal serializable command, retried on serialization failures.
+async fn reference_b(pool: &PgPool, clients: usize) -> (f64, Duration, Duration, u64) {
+    let retries = Arc::new(AtomicU64::new(0));
+    let (pool, r) = (pool.clone(), retries.clone());
+    let op: Op = Arc::new(move |c| {
+        let (pool, retries) = (pool.clone(), r.clone());
+        Box::pin(async move {
+            let stream = format!("member:b{c}");
+            loop {
+                let attempt = async {
+                    let mut tx = pool
+                        .begin_with("BEGIN ISOLATION LEVEL SERIALIZABLE")
+                        .await?;
+                    let v: Option<i64> =
+                        sqlx::query_scalar("SELECT max(version) FROM bench_ref WHERE stream = $1")
+                            .bind(&stream)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    sqlx::query(
+                        "INSERT INTO bench_ref (stream, version, payload) VALUES ($1, $2, $3)",
+                    )
+                    .bind(&stream)
+                    .bind(v.unwrap_or(0) + 1)
+                    .bind(json!({"amount": 1, "reason": "bench"}))
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await
+                }
+                .await;
+                match attempt {
+                    Ok(()) => break,
+                    Err(sqlx::Error::Database(e))
+                        if matches!(e.code().as_deref(), Some("40001" | "40P01" | "23505")) =>
+                    {
+                        retries.fetch_add(1, Ordering::Relaxed);
+                        tokio::time::sleep(Duration::from_micros(500 + fastrand::u64(..1500)))
+                            .await;
+                    }
+                    Err(e) => panic!("reference (b): {e}"),
+                }
+            }
+        })
+    });
+    let (per_sec, p50, p99) = throughput(clients, op).await;
+    (per_sec, p50, p99, retries.load(Ordering::Relaxed))
+}
+
+/// Appends `n` raw CreditsGranted events to `stream`, from `version`, in batches.
+async fn grow(store: &PgStore, stream: &StreamId, mut version: u64, n: u64) {
+    let (t, payload) = codec::encode(&MemberEvent::CreditsGranted {
+        amount: Credits::new(1),
+        reason: Reason::parse("bench").expect("reason"),
+    });
+    let mut left = n;
+    while left > 0 {
+        let batch = left.min(1000);
+        let cid = Uuid::now_v7();
+        let events = (1..=batch)
+            .map(|i| RecordedEvent {
+                position: 0,
+                stream: stream.clone(),
+                version: version + i,
+                event_id: Uuid::now_v7(),
+                event_type: t.clone(),
+                schema_version: codec::SCHEMA_VERSION,
+                payload: payload.clone(),
+                time: chrono::Utc::now(),
+                actor: Actor::admin("bench"),
+                command_id: cid,
+                correlation_id: cid,
+                causation_id: cid,
+            })
+            .collect();
+        let mut tx = store.begin().await.expect("begin");
+        tx.append(AppendPlan {
+            streams: vec![StreamAppend {
+                stream: stream.clone(),
+                expected_version: version,
+                events,
+            }],
+            command: None,
+            cache: Vec::new(),
+        })
+        .await
+        .expect("append");
+        tx.commit().await.expect("commit");
+        version += batch;
+        left -= batch;
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
+#[tokio::main]
+async fn main() {
+    let started = Instant::now();
+    let db = TestDb::create_with(PgOptions {
+        pool_size: 40,
+        ..PgOptions::default()
+    })
+    .await;
+    let store = db.store().clone();
+    sqlx::raw_sql(REF_SCHEMA)
+        .execute(store.pool())
+        .await
+        .expect("reference tables");
+    let mut lines: Vec<Line> = Vec::new();
+    let mut b_rate = Vec::new();
+
+    for &c in &CLIENTS {
+        let (per_sec, p50, p99) = reference_a(store.pool(), c).await;
+        lines.push(Line {
+            what: "(a) raw single-row INSERT".into(),
+            clients: c,
+            per_sec,
+            p50,
+            p99,
+            extra: String::new(),
+        });
+    }
+    for &c in &CLIENTS {
+        let (per_sec, p50, p99, retries) = reference_b(store.pool(), c).await;
+        b_rate.push((c, per_sec));
+        lines.push(Line {
+            what: "(b) minimal serializable command".into(),
+            clients: c,
+            per_sec,
+            p50,
+            p99,
+            extra: format!("retries {retries}"),
+        });
+    }
+    let b_of = |c: usize| {
+        b_rate
+            .iter()
+            .find(|(n, _)| *n == c)
+            .map_or(f64::NAN, |x| x.1)
+    };
+    let mut hot_one = 0.0;
+    for distinct in [true, false] {
+        for &c in &CLIENTS {
+            let (mut line, rate) = tally_grants(&store, c, distinct).await;
+            line.extra = format!("{:.0}% of (b); {}", 100.0 * rate / b_of(c), line.extra);
+            if !distinct {
+                if c == 1 {
+                    hot_one = rate;
+                }
+                line.extra = format!("{:.0}% of 1 client; {}", 100.0 * rate / hot_one, line.extra);
+            }
+            lines.push(line);
+        }
+    }
+
+    // One command on an entity with 10,000 events, beside one on a new entity.
+    let svc = service(&store);
+    register(&svc, "big").await;
+    let big = StreamId::member(&Handle::parse("big").expect("handle"));
+    grow(&store, &big, 1, BIG - 1).await;
+    svc.current_state(&EntityRef::member("big"))
+        .await
+        .expect("warm the cache");
+    let s = svc.clone();
+    let (warm50, warm99) = single(
+        100,
+        |_| Box::pin(async {}),
+        move |_| {
+            let s = s.clone();
+            Box::pin(async move {
+                s.grant_credits(&admin(), grant("big"))
+                    .await
+                    .expect("grant");
+            })
+        },
+    )
+    .await;
+    let (s, pool) = (svc.clone(), store.pool().clone());
+    let (cold50, cold99) = single(
+        15,
+        move |_| {
+            let pool = pool.clone();
+            Box::pin(async move {
+                sqlx::query("DELETE FROM state_cache WHERE stream = 'member:big'")
+                    .execute(&pool)
+                    .await
+                    .expect("delete the cache row");
+            })
+        },
+        move |_| {
+            let s = s.clone();
+            Box::pin(async move {
+                s.grant_credits(&admin(), grant("big"))
+                    .await
+                    .expect("grant");
+            })
+        },
+    )
+    .await;
+    for i in 0..100 {
+        register(&svc, &format!("new{i}")).await;
+    }
+    let s = svc.clone();
+    let (new50, new99) = single(
+        100,
+        |_| Box::pin(async {}),
+        move |i| {
+            let s = s.clone();
+            Box::pin(async move {
+                s.grant_credits(&admin(), grant(&format!("new{i}")))
+                    .await
+                    .expect("grant");
+            })
+        },
+    )
+    .await;
+    // Where a cold replay goes: loading the rows, and folding them (as the service does).
+    let st = store.clone();
+    let b2 = big.clone();
+    let (load50, _) = single(
+        10,
+        |_| Box::pin(async {}),
+        move |_| {
+            let (st, b2) = (st.clone(), b2.clone());
+            Box::pin(async move {
+                st.load(&b2, 0).await.expect("load");
+            })
+        },
+    )
+    .await;
+    let events = store.load(&big, 0).await.expect("load");
+    let mut fold = Vec::new();
+    for _ in 0..10 {
+        let t = Instant::now();
+        let w = events.iter().fold(Wallet::default(), |w, e| {
+            w.evolve(
+                &codec::decode::<MemberEvent>(&e.event_type, e.schema_version, &e.payload)
+                    .expect("decode"),
+            )
+        });
+        fold.push(t.elapsed());
+        assert!(w.profile.is_some());
+    }
+    fold.sort_unstable();
+
+    let n = events.len();
+    for (what, p50, p99, extra) in [
+        (
+            format!("command on a {n}-event entity, warm cache"),
+            warm50,
+            warm99,
+            format!(
+                "{:.2}x a new entity's",
+                warm50.as_secs_f64() / new50.as_secs_f64()
+            ),
+        ),
+        (
+            format!("command on a {n}-event entity, cold replay"),
+            cold50,
+            cold99,
+            format!(
+                "of which: load {} ms, decode+fold {} ms (p50)",
+                ms(load50),
+                ms(pct(&fold, 0.5))
+            ),
+        ),
+        (
+            "command on a new entity".to_string(),
+            new50,
+            new99,
+            String::new(),
+        ),
+    ] {
+        lines.push(Line {
+            what,
+            clients: 1,
+            per_sec: 1.0 / p50.as_secs_f64(),
+            p50,
+            p99,
+            extra,
+        });
+    }
+
+    println!();
+    println!(
+        "{:<44} {:>7} {:>9} {:>8} {:>8}  notes",
+        "scenario", "clients", "cmds/s", "p50 ms", "p99 ms"
+    );
+    for l in &lines {
+        println!(
+            "{:<44} {:>7} {:>9.0} {:>8} {:>8}  {}",
+            l.what,
+            l.clients,
+            l.per_sec,
+            ms(l.p50),
+            ms(l.p99),
+            l.extra
+        );
+    }
+    println!("(whole run: {:.0} s)", started.elapsed().as_secs_f64());
+    db.cleanup().await;
+}

@@ -1,0 +1,197 @@
+//! Test provisioning: a fresh, migrated database per test, dropped afterwards.
+//!
+//! The server comes from `DATABASE_URL` (a role that may `CREATE DATABASE`); otherwise,
+//! with the `testcontainers` feature, from a PostgreSQL container when a Docker engine
+//! answers; otherwise [`TestDb::create`] panics saying what to set. It never skips.
+
+use crate::{PgOptions, PgStore};
+use sqlx::Connection;
+use sqlx::postgres::PgConnection;
+
+/// What to set when there is no server to test against.
+pub const NO_SERVER: &str = "PostgreSQL tests need a server: set \
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres (a server whose role may CREATE \
+    DATABASE), or enable --features testcontainers with a Docker engine";
+
+/// A fresh database on the test server, migrated, with a store connected to it.
+pub struct TestDb {
+    name: String,
+    url: String,
+    admin_url: String,
+    store: PgStore,
+    dropped: bool,
+    #[cfg(feature = "testcontainers")]
+    _container: Option<testcontainers::ContainerAsync<testcontainers_modules::postgres::Postgres>>,
+}
+
+/// `url` with its database replaced by `database` (query parameters kept).
+pub fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let root = match base[authority_start..].find('/') {
+        Some(i) => &base[..authority_start + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{root}/{database}?{q}"),
+        None => format!("{root}/{database}"),
+    }
+}
+
+impl TestDb {
+    /// Creates a database with a random name on the test server, migrates it and connects
+    /// a [`PgStore`] (pool of 16) to it.
+    ///
+    /// # Panics
+    /// When there is no test server (see the module docs) or it refuses to create the
+    /// database.
+    pub async fn create() -> Self {
+        Self::create_with(PgOptions::default()).await
+    }
+
+    /// Like [`TestDb::create`], with these pool options.
+    ///
+    /// # Panics
+    /// As [`TestDb::create`].
+    pub async fn create_with(opts: PgOptions) -> Self {
+        #[cfg(feature = "testcontainers")]
+        let (admin_url, container) = server().await;
+        #[cfg(not(feature = "testcontainers"))]
+        let admin_url = server();
+        let name = format!("tally_test_{:016x}", fastrand::u64(..));
+        let mut admin = PgConnection::connect(&admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("connecting to the test server ({admin_url}): {e}"));
+        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}\n{NO_SERVER}"));
+        let _ = admin.close().await;
+        let url = with_database(&admin_url, &name);
+        let store = PgStore::connect(&url, opts)
+            .await
+            .unwrap_or_else(|e| panic!("connecting to {name}: {e}"));
+        store
+            .migrate()
+            .await
+            .unwrap_or_else(|e| panic!("migrating {name}: {e}"));
+        Self {
+            name,
+            url,
+            admin_url,
+            store,
+            dropped: false,
+            #[cfg(feature = "testcontainers")]
+            _container: container,
+        }
+    }
+
+    /// The store on the test database.
+    pub fn store(&self) -> &PgStore {
+        &self.store
+    }
+
+    /// The test database's URL (for another process, pool or service).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The test database's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Closes the pool and drops the database.
+    ///
+    /// # Panics
+    /// When the server refuses to drop it.
+    pub async fn cleanup(mut self) {
+        self.store.close().await;
+        drop_database(&self.admin_url, &self.name)
+            .await
+            .unwrap_or_else(|e| panic!("dropping {}: {e}", self.name));
+        self.dropped = true;
+    }
+}
+
+async fn drop_database(admin_url: &str, name: &str) -> Result<(), sqlx::Error> {
+    let mut admin = PgConnection::connect(admin_url).await?;
+    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await?;
+    admin.close().await
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if self.dropped {
+            return;
+        }
+        // Best effort, and synchronous (Drop cannot wait for a future): a thread with its
+        // own runtime, so that this works inside and outside of a runtime alike.
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        let dropping = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(drop_database(&admin_url, &name)).ok()
+        });
+        let _ = dropping.join();
+    }
+}
+
+#[cfg(not(feature = "testcontainers"))]
+fn server() -> String {
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| panic!("{NO_SERVER}"))
+}
+
+#[cfg(feature = "testcontainers")]
+async fn server() -> (
+    String,
+    Option<testcontainers::ContainerAsync<testcontainers_modules::postgres::Postgres>>,
+) {
+    use testcontainers::ImageExt;
+    use testcontainers::runners::AsyncRunner;
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        return (url, None);
+    }
+    let container = testcontainers_modules::postgres::Postgres::default()
+        .with_tag("15-alpine")
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("no Docker engine answered ({e}).\n{NO_SERVER}"));
+    let host = container
+        .get_host()
+        .await
+        .unwrap_or_else(|e| panic!("container host: {e}"));
+    let port = container
+        .get_host_port_ipv4(5432)
+        .await
+        .unwrap_or_else(|e| panic!("container port: {e}"));
+    (
+        format!("postgres://postgres:postgres@{host}:{port}/postgres"),
+        Some(container),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn urls_get_another_database() {
+        assert_eq!(
+            with_database("postgres://u@h:5432/postgres", "t1"),
+            "postgres://u@h:5432/t1"
+        );
+        assert_eq!(
+            with_database("postgres://u@h:5432/postgres?sslmode=disable", "t1"),
+            "postgres://u@h:5432/t1?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://u@h", "t1"), "postgres://u@h/t1");
+    }
+}

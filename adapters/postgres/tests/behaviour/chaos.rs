@@ -1,0 +1,168 @@
+//! Connections killed in the middle of transactions (`pg_terminate_backend` from another
+//! connection): commands fail cleanly or retry, and nothing is ever half-recorded.
+
+use crate::common::*;
+use serde_json::json;
+use sqlx::{Connection, PgConnection};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tally_domain::Handle;
+use tally_ports::driven::{AppendPlan, EventStore, StoreError, StreamAppend};
+use tally_ports::{Actor, Error, RecordedEvent, StreamId};
+use tally_postgres::testing::TestDb;
+use uuid::Uuid;
+
+/// Terminates every other session on the test database, waiting up to `wait_ms` for each
+/// to be gone. Returns how many were inside a transaction.
+async fn kill_all(killer: &mut PgConnection, wait_ms: i64) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FILTER (WHERE in_tx) FROM (
+             SELECT xact_start IS NOT NULL AS in_tx, pg_terminate_backend(pid, $1) AS gone
+             FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()
+               AND backend_type = 'client backend') k",
+    )
+    .bind(wait_ms)
+    .fetch_one(killer)
+    .await
+    .expect("terminate")
+}
+
+/// Begins like the service does: a dead pooled connection is a conflict, retried.
+async fn begin(store: &impl EventStore) -> Box<dyn tally_ports::driven::WriteTx> {
+    for _ in 0..50 {
+        match store.begin().await {
+            Ok(tx) => return tx,
+            Err(StoreError::Conflict(_)) => continue,
+            Err(e) => panic!("begin: {e}"),
+        }
+    }
+    panic!("no live connection after 50 tries");
+}
+
+fn plan(s: &StreamId, expected: u64) -> AppendPlan {
+    let id = Uuid::now_v7();
+    AppendPlan {
+        streams: vec![StreamAppend {
+            stream: s.clone(),
+            expected_version: expected,
+            events: vec![RecordedEvent {
+                position: 0,
+                stream: s.clone(),
+                version: expected + 1,
+                event_id: id,
+                event_type: "TestHappened".into(),
+                schema_version: 1,
+                payload: json!({}),
+                time: chrono::Utc::now(),
+                actor: Actor::admin("root"),
+                command_id: id,
+                correlation_id: id,
+                causation_id: id,
+            }],
+        }],
+        command: None,
+        cache: Vec::new(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_lost_before_commit_is_a_safe_retry_and_during_commit_an_unknown() {
+    let db = TestDb::create().await;
+    let store = db.store();
+    let mut killer = PgConnection::connect(db.url()).await.unwrap();
+    let a = StreamId::member(&Handle::parse("alice").unwrap());
+
+    // Killed before the append: a conflict (nothing was committed; retry elsewhere).
+    let mut tx = begin(store).await;
+    assert!(tx.load(&[(a.clone(), 0)]).await.unwrap()[0].is_empty());
+    assert_eq!(kill_all(&mut killer, 5000).await, 1);
+    let lost = tx.append(plan(&a, 0)).await;
+    assert!(matches!(lost, Err(StoreError::Conflict(_))), "{lost:?}");
+    drop(tx);
+
+    // Killed after the append, before the commit: the commit cannot know what happened.
+    let mut tx = begin(store).await;
+    tx.append(plan(&a, 0)).await.unwrap();
+    assert_eq!(kill_all(&mut killer, 5000).await, 1);
+    let unknown = tx.commit().await;
+    assert!(matches!(unknown, Err(StoreError::Other(_))), "{unknown:?}");
+
+    // Nothing was recorded, and the store works on fresh connections.
+    assert!(store.load(&a, 0).await.unwrap().is_empty());
+    let mut tx = begin(store).await;
+    tx.append(plan(&a, 0)).await.unwrap();
+    assert_eq!(tx.commit().await.unwrap().len(), 1);
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_whose_connections_are_killed_fail_cleanly_or_retry() {
+    let db = TestDb::create().await;
+    let svc = Arc::new(db.store().service());
+    let owners = 6;
+    for o in 0..owners {
+        register(&svc, &format!("owner{o}"), 1_000_000).await;
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ok, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let mut tasks = Vec::new();
+    for o in 0..owners {
+        let (svc, stop, ok, failed) = (svc.clone(), stop.clone(), ok.clone(), failed.clone());
+        tasks.push(tokio::spawn(async move {
+            let me = format!("owner{o}");
+            let mut acked = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                // Launches write two streams: the job and the owner's escrow.
+                let r = if fastrand::bool() {
+                    launch(&svc, &me, "chaos", 1).await
+                } else {
+                    grant(&svc, &me, 1).await
+                };
+                match r {
+                    Ok(r) => {
+                        ok.fetch_add(1, Ordering::Relaxed);
+                        acked.push((r.command_id, r.events.len()));
+                    }
+                    // Lost during a commit (outcome unknown), or killed at every retry.
+                    Err(Error::Infrastructure { .. } | Error::Conflict { .. }) => {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(e) => panic!("unexpected failure: {e:?}"),
+                }
+            }
+            acked
+        }));
+    }
+    let mut killer = PgConnection::connect(db.url()).await.unwrap();
+    let (mut kills, mut in_tx) = (0, 0);
+    let until = Instant::now() + Duration::from_secs(4);
+    while Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(fastrand::u64(5..40))).await;
+        in_tx += kill_all(&mut killer, 0).await;
+        kills += 1;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut acked = Vec::new();
+    for t in tasks {
+        acked.extend(t.await.unwrap());
+    }
+    let pool = db.store().pool();
+    let launched = check_launches_are_whole(pool).await;
+    check_the_books(pool).await;
+    let per_command = events_per_command(pool).await;
+    for (id, n) in &acked {
+        assert_eq!(per_command.get(id), Some(&(*n as i64)), "command {id}");
+    }
+    let (ok, failed) = (ok.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
+    eprintln!(
+        "{kills} kill rounds, {in_tx} sessions killed inside a transaction; \
+         {ok} commands ok, {failed} failed; {launched} jobs launched"
+    );
+    assert!(in_tx > 0, "no transaction was ever interrupted");
+    assert!(ok > 50, "commands must mostly get through: {ok} ok");
+    // Afterwards the service works as usual.
+    grant(&svc, "owner0", 1).await.unwrap();
+    db.cleanup().await;
+}

@@ -1,0 +1,26 @@
+//! The driven-port contracts, on PostgreSQL: each test on its own fresh database.
+
+use std::sync::Arc;
+use tally_contract::Harness;
+use tally_postgres::testing::TestDb;
+
+async fn harness() -> Harness {
+    let db = Arc::new(TestDb::create().await);
+    let store = db.store().clone();
+    let (forced, cleared) = (store.clone(), store.clone());
+    Harness {
+        store: Arc::new(store.clone()),
+        cache: Arc::new(store),
+        force_cache_row: Box::new(move |row| {
+            let forced = forced.clone();
+            Box::pin(async move { forced.force_cache_row(&row).await.expect("force a row") })
+        }),
+        // The harness owns the database: it is dropped with the harness.
+        clear_cache: Box::new(move || {
+            let (cleared, _db) = (cleared.clone(), db.clone());
+            Box::pin(async move { cleared.clear_cache().await.expect("truncate") })
+        }),
+    }
+}
+
+tally_contract::contract_tests!(harness());

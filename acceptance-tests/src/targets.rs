@@ -9,7 +9,9 @@ use anyhow::{Result, bail};
 use futures::future::BoxFuture;
 use std::fmt;
 use std::sync::Arc;
-use tally_ports::Tally;
+use tally_ports::{Tally, TallyService};
+use tally_postgres::PgOptions;
+use tally_postgres::testing::TestDb;
 
 /// Where the scenarios run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,17 +21,29 @@ pub enum Target {
     /// Through the HTTP client adapter, against the real web service spawned in process on a
     /// free port, with in-memory storage.
     Http,
+    /// The service over the PostgreSQL adapter, in process: a fresh database per scenario on
+    /// the server at `DATABASE_URL`.
+    Postgres,
+    /// The web service with PostgreSQL storage, through the HTTP client adapter.
+    HttpPostgres,
 }
 
 impl Target {
     /// Every known target.
-    pub const ALL: &'static [Target] = &[Target::Memory, Target::Http];
+    pub const ALL: &'static [Target] = &[
+        Target::Memory,
+        Target::Http,
+        Target::Postgres,
+        Target::HttpPostgres,
+    ];
 
     /// The target's name, as `TALLY_TARGET` spells it.
     pub fn name(self) -> &'static str {
         match self {
             Self::Memory => "memory",
             Self::Http => "http",
+            Self::Postgres => "postgres",
+            Self::HttpPostgres => "http-postgres",
         }
     }
 
@@ -37,7 +51,7 @@ impl Target {
     /// it will exclude `concurrency`). Written without the `@`.
     pub fn excluded_tags(self) -> &'static [&'static str] {
         match self {
-            Self::Memory | Self::Http => &[],
+            Self::Memory | Self::Http | Self::Postgres | Self::HttpPostgres => &[],
         }
     }
 
@@ -45,6 +59,8 @@ impl Target {
     pub fn max_concurrent_scenarios(self) -> Option<usize> {
         match self {
             Self::Memory | Self::Http => None,
+            // Each scenario has its own database and pool: bound the server's connections.
+            Self::Postgres | Self::HttpPostgres => Some(4),
         }
     }
 
@@ -62,6 +78,15 @@ impl Target {
             Self::Http => {
                 let (service, _store) = tally_memory::service();
                 crate::http::backend(Arc::new(service)).await
+            }
+            Self::Postgres => {
+                let (db, service) = postgres().await;
+                Ok(Backend::new(Arc::new(service)).with_teardown(drop_db(db)))
+            }
+            Self::HttpPostgres => {
+                let (db, service) = postgres().await;
+                let http = crate::http::backend(Arc::new(service)).await?;
+                Ok(http.then(drop_db(db)))
             }
         }
     }
@@ -119,6 +144,31 @@ impl Target {
     }
 }
 
+/// A fresh, migrated database (from `DATABASE_URL`; the test provisioning fails with what to
+/// set when there is no server) and a service over it.
+async fn postgres() -> (TestDb, TallyService) {
+    let db = TestDb::create_with(PgOptions {
+        pool_size: 8,
+        ..PgOptions::default()
+    })
+    .await;
+    let service = db.store().service();
+    (db, service)
+}
+
+fn drop_db(db: TestDb) -> Teardown {
+    Box::new(move || {
+        Box::pin(async move {
+            // `cleanup`'s future is not provably `Send` (sqlx's executor lifetimes), so it runs
+            // on a blocking thread of this runtime instead of inside a boxed `Send` future.
+            let rt = tokio::runtime::Handle::current();
+            tokio::task::spawn_blocking(move || rt.block_on(db.cleanup()))
+                .await
+                .map_err(|e| anyhow::anyhow!("dropping the scenario's database: {e}"))
+        })
+    })
+}
+
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -149,6 +199,23 @@ impl Backend {
     pub fn with_teardown(mut self, teardown: Teardown) -> Self {
         self.teardown = Some(teardown);
         self
+    }
+
+    /// The same backend, running `next` after its own teardown (if any).
+    #[must_use]
+    pub fn then(self, next: Teardown) -> Self {
+        let first = self.teardown;
+        Self {
+            tally: self.tally,
+            teardown: Some(Box::new(move || {
+                Box::pin(async move {
+                    if let Some(first) = first {
+                        first().await?;
+                    }
+                    next().await
+                })
+            })),
+        }
     }
 
     /// The driving port.

@@ -1,9 +1,10 @@
 //! Configuration: command-line flags, each also read from an environment variable.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::sync::Arc;
 use tally_ports::TallyService;
+use tally_postgres::{PgOptions, PgStore};
 
 /// Tally: an event-sourced credits marketplace.
 #[derive(Debug, Parser)]
@@ -77,8 +78,34 @@ impl StorageArgs {
                     tally: Arc::new(svc),
                 })
             }
-            Storage::Postgres => bail!("PostgreSQL storage is not wired in yet"),
+            Storage::Postgres => {
+                let store = self.postgres().await?;
+                if self.migrate_on_start {
+                    store.migrate().await.context("applying migrations")?;
+                }
+                Ok(Opened {
+                    tally: Arc::new(store.service()),
+                })
+            }
         }
+    }
+
+    async fn postgres(&self) -> Result<PgStore> {
+        let Some(url) = self.database_url.as_deref() else {
+            bail!(
+                "--storage postgres needs DATABASE_URL (or --database-url), e.g. \
+                 postgres://postgres@127.0.0.1:5432/tally"
+            );
+        };
+        PgStore::connect(
+            url,
+            PgOptions {
+                pool_size: self.pool_size,
+                ..PgOptions::default()
+            },
+        )
+        .await
+        .context("connecting to PostgreSQL")
     }
 
     /// Applies migrations.
@@ -87,7 +114,11 @@ impl StorageArgs {
             Storage::Memory => {
                 bail!("the memory storage has no migrations; use --storage postgres")
             }
-            Storage::Postgres => bail!("PostgreSQL storage is not wired in yet"),
+            Storage::Postgres => {
+                let store = self.postgres().await?;
+                store.migrate().await.context("applying migrations")?;
+                Ok(())
+            }
         }
     }
 }

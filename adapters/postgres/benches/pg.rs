@@ -7,6 +7,9 @@
 //! run and on the same pool, two reference transactions: (a) a raw single-row INSERT, (b) the
 //! minimal serializable command (`BEGIN ISOLATION LEVEL SERIALIZABLE; SELECT max(version);
 //! INSERT one event; COMMIT`). Tally's throughput figures are also given as a ratio to (b).
+//!
+//! The machine is shared, so its speed drifts: the scenarios compared with each other run
+//! interleaved, in several short rounds, and each figure sums its rounds.
 
 use futures::future::BoxFuture;
 use serde_json::json;
@@ -25,8 +28,9 @@ use tally_postgres::testing::TestDb;
 use tally_postgres::{PgOptions, PgStore};
 use uuid::Uuid;
 
-const WARMUP: Duration = Duration::from_millis(300);
-const MEASURE: Duration = Duration::from_millis(2500);
+const WARMUP: Duration = Duration::from_millis(200);
+const MEASURE: Duration = Duration::from_millis(800);
+const ROUNDS: usize = 3;
 const CLIENTS: [usize; 3] = [1, 4, 16];
 const BIG: u64 = 10_000;
 
@@ -50,8 +54,33 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
     sorted[i]
 }
 
-/// Runs `op` in `clients` loops for WARMUP + MEASURE; measures the MEASURE part.
-async fn throughput(clients: usize, op: Op) -> (f64, Duration, Duration) {
+/// Latencies of the measured runs of one scenario, over its rounds.
+#[derive(Default)]
+struct Sample {
+    lat: Vec<Duration>,
+    secs: f64,
+}
+
+impl Sample {
+    fn rate(&self) -> f64 {
+        self.lat.len() as f64 / self.secs
+    }
+
+    fn line(&mut self, what: &str, clients: usize, extra: String) -> Line {
+        self.lat.sort_unstable();
+        Line {
+            what: what.into(),
+            clients,
+            per_sec: self.rate(),
+            p50: pct(&self.lat, 0.5),
+            p99: pct(&self.lat, 0.99),
+            extra,
+        }
+    }
+}
+
+/// Runs `op` in `clients` loops for WARMUP + MEASURE, adding the MEASURE part to `into`.
+async fn throughput(clients: usize, op: &Op, into: &mut Sample) {
     let start = Instant::now();
     let from = start + WARMUP;
     let until = from + MEASURE;
@@ -73,13 +102,10 @@ async fn throughput(clients: usize, op: Op) -> (f64, Duration, Duration) {
             lat
         }));
     }
-    let mut lat = Vec::new();
     for t in tasks {
-        lat.extend(t.await.expect("client"));
+        into.lat.extend(t.await.expect("client"));
     }
-    lat.sort_unstable();
-    let secs = MEASURE.as_secs_f64();
-    (lat.len() as f64 / secs, pct(&lat, 0.5), pct(&lat, 0.99))
+    into.secs += MEASURE.as_secs_f64();
 }
 
 /// Times `n` sequential runs of `op(i)` (after `prepare(i)`, untimed).
@@ -128,7 +154,7 @@ fn service(store: &PgStore) -> Arc<TallyService> {
 }
 
 /// Tally grants, each client on its own wallet (`distinct`) or all on one.
-async fn tally_grants(store: &PgStore, clients: usize, distinct: bool) -> (Line, f64) {
+async fn tally_grants(store: &PgStore, clients: usize, distinct: bool) -> (Op, Arc<TallyService>) {
     let svc = service(store);
     let names: Vec<String> = (0..clients)
         .map(|c| {
@@ -156,24 +182,14 @@ async fn tally_grants(store: &PgStore, clients: usize, distinct: bool) -> (Line,
                 .expect("grant");
         })
     });
-    let (per_sec, p50, p99) = throughput(clients, op).await;
-    let retries = svc.stats().retries.load(Ordering::Relaxed);
-    let conflicts = svc.stats().conflicts.load(Ordering::Relaxed);
-    let what = if distinct {
-        "Tally grant, distinct wallets"
-    } else {
-        "Tally grant, one hot wallet"
-    };
-    (
-        Line {
-            what: what.into(),
-            clients,
-            per_sec,
-            p50,
-            p99,
-            extra: format!("retries {retries}, conflicts {conflicts}"),
-        },
-        per_sec,
+    (op, svc)
+}
+
+fn stats(svc: &TallyService) -> String {
+    format!(
+        "retries {}, conflicts {}",
+        svc.stats().retries.load(Ordering::Relaxed),
+        svc.stats().conflicts.load(Ordering::Relaxed)
     )
 }
 
@@ -185,9 +201,9 @@ CREATE TABLE bench_ref (position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY
     time timestamptz NOT NULL DEFAULT now(), UNIQUE (stream, version));";
 
 /// (a) a raw single-row INSERT transaction.
-async fn reference_a(pool: &PgPool, clients: usize) -> (f64, Duration, Duration) {
+fn reference_a(pool: &PgPool) -> Op {
     let pool = pool.clone();
-    let op: Op = Arc::new(move |c| {
+    Arc::new(move |c| {
         let pool = pool.clone();
         Box::pin(async move {
             sqlx::query("INSERT INTO bench_raw (stream, payload) VALUES ($1, $2)")
@@ -197,18 +213,17 @@ async fn reference_a(pool: &PgPool, clients: usize) -> (f64, Duration, Duration)
                 .await
                 .expect("insert");
         })
-    });
-    throughput(clients, op).await
+    })
 }
 
-/// (b) the minimal serializable command, retried on serialization failures.
-async fn reference_b(pool: &PgPool, clients: usize) -> (f64, Duration, Duration, u64) {
-    let retries = Arc::new(AtomicU64::new(0));
-    let (pool, r) = (pool.clone(), retries.clone());
-    let op: Op = Arc::new(move |c| {
-        let (pool, retries) = (pool.clone(), r.clone());
+/// (b) the minimal serializable command, retried on serialization failures (counted in
+/// `retries`).
+fn reference_b(pool: &PgPool, clients: usize, retries: Arc<AtomicU64>) -> Op {
+    let pool = pool.clone();
+    Arc::new(move |c| {
+        let (pool, retries) = (pool.clone(), retries.clone());
         Box::pin(async move {
-            let stream = format!("member:b{c}");
+            let stream = format!("member:b{clients}x{c}");
             loop {
                 let attempt = async {
                     let mut tx = pool
@@ -243,9 +258,7 @@ async fn reference_b(pool: &PgPool, clients: usize) -> (f64, Duration, Duration,
                 }
             }
         })
-    });
-    let (per_sec, p50, p99) = throughput(clients, op).await;
-    (per_sec, p50, p99, retries.load(Ordering::Relaxed))
+    })
 }
 
 /// Appends `n` raw CreditsGranted events to `stream`, from `version`, in batches.
@@ -310,50 +323,68 @@ async fn main() {
         .await
         .expect("reference tables");
     let mut lines: Vec<Line> = Vec::new();
-    let mut b_rate = Vec::new();
 
+    // Distinct entities: (a), (b) and Tally interleaved, per client count.
+    let mut hot_one = 0.0;
+    let mut b_rates = Vec::new();
     for &c in &CLIENTS {
-        let (per_sec, p50, p99) = reference_a(store.pool(), c).await;
-        lines.push(Line {
-            what: "(a) raw single-row INSERT".into(),
-            clients: c,
-            per_sec,
-            p50,
-            p99,
-            extra: String::new(),
-        });
+        let b_retries = Arc::new(AtomicU64::new(0));
+        let ops = [
+            reference_a(store.pool()),
+            reference_b(store.pool(), c, b_retries.clone()),
+        ];
+        let (tally, svc) = tally_grants(&store, c, true).await;
+        let mut samples: [Sample; 3] = Default::default();
+        for _ in 0..ROUNDS {
+            for (op, sample) in ops.iter().chain([&tally]).zip(samples.iter_mut()) {
+                throughput(c, op, sample).await;
+            }
+        }
+        let b = samples[1].rate();
+        lines.push(samples[0].line("(a) raw single-row INSERT", c, String::new()));
+        lines.push(samples[1].line(
+            "(b) minimal serializable command",
+            c,
+            format!("retries {}", b_retries.load(Ordering::Relaxed)),
+        ));
+        let t = samples[2].rate();
+        b_rates.push((c, b));
+        lines.push(samples[2].line(
+            "Tally grant, distinct wallets",
+            c,
+            format!("{:.0}% of (b); {}", 100.0 * t / b, stats(&svc)),
+        ));
     }
+    // One hot wallet: the client counts interleaved.
+    let mut hot: Vec<(Op, Arc<TallyService>, Sample)> = Vec::new();
     for &c in &CLIENTS {
-        let (per_sec, p50, p99, retries) = reference_b(store.pool(), c).await;
-        b_rate.push((c, per_sec));
-        lines.push(Line {
-            what: "(b) minimal serializable command".into(),
-            clients: c,
-            per_sec,
-            p50,
-            p99,
-            extra: format!("retries {retries}"),
-        });
+        let (op, svc) = tally_grants(&store, c, false).await;
+        hot.push((op, svc, Sample::default()));
     }
-    let b_of = |c: usize| {
-        b_rate
+    for _ in 0..ROUNDS {
+        for ((op, _, sample), &c) in hot.iter_mut().zip(&CLIENTS) {
+            throughput(c, op, sample).await;
+        }
+    }
+    for ((_, svc, sample), &c) in hot.iter_mut().zip(&CLIENTS) {
+        let rate = sample.rate();
+        if c == 1 {
+            hot_one = rate;
+        }
+        let b = b_rates
             .iter()
             .find(|(n, _)| *n == c)
-            .map_or(f64::NAN, |x| x.1)
-    };
-    let mut hot_one = 0.0;
-    for distinct in [true, false] {
-        for &c in &CLIENTS {
-            let (mut line, rate) = tally_grants(&store, c, distinct).await;
-            line.extra = format!("{:.0}% of (b); {}", 100.0 * rate / b_of(c), line.extra);
-            if !distinct {
-                if c == 1 {
-                    hot_one = rate;
-                }
-                line.extra = format!("{:.0}% of 1 client; {}", 100.0 * rate / hot_one, line.extra);
-            }
-            lines.push(line);
-        }
+            .map_or(f64::NAN, |x| x.1);
+        lines.push(sample.line(
+            "Tally grant, one hot wallet",
+            c,
+            format!(
+                "{:.0}% of (b); {:.0}% of 1 client; {}",
+                100.0 * rate / b,
+                100.0 * rate / hot_one,
+                stats(svc)
+            ),
+        ));
     }
 
     // One command on an entity with 10,000 events, beside one on a new entity.
@@ -447,13 +478,19 @@ async fn main() {
     fold.sort_unstable();
 
     let n = events.len();
+    let b_p50 = lines
+        .iter()
+        .find(|l| l.what.starts_with("(b)") && l.clients == 1)
+        .map_or(Duration::ZERO, |l| l.p50);
+    let vs_b = |d: Duration| format!("{:.1}x (b)'s p50", d.as_secs_f64() / b_p50.as_secs_f64());
     for (what, p50, p99, extra) in [
         (
             format!("command on a {n}-event entity, warm cache"),
             warm50,
             warm99,
             format!(
-                "{:.2}x a new entity's",
+                "{}; {:.2}x a new entity's",
+                vs_b(warm50),
                 warm50.as_secs_f64() / new50.as_secs_f64()
             ),
         ),
@@ -462,7 +499,8 @@ async fn main() {
             cold50,
             cold99,
             format!(
-                "of which: load {} ms, decode+fold {} ms (p50)",
+                "{}; of which: load {} ms, decode+fold {} ms (p50)",
+                vs_b(cold50),
                 ms(load50),
                 ms(pct(&fold, 0.5))
             ),
@@ -471,7 +509,7 @@ async fn main() {
             "command on a new entity".to_string(),
             new50,
             new99,
-            String::new(),
+            vs_b(new50),
         ),
     ] {
         lines.push(Line {

@@ -4,11 +4,13 @@ use crate::PgStore;
 use crate::error::{at_commit, corrupt, in_tx, is_lost, outside};
 use crate::rows::{CacheArrays, Decoder, event_columns, signed, unsigned};
 use async_trait::async_trait;
+use futures::TryStreamExt;
 use sqlx::Row;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgRow;
 use sqlx::{Executor, Postgres};
 use std::future::Future;
+use std::sync::OnceLock;
 use tally_ports::driven::{
     AppendPlan, Appended, CommandOutcome, EventStore, StoreError, StreamAppend, WriteTx,
 };
@@ -21,15 +23,22 @@ const LOAD: &str = concat!(
     " FROM events e WHERE e.stream = $1 AND e.version > $2 ORDER BY e.version"
 );
 
-/// Several streams in one query. The `streams` row is checked first, so that the events
-/// index is only read (and SIREAD-locked) for streams that did move.
+/// Several streams in one query. Each stream's `streams` row is probed first, so that the
+/// events index is only read (and SIREAD-locked) for streams that did move, and then only
+/// from the version asked for. The LATERAL subqueries keep both probes parameterized index
+/// scans (a join would let the planner hash a whole table, locking all of it).
 const LOAD_MANY: &str = concat!(
     "SELECT r.i, ",
     event_columns!("e"),
     " FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS r(stream, after_version, i)
-      JOIN streams s ON s.stream = r.stream AND s.version > r.after_version
-      JOIN events e ON e.stream = r.stream AND e.version > r.after_version
-      ORDER BY r.i, e.version"
+      CROSS JOIN LATERAL (
+          SELECT 1 FROM streams s
+          WHERE s.stream = r.stream AND s.version > r.after_version LIMIT 1
+      ) moved
+      CROSS JOIN LATERAL (
+          SELECT * FROM events e
+          WHERE e.stream = r.stream AND e.version > r.after_version ORDER BY e.version
+      ) e"
 );
 
 /// Only events of transactions older than every transaction still in flight that could
@@ -67,8 +76,10 @@ const OUTCOME: &str = concat!(
 );
 
 /// The whole append, in one statement. Every data-modifying CTE reads `pos`, so the
-/// positions (and the transaction id) are drawn before anything is written.
-const APPEND: &str = "
+/// positions (and the transaction id) are drawn before anything is written. Parts a plan
+/// does not need are left out (see [`append_sql`]): a grant touches one existing stream
+/// and records no command id, and the server then initialises fewer plan nodes.
+const APPEND_POS: &str = "
 WITH pos AS (
     SELECT tally_reserve_positions(cardinality($1::text[])) AS first
 ),
@@ -84,7 +95,10 @@ appended AS (
          WITH ORDINALITY AS e(stream, version, event_type, schema_version, payload, actor,
                               event_id, command_id, correlation_id, causation_id, time, i)
     RETURNING 1
-),
+)";
+
+/// New streams (expected version 0) join the index.
+const APPEND_CREATED: &str = ",
 created AS (
     INSERT INTO streams (stream, kind, version, created_at, created_position)
     SELECT s.stream, s.kind, s.version, s.created_at, pos.first + s.first_event - 1
@@ -93,19 +107,27 @@ created AS (
          AS s(stream, kind, expected, version, created_at, first_event)
     WHERE s.expected = 0
     RETURNING 1
-),
+)";
+
+/// Existing streams move on, only from their expected versions.
+const APPEND_ADVANCED: &str = ",
 advanced AS (
     UPDATE streams SET version = s.version
     FROM pos, unnest($12::text[], $14::bigint[], $15::bigint[]) AS s(stream, expected, version)
     WHERE streams.stream = s.stream AND streams.version = s.expected AND s.expected > 0
     RETURNING 1
-),
+)";
+
+const APPEND_RECORDED: &str = ",
 recorded AS (
     INSERT INTO commands (command_id, fingerprint, first_position, last_position)
     SELECT $18::uuid, $19::text, pos.first, pos.first + cardinality($1::text[]) - 1
-    FROM pos WHERE $18::uuid IS NOT NULL
+    FROM pos
     RETURNING 1
-),
+)";
+
+/// The cache rules of `put`: only a newer version, or another format, replaces a row.
+const APPEND_CACHED: &str = ",
 cached AS (
     INSERT INTO state_cache AS c (stream, kind, version, format, state)
     SELECT u.stream, u.kind, u.version, u.format, u.state
@@ -115,11 +137,47 @@ cached AS (
         SET version = EXCLUDED.version, format = EXCLUDED.format, state = EXCLUDED.state
         WHERE c.format <> EXCLUDED.format OR c.version < EXCLUDED.version
     RETURNING 1
-)
-SELECT (SELECT first FROM pos),
-       (SELECT count(*) FROM created) + (SELECT count(*) FROM advanced),
-       (SELECT count(*) FROM appended) + (SELECT count(*) FROM recorded)
-           + (SELECT count(*) FROM cached)";
+)";
+
+/// The append statement for a plan that creates streams (`new`), advances streams (`old`),
+/// records a command id (`command`) and writes cache rows (`cache`). It returns the first
+/// position and how many streams were created or advanced. Data-modifying CTEs run whether
+/// or not the final query reads them.
+fn append_sql(new: bool, old: bool, command: bool, cache: bool) -> &'static str {
+    static SQL: OnceLock<Vec<String>> = OnceLock::new();
+    let all = SQL.get_or_init(|| {
+        (0..16)
+            .map(|i: usize| {
+                let has = |bit: usize| i & (1 << bit) != 0;
+                let mut sql = APPEND_POS.to_owned();
+                let mut moved = vec!["0".to_owned()];
+                for (bit, part, name) in [
+                    (0, APPEND_CREATED, Some("created")),
+                    (1, APPEND_ADVANCED, Some("advanced")),
+                    (2, APPEND_RECORDED, None),
+                    (3, APPEND_CACHED, None),
+                ] {
+                    if has(bit) {
+                        sql.push_str(part);
+                        if let Some(n) = name {
+                            moved.push(format!("(SELECT count(*) FROM {n})"));
+                        }
+                    }
+                }
+                sql.push_str(&format!(
+                    "\nSELECT (SELECT first FROM pos), {}",
+                    moved.join(" + ")
+                ));
+                sql
+            })
+            .collect()
+    });
+    let i = usize::from(new)
+        | usize::from(old) << 1
+        | usize::from(command) << 2
+        | usize::from(cache) << 3;
+    &all[i]
+}
 
 impl PgStore {
     /// Runs a read-only statement, again on another connection while connections turn out
@@ -153,12 +211,19 @@ fn events(rows: &[PgRow], at: usize) -> Result<Vec<RecordedEvent>, StoreError> {
 impl EventStore for PgStore {
     async fn load(&self, stream: &StreamId, after: u64) -> Result<Vec<RecordedEvent>, StoreError> {
         let (s, after) = (stream.to_string(), signed(after)?);
-        let rows = self
-            .read("loading a stream", || {
-                sqlx::query(LOAD).bind(&s).bind(after).fetch_all(&self.pool)
-            })
-            .await?;
-        events(&rows, 0)
+        self.read("loading a stream", || async {
+            // Decoded as the rows arrive: a long stream is never held twice in memory.
+            let mut rows = sqlx::query(LOAD).bind(&s).bind(after).fetch(&self.pool);
+            let (mut d, mut out) = (Decoder::default(), Vec::new());
+            while let Some(row) = rows.try_next().await? {
+                match d.event(&row, 0) {
+                    Ok(e) => out.push(e),
+                    Err(e) => return Ok(Err(e)),
+                }
+            }
+            Ok(Ok(out))
+        })
+        .await?
     }
 
     async fn begin(&self) -> Result<Box<dyn WriteTx>, StoreError> {
@@ -287,21 +352,28 @@ impl WriteTx for PgTx {
             .iter()
             .map(|(_, v)| signed(*v))
             .collect::<Result<_, _>>()?;
-        let rows = sqlx::query(LOAD_MANY)
+        let mut rows = sqlx::query(LOAD_MANY)
             .bind(&streams)
             .bind(&after)
-            .fetch_all(&mut **self.conn()?)
-            .await
-            .map_err(|e| in_tx("loading streams", &e))?;
+            .fetch(&mut **self.conn()?);
         let mut out = vec![Vec::new(); reads.len()];
         let mut d = Decoder::default();
-        for r in &rows {
+        while let Some(r) = rows
+            .try_next()
+            .await
+            .map_err(|e| in_tx("loading streams", &e))?
+        {
             let i: i64 = r.try_get(0).map_err(corrupt)?;
             let slot = usize::try_from(i - 1)
                 .ok()
                 .and_then(|i| out.get_mut(i))
                 .ok_or_else(|| corrupt("load: bad ordinality"))?;
-            slot.push(d.event(r, 1)?);
+            slot.push(d.event(&r, 1)?);
+        }
+        // Rows come in version order per stream; sorting what is sorted costs one pass, and
+        // the order then does not depend on the plan.
+        for events in &mut out {
+            events.sort_by_key(|e| e.version);
         }
         Ok(out)
     }
@@ -322,7 +394,13 @@ impl WriteTx for PgTx {
             Some(c) => (Some(c.command_id), Some(c.fingerprint.as_str())),
             None => (None, None),
         };
-        let row = sqlx::query(APPEND)
+        let sql = append_sql(
+            a.s_expected.contains(&0),
+            a.s_expected.iter().any(|&e| e > 0),
+            command_id.is_some(),
+            !cache.streams.is_empty(),
+        );
+        let row = sqlx::query(sql)
             .bind(&a.stream)
             .bind(&a.version)
             .bind(&a.event_type)

@@ -462,6 +462,19 @@ async fn main() {
         },
     )
     .await;
+    let (st, b2) = (store.clone(), big.clone());
+    let (txload50, _) = single(
+        10,
+        |_| Box::pin(async {}),
+        move |_| {
+            let (st, b2) = (st.clone(), b2.clone());
+            Box::pin(async move {
+                let mut tx = st.begin().await.expect("begin");
+                tx.load(&[(b2, 0)]).await.expect("load");
+            })
+        },
+    )
+    .await;
     let events = store.load(&big, 0).await.expect("load");
     let mut fold = Vec::new();
     for _ in 0..10 {
@@ -499,9 +512,10 @@ async fn main() {
             cold50,
             cold99,
             format!(
-                "{}; of which: load {} ms, decode+fold {} ms (p50)",
+                "{}; load {} ms (in a SERIALIZABLE tx: {} ms), decode+fold {} ms (p50)",
                 vs_b(cold50),
                 ms(load50),
+                ms(txload50),
                 ms(pct(&fold, 0.5))
             ),
         ),

@@ -35,12 +35,12 @@ const LIST_OPEN_JOBS: &str = "
 SELECT s.stream, s.version, s.created_at, s.created_position, c.version, c.format, c.state
 FROM state_cache c
 JOIN streams s ON s.stream = c.stream AND s.version = c.version
-WHERE c.kind = 'job' AND c.status = 'open' AND c.format = $1
+WHERE c.kind = 'job' AND c.status = 'open' AND c.format = $2
 UNION ALL
 SELECT s.stream, s.version, s.created_at, s.created_position, c.version, c.format, c.state
 FROM streams s
-LEFT JOIN state_cache c ON c.stream = s.stream AND c.format = $1
-WHERE s.kind = 'job' AND (c.stream IS NULL OR c.version <> s.version)";
+LEFT JOIN state_cache c ON c.stream = s.stream AND c.format = $2
+WHERE s.kind = $1 AND (c.stream IS NULL OR c.version <> s.version)";
 
 fn listed(row: &PgRow) -> Result<Listed, StoreError> {
     let stream = rows::stream(row.try_get(0).map_err(corrupt)?)?;
@@ -67,8 +67,9 @@ impl StateCache for PgStore {
     async fn get(&self, streams: &[tally_ports::StreamId]) -> Result<Vec<CachedState>, StoreError> {
         let names: Vec<String> = streams.iter().map(ToString::to_string).collect();
         let rows = self
-            .read("reading the state cache", || {
-                sqlx::query(GET).bind(&names).fetch_all(self.pool())
+            .read("reading the state cache", |mut conn| async {
+                let r = sqlx::query(GET).bind(&names).fetch_all(&mut *conn).await;
+                (conn, r)
             })
             .await?;
         rows.iter().map(|r| rows::cached(r, 0)).collect()
@@ -79,16 +80,26 @@ impl StateCache for PgStore {
             return Ok(());
         }
         let a = CacheArrays::new(states)?;
-        sqlx::query(PUT)
+        // Not retried: a cache write that fails is only a cache write that did not happen.
+        let mut conn = self
+            .acquire()
+            .await
+            .map_err(|e| outside("writing the state cache", &e))?;
+        let written = sqlx::query(PUT)
             .bind(&a.streams)
             .bind(&a.kinds)
             .bind(&a.versions)
             .bind(&a.formats)
             .bind(&a.states)
-            .execute(self.pool())
-            .await
-            .map_err(|e| outside("writing the state cache", &e))?;
-        Ok(())
+            .execute(&mut *conn)
+            .await;
+        match written {
+            Ok(_) => {
+                self.give_back(conn);
+                Ok(())
+            }
+            Err(e) => Err(outside("writing the state cache", &e)),
+        }
     }
 
     async fn list(
@@ -97,21 +108,21 @@ impl StateCache for PgStore {
         filter: CacheFilter,
         format: &str,
     ) -> Result<Vec<Listed>, StoreError> {
+        let sql = match (kind, filter) {
+            (EntityKind::Job, CacheFilter::OpenJobs) => LIST_OPEN_JOBS,
+            // Only jobs have a status: for other kinds the filter selects nothing beyond the
+            // rows to rebuild.
+            (_, CacheFilter::OpenJobs) => LIST_OPEN_JOBS_OTHER,
+            (_, CacheFilter::All) => LIST_ALL,
+        };
         let rows = self
-            .read("listing the state cache", || match (kind, filter) {
-                (EntityKind::Job, CacheFilter::OpenJobs) => sqlx::query(LIST_OPEN_JOBS)
-                    .bind(format)
-                    .fetch_all(self.pool()),
-                // Only jobs have a status: for other kinds the filter selects nothing
-                // beyond the rows to rebuild.
-                (_, CacheFilter::OpenJobs) => sqlx::query(LIST_OPEN_JOBS_OTHER)
+            .read("listing the state cache", |mut conn| async move {
+                let r = sqlx::query(sql)
                     .bind(kind.as_str())
                     .bind(format)
-                    .fetch_all(self.pool()),
-                (_, CacheFilter::All) => sqlx::query(LIST_ALL)
-                    .bind(kind.as_str())
-                    .bind(format)
-                    .fetch_all(self.pool()),
+                    .fetch_all(&mut *conn)
+                    .await;
+                (conn, r)
             })
             .await?;
         rows.iter().map(listed).collect()

@@ -9,7 +9,6 @@ use sqlx::Row;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgRow;
 use sqlx::{Executor, Postgres};
-use std::future::Future;
 use std::sync::OnceLock;
 use tally_ports::driven::{
     AppendPlan, Appended, CommandOutcome, EventStore, StoreError, StreamAppend, WriteTx,
@@ -179,25 +178,6 @@ fn append_sql(new: bool, old: bool, command: bool, cache: bool) -> &'static str 
     &all[i]
 }
 
-impl PgStore {
-    /// Runs a read-only statement, again on another connection while connections turn out
-    /// broken (a restarted server leaves every idle connection of the pool dead).
-    pub(crate) async fn read<T, F, Fut>(&self, what: &str, run: F) -> Result<T, StoreError>
-    where
-        F: Fn() -> Fut,
-        Fut: Future<Output = Result<T, sqlx::Error>>,
-    {
-        let mut attempt = 1;
-        loop {
-            match run().await {
-                Ok(v) => return Ok(v),
-                Err(e) if is_lost(&e) && attempt < self.read_attempts => attempt += 1,
-                Err(e) => return Err(outside(what, &e)),
-            }
-        }
-    }
-}
-
 fn events(rows: &[PgRow], at: usize) -> Result<Vec<RecordedEvent>, StoreError> {
     let mut d = Decoder::default();
     let mut out = Vec::with_capacity(rows.len());
@@ -211,29 +191,33 @@ fn events(rows: &[PgRow], at: usize) -> Result<Vec<RecordedEvent>, StoreError> {
 impl EventStore for PgStore {
     async fn load(&self, stream: &StreamId, after: u64) -> Result<Vec<RecordedEvent>, StoreError> {
         let (s, after) = (stream.to_string(), signed(after)?);
-        self.read("loading a stream", || async {
-            // Decoded as the rows arrive: a long stream is never held twice in memory.
-            let mut rows = sqlx::query(LOAD).bind(&s).bind(after).fetch(&self.pool);
-            let (mut d, mut out) = (Decoder::default(), Vec::new());
-            while let Some(row) = rows.try_next().await? {
-                match d.event(&row, 0) {
-                    Ok(e) => out.push(e),
-                    Err(e) => return Ok(Err(e)),
+        self.read("loading a stream", |mut conn| async {
+            let loaded = async {
+                // Decoded as the rows arrive: a long stream is never held twice in memory.
+                let mut rows = sqlx::query(LOAD).bind(&s).bind(after).fetch(&mut *conn);
+                let (mut d, mut out) = (Decoder::default(), Vec::new());
+                while let Some(row) = rows.try_next().await? {
+                    match d.event(&row, 0) {
+                        Ok(e) => out.push(e),
+                        Err(e) => return Ok(Err(e)),
+                    }
                 }
+                Ok(Ok(out))
             }
-            Ok(Ok(out))
+            .await;
+            (conn, loaded)
         })
         .await?
     }
 
     async fn begin(&self) -> Result<Box<dyn WriteTx>, StoreError> {
         let mut conn = self
-            .pool
             .acquire()
             .await
             .map_err(|e| outside("connecting", &e))?;
         match conn.execute("BEGIN ISOLATION LEVEL SERIALIZABLE").await {
             Ok(_) => Ok(Box::new(PgTx {
+                store: self.clone(),
                 conn: Some(conn),
                 appended: None,
             })),
@@ -248,11 +232,13 @@ impl EventStore for PgStore {
         let after = signed(after)?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = self
-            .read("reading the global order", || {
-                sqlx::query(READ_ALL)
+            .read("reading the global order", |mut conn| async move {
+                let r = sqlx::query(READ_ALL)
                     .bind(after)
                     .bind(limit)
-                    .fetch_all(&self.pool)
+                    .fetch_all(&mut *conn)
+                    .await;
+                (conn, r)
             })
             .await?;
         events(&rows, 0)
@@ -260,8 +246,9 @@ impl EventStore for PgStore {
 
     async fn command_outcome(&self, id: Uuid) -> Result<Option<CommandOutcome>, StoreError> {
         let rows = self
-            .read("reading a command outcome", || {
-                sqlx::query(OUTCOME).bind(id).fetch_all(&self.pool)
+            .read("reading a command outcome", |mut conn| async move {
+                let r = sqlx::query(OUTCOME).bind(id).fetch_all(&mut *conn).await;
+                (conn, r)
             })
             .await?;
         let Some(first) = rows.first() else {
@@ -283,14 +270,19 @@ impl EventStore for PgStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.read("ping", || self.pool.execute("SELECT 1"))
-            .await
-            .map(|_| ())
+        self.read("ping", |mut conn| async move {
+            let r = conn.execute("SELECT 1").await;
+            (conn, r)
+        })
+        .await
+        .map(|_| ())
     }
 }
 
 /// One command's SERIALIZABLE transaction, on its own pooled connection.
 struct PgTx {
+    /// Where the connection goes back.
+    store: PgStore,
     /// `None` once committed (or failed at commit).
     conn: Option<PoolConnection<Postgres>>,
     /// What `append` wrote, with positions, for `commit` to return.
@@ -315,9 +307,11 @@ impl Drop for PgTx {
         // runtime, closing the connection rolls back just as well.
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => {
+                let store = self.store.clone();
                 rt.spawn(async move {
-                    if conn.execute("ROLLBACK").await.is_err() {
-                        conn.close_on_drop();
+                    match conn.execute("ROLLBACK").await {
+                        Ok(_) => store.give_back(conn),
+                        Err(_) => conn.close_on_drop(),
                     }
                 });
             }
@@ -457,7 +451,10 @@ impl WriteTx for PgTx {
             .take()
             .ok_or_else(|| StoreError::Other("the transaction is over".into()))?;
         match conn.execute("COMMIT").await {
-            Ok(_) => Ok(self.appended.take().unwrap_or_default()),
+            Ok(_) => {
+                self.store.give_back(conn);
+                Ok(self.appended.take().unwrap_or_default())
+            }
             Err(e) => {
                 // A failed COMMIT ends the transaction; a broken connection is discarded.
                 if is_lost(&e) {

@@ -72,8 +72,10 @@ mod cache;
 mod conns;
 mod error;
 mod rows;
+mod sql;
 mod store;
 pub mod testing;
+mod tx;
 
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

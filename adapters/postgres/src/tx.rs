@@ -1,0 +1,264 @@
+//! One command's write transaction.
+
+use crate::PgStore;
+use crate::conns::Conn;
+use crate::error::{at_commit, corrupt, in_tx, is_lost};
+use crate::rows::{CacheArrays, Decoder, signed, unsigned};
+use crate::sql::{LOAD_MANY, append_sql};
+use async_trait::async_trait;
+use futures::TryStreamExt;
+use sqlx::{Executor, Row};
+use tally_ports::driven::{AppendPlan, Appended, StoreError, StreamAppend, WriteTx};
+use tally_ports::{RecordedEvent, StreamId};
+use uuid::Uuid;
+
+/// One command's SERIALIZABLE transaction, on its own pooled connection.
+pub(crate) struct PgTx {
+    /// Where the connection goes back.
+    store: PgStore,
+    /// `None` once committed (or failed at commit).
+    conn: Option<Conn>,
+    /// What `append` wrote, with positions, for `commit` to return.
+    appended: Option<Vec<RecordedEvent>>,
+}
+
+impl PgTx {
+    /// A transaction on `conn`, where `BEGIN` was just sent.
+    pub(crate) fn new(store: PgStore, conn: Conn) -> Self {
+        Self {
+            store,
+            conn: Some(conn),
+            appended: None,
+        }
+    }
+
+    fn conn(&mut self) -> Result<&mut Conn, StoreError> {
+        self.conn
+            .as_mut()
+            .ok_or_else(|| StoreError::Other("the transaction is over".into()))
+    }
+}
+
+impl Drop for PgTx {
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        // Not committed: roll back before the connection serves anyone else. Drop cannot
+        // wait, so a task does it (sqlx drains any reply still pending first); without a
+        // runtime, closing the connection rolls back just as well.
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                let store = self.store.clone();
+                rt.spawn(async move {
+                    match conn.execute("ROLLBACK").await {
+                        Ok(_) => store.give_back(conn),
+                        Err(_) => conn.close_on_drop(),
+                    }
+                });
+            }
+            Err(_) => conn.close_on_drop(),
+        }
+    }
+}
+
+/// Checks that each stream's events follow its expected version.
+fn check(plan: &AppendPlan) -> Result<(), StoreError> {
+    for a in &plan.streams {
+        for (i, e) in (1..).zip(&a.events) {
+            if e.stream != a.stream || e.version != a.expected_version + i {
+                return Err(StoreError::Other(format!(
+                    "bad append: {} v{} in a plan for {} at {}",
+                    e.stream, e.version, a.stream, a.expected_version
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl WriteTx for PgTx {
+    async fn load(
+        &mut self,
+        reads: &[(StreamId, u64)],
+    ) -> Result<Vec<Vec<RecordedEvent>>, StoreError> {
+        let streams: Vec<String> = reads.iter().map(|(s, _)| s.to_string()).collect();
+        let after: Vec<i64> = reads
+            .iter()
+            .map(|(_, v)| signed(*v))
+            .collect::<Result<_, _>>()?;
+        let mut rows = sqlx::query(LOAD_MANY)
+            .bind(&streams)
+            .bind(&after)
+            .fetch(&mut **self.conn()?);
+        let mut out = vec![Vec::new(); reads.len()];
+        let mut d = Decoder::default();
+        while let Some(r) = rows
+            .try_next()
+            .await
+            .map_err(|e| in_tx("loading streams", &e))?
+        {
+            let i: i64 = r.try_get(0).map_err(corrupt)?;
+            let slot = usize::try_from(i - 1)
+                .ok()
+                .and_then(|i| out.get_mut(i))
+                .ok_or_else(|| corrupt("load: bad ordinality"))?;
+            slot.push(d.event(&r, 1)?);
+        }
+        // Rows come in version order per stream; sorting what is sorted costs one pass, and
+        // the order then does not depend on the plan.
+        for events in &mut out {
+            events.sort_by_key(|e| e.version);
+        }
+        Ok(out)
+    }
+
+    async fn append(&mut self, plan: AppendPlan) -> Result<Appended, StoreError> {
+        if self.appended.is_some() {
+            return Err(StoreError::Other("one append per transaction".into()));
+        }
+        check(&plan)?;
+        let streams: Vec<&StreamAppend> = plan
+            .streams
+            .iter()
+            .filter(|a| !a.events.is_empty())
+            .collect();
+        let a = Arrays::new(&streams)?;
+        let cache = CacheArrays::new(&plan.cache)?;
+        let (command_id, fingerprint) = match &plan.command {
+            Some(c) => (Some(c.command_id), Some(c.fingerprint.as_str())),
+            None => (None, None),
+        };
+        let sql = append_sql(
+            a.s_expected.contains(&0),
+            a.s_expected.iter().any(|&e| e > 0),
+            command_id.is_some(),
+            !cache.streams.is_empty(),
+        );
+        let row = sqlx::query(sql)
+            .bind(&a.stream)
+            .bind(&a.version)
+            .bind(&a.event_type)
+            .bind(&a.schema_version)
+            .bind(&a.payload)
+            .bind(&a.actor)
+            .bind(&a.event_id)
+            .bind(&a.command_id)
+            .bind(&a.correlation_id)
+            .bind(&a.causation_id)
+            .bind(&a.time)
+            .bind(&a.s_stream)
+            .bind(&a.s_kind)
+            .bind(&a.s_expected)
+            .bind(&a.s_version)
+            .bind(&a.s_created_at)
+            .bind(&a.s_first_event)
+            .bind(command_id)
+            .bind(fingerprint)
+            .bind(&cache.streams)
+            .bind(&cache.kinds)
+            .bind(&cache.versions)
+            .bind(&cache.formats)
+            .bind(&cache.states)
+            .fetch_one(&mut **self.conn()?)
+            .await
+            .map_err(|e| in_tx("appending", &e))?;
+        let first: Option<i64> = row.try_get(0).map_err(corrupt)?;
+        let moved: i64 = row.try_get(1).map_err(corrupt)?;
+        if usize::try_from(moved).ok() != Some(streams.len()) {
+            // An expected version no longer holds (the unique index usually says so first).
+            return Err(StoreError::Conflict(
+                "a stream is no longer at its expected version".into(),
+            ));
+        }
+        let mut position = first.map_or(Ok(0), unsigned)?;
+        let mut recorded = Vec::with_capacity(a.stream.len());
+        for s in plan.streams {
+            for mut e in s.events {
+                e.position = position;
+                position += 1;
+                recorded.push(e);
+            }
+        }
+        self.appended = Some(recorded);
+        Ok(Appended {
+            cache_written: true,
+        })
+    }
+
+    async fn commit(mut self: Box<Self>) -> Result<Vec<RecordedEvent>, StoreError> {
+        let mut conn = self
+            .conn
+            .take()
+            .ok_or_else(|| StoreError::Other("the transaction is over".into()))?;
+        match conn.execute("COMMIT").await {
+            Ok(_) => {
+                self.store.give_back(conn);
+                Ok(self.appended.take().unwrap_or_default())
+            }
+            Err(e) => {
+                // A failed COMMIT ends the transaction; a broken connection is discarded.
+                if is_lost(&e) {
+                    conn.close_on_drop();
+                }
+                Err(at_commit(&e))
+            }
+        }
+    }
+}
+
+/// A plan's events and streams as parallel arrays, for `UNNEST`.
+#[derive(Default)]
+struct Arrays {
+    stream: Vec<String>,
+    version: Vec<i64>,
+    event_type: Vec<String>,
+    schema_version: Vec<i32>,
+    payload: Vec<serde_json::Value>,
+    actor: Vec<String>,
+    event_id: Vec<Uuid>,
+    command_id: Vec<Uuid>,
+    correlation_id: Vec<Uuid>,
+    causation_id: Vec<Uuid>,
+    time: Vec<chrono::DateTime<chrono::Utc>>,
+    s_stream: Vec<String>,
+    s_kind: Vec<&'static str>,
+    s_expected: Vec<i64>,
+    s_version: Vec<i64>,
+    s_created_at: Vec<chrono::DateTime<chrono::Utc>>,
+    s_first_event: Vec<i64>,
+}
+
+impl Arrays {
+    fn new(streams: &[&StreamAppend]) -> Result<Self, StoreError> {
+        let mut a = Self::default();
+        for s in streams {
+            let name = s.stream.to_string();
+            a.s_stream.push(name.clone());
+            a.s_kind.push(s.stream.kind().as_str());
+            a.s_expected.push(signed(s.expected_version)?);
+            a.s_version
+                .push(signed(s.expected_version + s.events.len() as u64)?);
+            a.s_created_at.push(s.events[0].time);
+            a.s_first_event.push(a.stream.len() as i64 + 1);
+            for e in &s.events {
+                a.stream.push(name.clone());
+                a.version.push(signed(e.version)?);
+                a.event_type.push(e.event_type.clone());
+                a.schema_version.push(
+                    i32::try_from(e.schema_version)
+                        .map_err(|_| StoreError::Other("schema version too large".into()))?,
+                );
+                a.payload.push(e.payload.clone());
+                a.actor.push(e.actor.to_string());
+                a.event_id.push(e.event_id);
+                a.command_id.push(e.command_id);
+                a.correlation_id.push(e.correlation_id);
+                a.causation_id.push(e.causation_id);
+                a.time.push(e.time);
+            }
+        }
+        Ok(a)
+    }
+}

@@ -325,7 +325,6 @@ async fn main() {
     let mut lines: Vec<Line> = Vec::new();
 
     // Distinct entities: (a), (b) and Tally interleaved, per client count.
-    let mut hot_one = 0.0;
     let mut b_rates = Vec::new();
     for &c in &CLIENTS {
         let b_retries = Arc::new(AtomicU64::new(0));
@@ -366,6 +365,7 @@ async fn main() {
             throughput(c, op, sample).await;
         }
     }
+    let mut hot_one = 0.0;
     for ((_, svc, sample), &c) in hot.iter_mut().zip(&CLIENTS) {
         let rate = sample.rate();
         if c == 1 {

@@ -15,6 +15,7 @@ use tally_http::testing::{Server, spawn};
 use tally_http::{AppState, HttpConfig};
 use tally_ports::TallyService;
 use tally_ports::accounts::Accounts;
+use tally_postgres::testing::TestDb;
 
 /// How long each measurement runs, after a short warm-up.
 const MEASURE: Duration = Duration::from_secs(3);
@@ -22,26 +23,31 @@ const WARM_UP: Duration = Duration::from_millis(500);
 const CONNECTIONS: [usize; 2] = [1, 16];
 const PASSWORD: &str = "benchmark admin password";
 
-/// Where the server keeps its data: one parameter, so that a row per storage is one more
-/// variant here (PostgreSQL comes with its adapter).
+/// Where the server keeps its data.
 #[derive(Debug, Clone, Copy)]
 enum Storage {
     Memory,
+    /// A fresh database on the server at `DATABASE_URL` (accounts stay in memory: the rows
+    /// measure the event store).
+    Postgres,
 }
 
 impl Storage {
     fn name(self) -> &'static str {
         match self {
             Self::Memory => "memory",
+            Self::Postgres => "postgres",
         }
     }
 
-    fn open(self) -> (Arc<TallyService>, Arc<dyn Accounts>) {
+    async fn open(self) -> (Arc<TallyService>, Arc<dyn Accounts>, Option<TestDb>) {
+        let accounts = Arc::new(tally_memory::MemoryAccounts::new());
         match self {
-            Self::Memory => (
-                Arc::new(tally_memory::service().0),
-                Arc::new(tally_memory::MemoryAccounts::new()),
-            ),
+            Self::Memory => (Arc::new(tally_memory::service().0), accounts, None),
+            Self::Postgres => {
+                let db = TestDb::create().await;
+                (Arc::new(db.store().service()), accounts, Some(db))
+            }
         }
     }
 }
@@ -49,6 +55,7 @@ impl Storage {
 /// A running server with an admin token and one member (`reader`) to read.
 struct Fixture {
     _server: Server,
+    _db: Option<TestDb>,
     url: String,
     admin: String,
     reader: String,
@@ -76,7 +83,7 @@ async fn call(
 }
 
 async fn setup(storage: Storage) -> Fixture {
-    let (tally, accounts) = storage.open();
+    let (tally, accounts, db) = storage.open().await;
     bootstrap_admin(accounts.as_ref(), Some(PASSWORD), PasswordCost::Minimal)
         .await
         .expect("admin account");
@@ -113,6 +120,7 @@ async fn setup(storage: Storage) -> Fixture {
     let reader = log_in(&url, "reader", PASSWORD).await;
     Fixture {
         _server: server,
+        _db: db,
         url,
         admin,
         reader,
@@ -211,7 +219,13 @@ fn main() {
             "{:<8} {:<11} {:>5} {:>9} {:>9} {:>9} {:>9} {:>6}",
             "storage", "request", "conns", "requests", "req/s", "p50 ms", "p99 ms", "errors"
         );
-        for storage in [Storage::Memory] {
+        let mut storages = vec![Storage::Memory];
+        if std::env::var_os("DATABASE_URL").is_some() {
+            storages.push(Storage::Postgres);
+        } else {
+            println!("(no DATABASE_URL: the postgres rows are left out; set it to measure them)");
+        }
+        for storage in storages {
             let f = Arc::new(setup(storage).await);
             for load in [Load::GetWallet, Load::PostGrant] {
                 for conns in CONNECTIONS {

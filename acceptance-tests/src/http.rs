@@ -7,18 +7,18 @@ use std::sync::Arc;
 use tally_http::auth::{PasswordCost, bootstrap_admin};
 use tally_http::{AppState, HttpConfig};
 use tally_http_client::{HttpTally, ProvisioningTokens, log_in};
-use tally_memory::MemoryAccounts;
 use tally_ports::TallyService;
+use tally_ports::accounts::Accounts;
 
 const ADMIN_PASSWORD: &str = "acceptance admin password";
 
-/// Serves `service` and returns a backend that talks to it over HTTP. Members get accounts
-/// the first time they act (the admin creates them), as an admin onboarding members would.
+/// Serves `service` (with `accounts`, in the same storage) and returns a backend that talks
+/// to it over HTTP. Members get accounts the first time they act (the admin creates them), as
+/// an admin onboarding members would.
 ///
 /// # Errors
 /// When the server cannot start or the admin cannot log in.
-pub async fn backend(service: Arc<TallyService>) -> Result<Backend> {
-    let accounts = Arc::new(MemoryAccounts::new());
+pub async fn backend(service: Arc<TallyService>, accounts: Arc<dyn Accounts>) -> Result<Backend> {
     bootstrap_admin(
         accounts.as_ref(),
         Some(ADMIN_PASSWORD),

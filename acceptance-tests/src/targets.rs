@@ -10,8 +10,8 @@ use futures::future::BoxFuture;
 use std::fmt;
 use std::sync::Arc;
 use tally_ports::{Tally, TallyService};
-use tally_postgres::PgOptions;
 use tally_postgres::testing::TestDb;
+use tally_postgres::{PgAccounts, PgOptions};
 
 /// Where the scenarios run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +77,8 @@ impl Target {
             }
             Self::Http => {
                 let (service, _store) = tally_memory::service();
-                crate::http::backend(Arc::new(service)).await
+                let accounts = Arc::new(tally_memory::MemoryAccounts::new());
+                crate::http::backend(Arc::new(service), accounts).await
             }
             Self::Postgres => {
                 let (db, service) = postgres().await;
@@ -85,7 +86,8 @@ impl Target {
             }
             Self::HttpPostgres => {
                 let (db, service) = postgres().await;
-                let http = crate::http::backend(Arc::new(service)).await?;
+                let accounts = Arc::new(PgAccounts::new(db.store().pool().clone()));
+                let http = crate::http::backend(Arc::new(service), accounts).await?;
                 Ok(http.then(drop_db(db)))
             }
         }

@@ -4,7 +4,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::sync::Arc;
 use tally_ports::TallyService;
-use tally_postgres::{PgOptions, PgStore};
+use tally_ports::accounts::Accounts;
+use tally_postgres::{PgAccounts, PgOptions, PgStore};
 
 /// Tally: an event-sourced credits marketplace.
 #[derive(Debug, Parser)]
@@ -62,10 +63,12 @@ pub struct StorageArgs {
     pub migrate_on_start: bool,
 }
 
-/// An opened storage: the application service over it.
+/// An opened storage: the application service over it, and the accounts kept beside it.
 pub struct Opened {
     /// The application service.
     pub tally: Arc<TallyService>,
+    /// Accounts, sessions and API tokens (in the same storage as the events).
+    pub accounts: Arc<dyn Accounts>,
 }
 
 impl StorageArgs {
@@ -76,6 +79,7 @@ impl StorageArgs {
                 let (svc, _) = tally_memory::service();
                 Ok(Opened {
                     tally: Arc::new(svc),
+                    accounts: Arc::new(tally_memory::MemoryAccounts::new()),
                 })
             }
             Storage::Postgres => {
@@ -85,6 +89,7 @@ impl StorageArgs {
                 }
                 Ok(Opened {
                     tally: Arc::new(store.service()),
+                    accounts: Arc::new(PgAccounts::new(store.pool().clone())),
                 })
             }
         }

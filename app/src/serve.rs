@@ -3,7 +3,6 @@
 use crate::config::StorageArgs;
 use anyhow::{Context, Result};
 use clap::Args;
-use std::sync::Arc;
 use std::time::Duration;
 use tally_http::auth::{PasswordCost, bootstrap_admin};
 use tally_http::{AppState, HttpConfig};
@@ -34,16 +33,10 @@ pub struct ServeArgs {
     pub body_limit: usize,
 }
 
-/// ACCOUNTS STORAGE: in memory for every storage choice, until the PostgreSQL accounts
-/// adapter exists; then pick it here from `storage` as `StorageArgs::open` does for events.
-fn open_accounts(_storage: &StorageArgs) -> Arc<dyn Accounts> {
-    Arc::new(tally_memory::MemoryAccounts::new())
-}
-
 /// Runs the web service until SIGTERM or Ctrl-C; requests in flight finish first.
 pub async fn run(storage: StorageArgs, args: ServeArgs) -> Result<()> {
     let opened = storage.open().await?;
-    let accounts = open_accounts(&storage);
+    let accounts = opened.accounts.clone();
     if args.demo {
         let ctx = Ctx::new(Actor::System("seed".into()));
         let summary = crate::demo::seed(opened.tally.as_ref(), &ctx)

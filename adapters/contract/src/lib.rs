@@ -2,6 +2,8 @@
 //! them all through [`contract_tests!`], with a [`Harness`] over a fresh, empty store.
 #![forbid(unsafe_code)]
 
+pub mod accounts;
+
 use futures::future::BoxFuture;
 use serde_json::json;
 use std::sync::Arc;

@@ -68,6 +68,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod accounts;
 mod cache;
 mod conns;
 mod error;
@@ -76,6 +77,8 @@ mod sql;
 mod store;
 pub mod testing;
 mod tx;
+
+pub use accounts::PgAccounts;
 
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

@@ -1,0 +1,220 @@
+//! The accounts port on PostgreSQL: accounts, sessions and API tokens, one statement each.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::{PgPool, Row, postgres::PgRow};
+use tally_ports::accounts::{
+    Account, Accounts, ApiToken, Principal, Role, Session, account_exists, unknown_account,
+    unknown_token,
+};
+use tally_ports::{Error, Result};
+use uuid::Uuid;
+
+/// Accounts, sessions and API tokens in PostgreSQL (tables from the embedded migrations).
+#[derive(Debug, Clone)]
+pub struct PgAccounts {
+    pool: PgPool,
+}
+
+impl PgAccounts {
+    /// Accounts on this pool (usually [`crate::PgStore::pool`]'s, migrated).
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+/// Maps a driver error at this seam: unique and foreign-key violations are the port's
+/// `account_exists` and `unknown_account`; anything else is an infrastructure failure.
+fn failed(what: &str, name: &str, e: &sqlx::Error) -> Error {
+    match e.as_database_error().and_then(|d| d.code()).as_deref() {
+        Some("23505") => account_exists(name),
+        Some("23503") => unknown_account(name),
+        _ => Error::infrastructure(format!("{what}: {e}")),
+    }
+}
+
+fn principal(row: &PgRow) -> Result<Principal> {
+    let role: String = row.try_get("role").map_err(Error::infrastructure)?;
+    Ok(Principal {
+        name: row.try_get("name").map_err(Error::infrastructure)?,
+        role: Role::parse(&role)?,
+    })
+}
+
+fn api_token(row: &PgRow) -> Result<ApiToken> {
+    let get = |e: sqlx::Error| Error::infrastructure(format!("reading an API token: {e}"));
+    Ok(ApiToken {
+        id: row.try_get("id").map_err(get)?,
+        account: row.try_get("account").map_err(get)?,
+        name: row.try_get("name").map_err(get)?,
+        secret_hash: row.try_get("secret_hash").map_err(get)?,
+        created_at: row.try_get("created_at").map_err(get)?,
+        expires_at: row.try_get("expires_at").map_err(get)?,
+    })
+}
+
+#[async_trait]
+impl Accounts for PgAccounts {
+    async fn create_account(&self, a: Account) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO accounts (name, role, password_hash, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&a.name)
+        .bind(a.role.as_str())
+        .bind(&a.password_hash)
+        .bind(a.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| failed("creating an account", &a.name, &e))?;
+        Ok(())
+    }
+
+    async fn account(&self, name: &str) -> Result<Option<Account>> {
+        let row = sqlx::query(
+            "SELECT name, role, password_hash, created_at FROM accounts WHERE name = $1",
+        )
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| failed("reading an account", name, &e))?;
+        row.map(|r| {
+            let p = principal(&r)?;
+            Ok(Account {
+                name: p.name,
+                role: p.role,
+                password_hash: r.try_get("password_hash").map_err(Error::infrastructure)?,
+                created_at: r.try_get("created_at").map_err(Error::infrastructure)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn set_password(&self, name: &str, password_hash: &str) -> Result<()> {
+        let done = sqlx::query("UPDATE accounts SET password_hash = $2 WHERE name = $1")
+            .bind(name)
+            .bind(password_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| failed("setting a password", name, &e))?;
+        if done.rows_affected() == 0 {
+            return Err(unknown_account(name));
+        }
+        Ok(())
+    }
+
+    async fn create_session(&self, s: Session) -> Result<()> {
+        // The account's expired sessions go in the same statement, so the table stays small.
+        sqlx::query(
+            "WITH gone AS (DELETE FROM sessions WHERE account = $2 AND expires_at <= $3)
+             INSERT INTO sessions (token_hash, account, created_at, expires_at)
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&s.token_hash)
+        .bind(&s.account)
+        .bind(s.created_at)
+        .bind(s.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(
+            |e| match e.as_database_error().and_then(|d| d.code()).as_deref() {
+                Some("23505") => Error::infrastructure("duplicate session token"),
+                _ => failed("creating a session", &s.account, &e),
+            },
+        )?;
+        Ok(())
+    }
+
+    async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Principal>> {
+        sqlx::query(
+            "SELECT a.name, a.role FROM sessions s JOIN accounts a ON a.name = s.account
+             WHERE s.token_hash = $1 AND s.expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| failed("reading a session", "", &e))?
+        .map(|r| principal(&r))
+        .transpose()
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| failed("deleting a session", "", &e))?;
+        Ok(())
+    }
+
+    async fn create_api_token(&self, t: ApiToken) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO api_tokens (id, account, name, secret_hash, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(t.id)
+        .bind(&t.account)
+        .bind(&t.name)
+        .bind(&t.secret_hash)
+        .bind(t.created_at)
+        .bind(t.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(
+            |e| match e.as_database_error().and_then(|d| d.code()).as_deref() {
+                Some("23505") => Error::infrastructure("duplicate API token"),
+                _ => failed("creating an API token", &t.account, &e),
+            },
+        )?;
+        Ok(())
+    }
+
+    async fn api_token(&self, secret_hash: &str, now: DateTime<Utc>) -> Result<Option<Principal>> {
+        sqlx::query(
+            "SELECT a.name, a.role FROM api_tokens t JOIN accounts a ON a.name = t.account
+             WHERE t.secret_hash = $1 AND (t.expires_at IS NULL OR t.expires_at > $2)",
+        )
+        .bind(secret_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| failed("reading an API token", "", &e))?
+        .map(|r| principal(&r))
+        .transpose()
+    }
+
+    async fn api_tokens(&self, account: &str) -> Result<Vec<ApiToken>> {
+        sqlx::query(
+            "SELECT id, account, name, secret_hash, created_at, expires_at FROM api_tokens
+             WHERE account = $1 ORDER BY created_at, id",
+        )
+        .bind(account)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| failed("listing API tokens", account, &e))?
+        .iter()
+        .map(api_token)
+        .collect()
+    }
+
+    async fn revoke_api_token(&self, account: &str, id: Uuid) -> Result<()> {
+        let done = sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND account = $2")
+            .bind(id)
+            .bind(account)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| failed("revoking an API token", account, &e))?;
+        if done.rows_affected() == 0 {
+            return Err(unknown_token(id));
+        }
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(|e| Error::infrastructure(format!("accounts storage: {e}")))?;
+        Ok(())
+    }
+}

@@ -62,6 +62,14 @@ impl PgStore {
         }
     }
 
+    /// After a connection turned out broken: the kept ones probably are too (the server
+    /// restarted, or someone terminated the sessions), so they go back to the pool, which
+    /// checks each and replaces the dead.
+    pub(crate) fn connection_lost(&self, conn: &mut Conn) {
+        conn.close_on_drop();
+        drop(self.spare.take_all());
+    }
+
     /// Runs a read-only statement on a ready connection, again on another one while
     /// connections turn out broken (a restarted server leaves every kept connection dead).
     pub(crate) async fn read<T, F, Fut>(&self, what: &str, run: F) -> Result<T, StoreError>
@@ -79,7 +87,7 @@ impl PgStore {
                     return Ok(v);
                 }
                 Err(e) if is_lost(&e) => {
-                    conn.close_on_drop();
+                    self.connection_lost(&mut conn);
                     if attempt >= self.read_attempts {
                         return Err(outside(what, &e));
                     }

@@ -53,7 +53,7 @@ impl EventStore for PgStore {
         match conn.execute("BEGIN ISOLATION LEVEL SERIALIZABLE").await {
             Ok(_) => Ok(Box::new(PgTx::new(self.clone(), conn))),
             Err(e) => {
-                conn.close_on_drop();
+                self.connection_lost(&mut conn);
                 Err(in_tx("beginning a transaction", &e))
             }
         }

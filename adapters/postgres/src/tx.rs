@@ -32,6 +32,17 @@ impl PgTx {
         }
     }
 
+    /// A statement of the transaction failed: see [`in_tx`]; a broken connection is
+    /// discarded, with the kept ones.
+    fn failed(&mut self, what: &str, e: &sqlx::Error) -> StoreError {
+        if is_lost(e)
+            && let Some(conn) = self.conn.as_mut()
+        {
+            self.store.connection_lost(conn);
+        }
+        in_tx(what, e)
+    }
+
     fn conn(&mut self) -> Result<&mut Conn, StoreError> {
         self.conn
             .as_mut()
@@ -94,11 +105,15 @@ impl WriteTx for PgTx {
             .fetch(&mut **self.conn()?);
         let mut out = vec![Vec::new(); reads.len()];
         let mut d = Decoder::default();
-        while let Some(r) = rows
-            .try_next()
-            .await
-            .map_err(|e| in_tx("loading streams", &e))?
-        {
+        loop {
+            let r = match rows.try_next().await {
+                Ok(Some(r)) => r,
+                Ok(None) => break,
+                Err(e) => {
+                    drop(rows);
+                    return Err(self.failed("loading streams", &e));
+                }
+            };
             let i: i64 = r.try_get(0).map_err(corrupt)?;
             let slot = usize::try_from(i - 1)
                 .ok()
@@ -162,8 +177,11 @@ impl WriteTx for PgTx {
             .bind(&cache.formats)
             .bind(&cache.states)
             .fetch_one(&mut **self.conn()?)
-            .await
-            .map_err(|e| in_tx("appending", &e))?;
+            .await;
+        let row = match row {
+            Ok(row) => row,
+            Err(e) => return Err(self.failed("appending", &e)),
+        };
         let first: Option<i64> = row.try_get(0).map_err(corrupt)?;
         let moved: i64 = row.try_get(1).map_err(corrupt)?;
         if usize::try_from(moved).ok() != Some(streams.len()) {
@@ -200,7 +218,7 @@ impl WriteTx for PgTx {
             Err(e) => {
                 // A failed COMMIT ends the transaction; a broken connection is discarded.
                 if is_lost(&e) {
-                    conn.close_on_drop();
+                    self.store.connection_lost(&mut conn);
                 }
                 Err(at_commit(&e))
             }

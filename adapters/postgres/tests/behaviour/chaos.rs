@@ -106,10 +106,15 @@ async fn commands_whose_connections_are_killed_fail_cleanly_or_retry() {
         register(&svc, &format!("owner{o}"), 1_000_000).await;
     }
     let stop = Arc::new(AtomicBool::new(false));
-    let (ok, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let (ok, unknown, conflict) = (
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicU64::new(0)),
+    );
     let mut tasks = Vec::new();
     for o in 0..owners {
-        let (svc, stop, ok, failed) = (svc.clone(), stop.clone(), ok.clone(), failed.clone());
+        let (svc, stop) = (svc.clone(), stop.clone());
+        let (ok, unknown, conflict) = (ok.clone(), unknown.clone(), conflict.clone());
         tasks.push(tokio::spawn(async move {
             let me = format!("owner{o}");
             let mut acked = Vec::new();
@@ -125,9 +130,13 @@ async fn commands_whose_connections_are_killed_fail_cleanly_or_retry() {
                         ok.fetch_add(1, Ordering::Relaxed);
                         acked.push((r.command_id, r.events.len()));
                     }
-                    // Lost during a commit (outcome unknown), or killed at every retry.
-                    Err(Error::Infrastructure { .. } | Error::Conflict { .. }) => {
-                        failed.fetch_add(1, Ordering::Relaxed);
+                    // Lost during a commit: the outcome is unknown.
+                    Err(Error::Infrastructure { .. }) => {
+                        unknown.fetch_add(1, Ordering::Relaxed);
+                    }
+                    // Killed at every retry.
+                    Err(Error::Conflict { .. }) => {
+                        conflict.fetch_add(1, Ordering::Relaxed);
                     }
                     Err(e) => panic!("unexpected failure: {e:?}"),
                 }
@@ -155,10 +164,15 @@ async fn commands_whose_connections_are_killed_fail_cleanly_or_retry() {
     for (id, n) in &acked {
         assert_eq!(per_command.get(id), Some(&(*n as i64)), "command {id}");
     }
-    let (ok, failed) = (ok.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
+    let ok = ok.load(Ordering::Relaxed);
+    let (unknown, conflict) = (
+        unknown.load(Ordering::Relaxed),
+        conflict.load(Ordering::Relaxed),
+    );
     eprintln!(
         "{kills} kill rounds, {in_tx} sessions killed inside a transaction; \
-         {ok} commands ok, {failed} failed; {launched} jobs launched"
+         {ok} commands ok, {unknown} lost at commit, {conflict} out of retries; \
+         {launched} jobs launched"
     );
     assert!(in_tx > 0, "no transaction was ever interrupted");
     assert!(ok > 50, "commands must mostly get through: {ok} ok");

@@ -1,6 +1,7 @@
 //! Tally's HTTP adapter: the JSON API under `/api/v1` (every use case and view of the
-//! driving port, plus accounts, sessions and API tokens), health checks, and the OpenAPI
-//! document at `/api/v1/openapi.json`.
+//! driving port, plus accounts, sessions and API tokens), health checks, the OpenAPI
+//! document at `/api/v1/openapi.json`, and HTML pages for people (`pages`: `/` is their
+//! dashboard for a browser, and the API's index for other clients).
 //!
 //! Handlers parse input, call one port method as the authenticated actor, and render the
 //! result with hypermedia `_links`. Authorization is the port's business; this adapter only
@@ -21,6 +22,7 @@ pub mod error;
 pub mod extract;
 pub mod links;
 pub mod openapi;
+mod pages;
 mod routes;
 pub mod testing;
 
@@ -114,15 +116,21 @@ impl AppState {
     }
 }
 
-/// The whole web service: every route, with request ids, tracing, a body limit, a timeout,
-/// and problems for every error.
+/// The whole web service: every route, with request ids, tracing, a body limit, a timeout;
+/// problems for every error of the API, error pages for the HTML pages.
 pub fn router(state: AppState) -> Router {
-    let (routes, _) = api::routes().into_parts();
+    let (api, _) = api::routes().into_parts();
     let body_limit = state.config.body_limit;
     let timeout = state.config.request_timeout;
-    routes
-        .fallback(|| async { StatusCode::NOT_FOUND })
+    // The problem layer wraps the API's routes only: the pages answer errors with pages.
+    let api = api
         .layer(axum::middleware::map_response(error::problems_everywhere))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            pages::html_root,
+        ));
+    api.merge(pages::router())
+        .fallback(pages::not_found)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,

@@ -1,0 +1,194 @@
+//! An entity's history (every event with what, when and who) and time travel: its state as
+//! of an earlier version or time.
+
+use super::events::{self, Columns, time};
+use super::forms::{Field, Fields, Kind};
+use super::layout::credits;
+use super::page::{Page, seg};
+use crate::AppState;
+use axum::Router;
+use axum::extract::{Path, Query};
+use axum::response::Response;
+use axum::routing::get;
+use chrono::{DateTime, Utc};
+use maud::{Markup, html};
+use serde::Deserialize;
+use tally_ports::{AsOf, EntityKind, EntityRef, EntityState, Error, Snapshot};
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/members/{key}/history", get(member_history))
+        .route("/jobs/{key}/history", get(job_history))
+        .route("/members/{key}/state", get(member_state))
+        .route("/jobs/{key}/state", get(job_state))
+}
+
+fn base(e: &EntityRef) -> String {
+    match e.kind {
+        EntityKind::Member => format!("/members/{}", seg(&e.key)),
+        EntityKind::Job => format!("/jobs/{}", seg(&e.key)),
+    }
+}
+
+fn name(e: &EntityRef) -> String {
+    match e.kind {
+        EntityKind::Member => format!("@{}'s wallet", e.key),
+        EntityKind::Job => "the job".to_owned(),
+    }
+}
+
+/// The two time-travel forms (GET: looking is not a command).
+fn travel_forms(e: &EntityRef, values: &Fields, err: Option<&Error>) -> Markup {
+    let action = format!("{}/state", base(e));
+    html! {
+        section.card aria-labelledby="travel-title" {
+            h2 #travel-title { "Time travel" }
+            div.two {
+                form #version-form method="get" action=(action) novalidate {
+                    (Field::new("version", "As of version", Kind::Number)
+                        .hint("1 is the state after the first event.").render(values, err))
+                    div.actions { button type="submit" { "Show" } }
+                }
+                form #time-form method="get" action=(action) novalidate {
+                    (Field::new("at", "As of a time", Kind::Text)
+                        .hint("RFC 3339, e.g. 2025-03-01T09:30:00Z").render(values, err))
+                    div.actions { button type="submit" { "Show" } }
+                }
+            }
+        }
+    }
+}
+
+async fn history(p: Page, e: EntityRef) -> Response {
+    let title = format!("History of {}", name(&e));
+    match p.state.tally.history(&p.ctx(), &e).await {
+        Ok(events) => {
+            let back = match e.kind {
+                EntityKind::Member => format!("{}/wallet", base(&e)),
+                EntityKind::Job => base(&e),
+            };
+            let body = html! {
+                h1 { (title) }
+                p { a href=(back) { "Back to " (name(&e)) } }
+                (travel_forms(&e, &Fields::default(), None))
+                (events::table("history", "Every event, oldest first", &events, Columns::Entity))
+            };
+            p.ok(&title, body)
+        }
+        Err(err) => p.error_page(err, &title, None),
+    }
+}
+
+async fn member_history(p: Page, Path(key): Path<String>) -> Response {
+    history(p, EntityRef::member(key)).await
+}
+
+async fn job_history(p: Page, Path(key): Path<String>) -> Response {
+    history(p, EntityRef::job(key)).await
+}
+
+/// `?version=N` or `?at=<time>`, as typed.
+#[derive(Debug, Deserialize)]
+struct When {
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    at: String,
+}
+
+impl When {
+    fn as_of(&self) -> Result<AsOf, Error> {
+        let (v, t) = (self.version.trim(), self.at.trim());
+        match (v.is_empty(), t.is_empty()) {
+            (false, true) => v.parse().map(AsOf::Version).map_err(|_| {
+                Error::invalid(
+                    "version",
+                    "invalid_as_of",
+                    "a version is a whole number from 1",
+                )
+            }),
+            (true, false) => DateTime::parse_from_rfc3339(t)
+                .map(|d| AsOf::Time(d.with_timezone(&Utc)))
+                .map_err(|_| {
+                    Error::invalid(
+                        "at",
+                        "invalid_as_of",
+                        "a time is written like 2025-03-01T09:30:00Z",
+                    )
+                }),
+            _ => Err(Error::invalid(
+                "version",
+                "invalid_as_of",
+                "give either a version or a time",
+            )),
+        }
+    }
+}
+
+async fn state(p: Page, e: EntityRef, w: When) -> Response {
+    let title = format!("{} back then", name(&e));
+    let values = Fields::from_pairs([("version", w.version.as_str()), ("at", w.at.as_str())]);
+    let result = match w.as_of() {
+        Ok(at) => p.state.tally.state_as_of(&p.ctx(), &e, at).await,
+        Err(err) => Err(err),
+    };
+    match result {
+        Ok(s) => {
+            let body = html! {
+                h1 { (title) }
+                (snapshot(&e, &s))
+                (travel_forms(&e, &values, None))
+            };
+            p.ok(&title, body)
+        }
+        Err(err) => {
+            let forms = travel_forms(&e, &values, Some(&err));
+            p.error_page(err, &title, Some(forms))
+        }
+    }
+}
+
+async fn member_state(p: Page, Path(key): Path<String>, Query(w): Query<When>) -> Response {
+    state(p, EntityRef::member(key), w).await
+}
+
+async fn job_state(p: Page, Path(key): Path<String>, Query(w): Query<When>) -> Response {
+    state(p, EntityRef::job(key), w).await
+}
+
+/// The state then: its main figures for people, and all of it as JSON for the curious.
+fn snapshot(e: &EntityRef, s: &Snapshot) -> Markup {
+    let kind = match &s.state {
+        EntityState::Member(_) => "member",
+        EntityState::Job(_) => "job",
+    };
+    let json = serde_json::to_string_pretty(&s.state).unwrap_or_default();
+    let nav = |v: u64| format!("{}/state?version={v}", base(e));
+    html! {
+        section #snapshot .card data-stream=(s.stream) data-version=(s.version)
+            data-time=(events::exact(&s.time)) data-kind=(kind) aria-labelledby="snap-title" {
+            h2 #snap-title { "Version " (s.version) ", recorded " (time(&s.time)) }
+            @match &s.state {
+                EntityState::Member(w) => dl.figures {
+                    div { dt { "Available" } dd { (credits(w.balance.get())) } }
+                    div { dt { "In escrow" } dd { (credits(w.escrowed().get())) } }
+                    div { dt { "Granted so far" } dd { (credits(w.total_granted.get())) } }
+                },
+                EntityState::Job(j) => dl.figures {
+                    div { dt { "Status" } dd { (super::jobs::status(j.status)) } }
+                    div { dt { "Applications" } dd { (j.applications.len()) } }
+                    div { dt { "Participant" } dd { (j.accepted.as_ref().map_or("none".to_owned(), |h| format!("@{h}"))) } }
+                },
+            }
+            p {
+                @if s.version > 1 { a href=(nav(s.version - 1)) { "← Version " (s.version - 1) } " · " }
+                a href=(nav(s.version + 1)) { "Version " (s.version + 1) " →" }
+                " · " a href=(format!("{}/history", base(e))) { "Whole history" }
+            }
+            details {
+                summary { "The whole state, as recorded" }
+                pre #state-json data-text="state" { (json) }
+            }
+        }
+    }
+}

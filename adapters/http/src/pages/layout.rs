@@ -1,0 +1,199 @@
+//! The frame around every page: head, navigation for who is signed in, the receipt of the
+//! last command, errors; and small pieces of markup the pages share.
+//!
+//! Every value a test or a tool reads is in an `id` or a `data-*` attribute, and exact text
+//! sits alone in an element marked `data-text="<name>"`, so that nobody scrapes prose.
+
+use super::security::{CSRF_FIELD, Flash};
+use maud::{DOCTYPE, Markup, html};
+use tally_ports::{Actor, Error, EventRef};
+use uuid::Uuid;
+
+/// What the frame needs to know.
+pub(crate) struct Chrome<'a> {
+    pub(crate) title: String,
+    pub(crate) actor: &'a Actor,
+    pub(crate) csrf: &'a str,
+    pub(crate) flash: Option<&'a Flash>,
+}
+
+/// A whole document.
+pub(crate) fn document(c: &Chrome<'_>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                // Changes on every render: a driver waits for it to change after a submit.
+                meta name="tally-render" content=(Uuid::now_v7());
+                title { (c.title) " · Tally" }
+                link rel="stylesheet" href=(super::assets::STYLESHEET);
+                link rel="icon" href="data:,";
+            }
+            body data-actor=(c.actor) {
+                a.skip href="#main" { "Skip to content" }
+                (nav(c))
+                main #main {
+                    @if let Some(f) = c.flash { (flash(f)) }
+                    (body)
+                }
+                footer.site {
+                    p { "Tally · every credit accounted for. " a href="/api/v1" { "JSON API" } }
+                }
+            }
+        }
+    }
+}
+
+fn nav(c: &Chrome<'_>) -> Markup {
+    html! {
+        header.site {
+            nav aria-label="Main" {
+                a.brand href="/" { "Tally" }
+                ul {
+                    li { a href="/jobs" { "Job board" } }
+                    @match c.actor {
+                        Actor::Member(h) => {
+                            li { a href=(format!("/members/{h}/wallet")) { "My wallet" } }
+                            li { a href="/jobs/new" { "Launch a job" } }
+                            li { a href=(format!("/members/{h}/history")) { "My history" } }
+                        }
+                        Actor::Admin(_) | Actor::System(_) => {
+                            li { a href="/admin/members" { "Members" } }
+                            li { a href="/admin/members/new" { "Register a member" } }
+                            li { a href="/admin/grants/new" { "Grant credits" } }
+                            li { a href="/admin/feed" { "History feed" } }
+                        }
+                        Actor::Anonymous => {}
+                    }
+                }
+                div.who {
+                    @if matches!(c.actor, Actor::Anonymous) {
+                        a href="/login" { "Log in" } " "
+                        a.button href="/signup" { "Sign up" }
+                    } @else {
+                        span #signed-in-as { "Signed in as " strong { (who(c.actor)) } }
+                        form.inline #logout-form method="post" action="/logout" {
+                            input type="hidden" name=(CSRF_FIELD) value=(c.csrf);
+                            button.link type="submit" { "Log out" }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An actor as people read it.
+pub(crate) fn who(a: &Actor) -> String {
+    match a {
+        Actor::Member(h) => format!("@{h}"),
+        Actor::Admin(n) if n == crate::auth::ADMIN => "admin".to_owned(),
+        Actor::Admin(n) => format!("admin {n}"),
+        Actor::System(n) => format!("system process {n}"),
+        Actor::Anonymous => "a visitor".to_owned(),
+    }
+}
+
+/// The receipt of the last command (or a note), shown once after its redirect.
+fn flash(f: &Flash) -> Markup {
+    html! {
+        @if let Some(note) = &f.note {
+            div.notice #notice role="status" { p data-text="note" { (note) } }
+        }
+        @if let Some(r) = &f.receipt {
+            section.notice.receipt #receipt role="status" aria-labelledby="receipt-title"
+                data-command-id=(r.command_id) {
+                h2 #receipt-title { "Done" }
+                @if r.events.is_empty() {
+                    p { "Nothing new was recorded." }
+                } @else {
+                    p { "Recorded:" }
+                    ul { @for e in &r.events { (receipt_event(e)) } }
+                }
+            }
+        }
+    }
+}
+
+fn receipt_event(e: &EventRef) -> Markup {
+    html! {
+        li.receipt-event data-stream=(e.stream) data-version=(e.version)
+            data-position=(e.position) data-event-type=(e.event_type) {
+            strong { (words(&e.event_type)) } " in " (e.stream) ", version " (e.version)
+            span.muted { " (#" (e.position) " in the history)" }
+        }
+    }
+}
+
+/// `CreditsEscrowed` -> `Credits escrowed`.
+pub(crate) fn words(camel: &str) -> String {
+    let mut out = String::with_capacity(camel.len() + 4);
+    for (i, c) in camel.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push(' ');
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The error box: the message for people, the stable code and kind for programs.
+pub(crate) fn error_box(e: &Error) -> Markup {
+    let (kind, field, message) = match e {
+        Error::Invalid { field, message, .. } => {
+            ("invalid", Some(field.as_str()), message.as_str())
+        }
+        Error::Unauthorized { message } => ("unauthorized", None, message.as_str()),
+        Error::Forbidden { message, .. } => ("forbidden", None, message.as_str()),
+        Error::NotFound { message, .. } => ("not_found", None, message.as_str()),
+        Error::Conflict { message, .. } => ("conflict", None, message.as_str()),
+        Error::Rejected { message, .. } => ("rejected", None, message.as_str()),
+        Error::Infrastructure { .. } => (
+            "internal",
+            None,
+            "something went wrong on our side; it has been logged",
+        ),
+    };
+    html! {
+        div.error #error role="alert" tabindex="-1" data-error-kind=(kind)
+            data-error-code=(e.code()) data-error-field=[field] {
+            p { strong { "That did not work: " } span data-text="message" { (message) } }
+            p.muted { "Reason code: " code { (e.code()) } }
+        }
+    }
+}
+
+/// An error page's body: the error, and the form again when there is one.
+pub(crate) fn error_body(title: &str, e: &Error, form: Option<Markup>) -> Markup {
+    html! {
+        h1 { (title) }
+        (error_box(e))
+        @if let Some(f) = form { (f) }
+    }
+}
+
+/// A minimal document for errors found before a page could be set up (an unreadable form).
+pub(crate) fn bare_error_document(e: &Error) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                title { "Error · Tally" }
+                link rel="stylesheet" href=(super::assets::STYLESHEET);
+            }
+            body data-actor="anonymous" {
+                main #main { (error_body("That did not work", e, None)) p { a href="/" { "Home" } } }
+            }
+        }
+    }
+}
+
+/// Credits, with the unit.
+pub(crate) fn credits(n: u64) -> Markup {
+    html! { span.credits { (n) " " abbr title="credits" { "cr" } } }
+}

@@ -1,0 +1,193 @@
+//! The pages' forms: post, redirect, get (with the receipt shown once); a refused form shown
+//! again; the same form sent twice; signing up, in and out; `/` for browsers and programs.
+
+mod common;
+mod web;
+
+use common::App;
+use reqwest::{StatusCode, header};
+use web::{Browser, Got, admin, member};
+
+#[tokio::test]
+async fn a_command_redirects_to_a_page_that_shows_its_effect_and_receipt_once() {
+    let app = App::start().await;
+    let alice = member(&app, "alice", 100).await;
+    let done = alice
+        .submit(
+            "/jobs/new",
+            "/jobs",
+            &[
+                ("title", "Logo design"),
+                ("description", ""),
+                ("reward", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let to = done.location.clone().unwrap();
+    assert!(to.starts_with("/jobs/") && to.ends_with("/owner"), "{to}");
+    let page = alice.follow(&done).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.has("id=\"receipt\""), "{}", page.html);
+    assert!(
+        page.has("data-event-type=\"JobLaunched\"")
+            && page.has("data-event-type=\"CreditsEscrowed\"")
+    );
+    assert_eq!(
+        page.attr("id=\"job\"", "data-status").as_deref(),
+        Some("open")
+    );
+    // Read-your-writes: the wallet already holds the escrow.
+    let wallet = alice.get("/members/alice/wallet").await;
+    assert_eq!(
+        wallet.attr("id=\"wallet\"", "data-balance").as_deref(),
+        Some("70")
+    );
+    assert_eq!(
+        wallet.attr("id=\"wallet\"", "data-escrowed").as_deref(),
+        Some("30")
+    );
+    assert!(!wallet.has("id=\"receipt\""), "the receipt is shown once");
+}
+
+#[tokio::test]
+async fn a_refused_form_is_shown_again_with_the_message_the_code_the_input_and_the_status() {
+    let app = App::start().await;
+    let alice = member(&app, "alice", 20).await;
+    let poor = alice
+        .submit(
+            "/jobs/new",
+            "/jobs",
+            &[
+                ("title", "Big & bold"),
+                ("description", "Lots"),
+                ("reward", "21"),
+            ],
+        )
+        .await;
+    assert_eq!(poor.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(poor.error_code().as_deref(), Some("insufficient_credits"));
+    assert!(
+        poor.has("value=\"Big &amp; bold\"") && poor.has(">Lots</textarea>"),
+        "{}",
+        poor.html
+    );
+    assert!(poor.has("value=\"21\""));
+    assert!(poor.has("id=\"launch-form\""), "the form is shown again");
+
+    let bad = alice
+        .submit("/jobs/new", "/jobs", &[("title", ""), ("reward", "5")])
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad.error_code().as_deref(), Some("invalid_title"));
+    assert_eq!(
+        bad.attr("id=\"error\"", "data-error-field").as_deref(),
+        Some("title")
+    );
+    assert!(bad.has("aria-invalid=\"true\""));
+
+    let grant = alice.get("/admin/grants/new").await;
+    assert_eq!(grant.status, StatusCode::FORBIDDEN);
+    assert_eq!(grant.error_code().as_deref(), Some("admin_only"));
+    let ghost = alice
+        .get("/jobs/0192f1c2-7b7e-7cc0-9d1e-1b2c3d4e5f60/apply")
+        .await;
+    assert_eq!(ghost.status, StatusCode::NOT_FOUND);
+    assert_eq!(ghost.error_code().as_deref(), Some("unknown_job"));
+    let visitor = Browser::new(&app).get("/jobs/new").await;
+    assert_eq!(visitor.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        visitor.has("id=\"login-form\""),
+        "a visitor is offered the log-in form"
+    );
+}
+
+#[tokio::test]
+async fn the_same_form_sent_twice_records_once_and_a_reused_key_is_a_conflict() {
+    let app = App::start().await;
+    app.member("alice", 0).await;
+    let root = admin(&app).await;
+    let form = root.get("/admin/grants/new?handle=alice").await;
+    let (csrf, id) = (
+        form.csrf(),
+        form.attr("name=\"command_id\"", "value").unwrap(),
+    );
+    let before = app.feed().await.len();
+    let send = |amount: &'static str| {
+        let (csrf, id) = (csrf.clone(), id.clone());
+        let root = &root;
+        async move {
+            let f = [
+                ("csrf", csrf.as_str()),
+                ("command_id", id.as_str()),
+                ("handle", "alice"),
+                ("amount", amount),
+            ];
+            root.post("/admin/grants", &f).await
+        }
+    };
+    // Each redirect is followed before the next send: the flash cookie holds one receipt.
+    let a = root.follow(&send("100").await).await;
+    let b = root.follow(&send("100").await).await;
+    let pos = |g: &Got| g.attr("class=\"receipt-event\"", "data-position");
+    assert_eq!(pos(&a), pos(&b), "both show the first command's receipt");
+    assert_eq!(app.feed().await.len(), before + 1);
+    let other = send("200").await;
+    assert_eq!(other.status, StatusCode::CONFLICT);
+    assert_eq!(other.error_code().as_deref(), Some("command_id_reused"));
+}
+
+#[tokio::test]
+async fn signing_up_signs_the_member_in_and_logging_out_ends_the_session() {
+    let app = App::start().await;
+    let b = Browser::new(&app);
+    let done = b
+        .submit(
+            "/signup",
+            "/signup",
+            &[
+                ("handle", "dave"),
+                ("display_name", "Dave"),
+                ("password", "dave-password"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.html);
+    let wallet = b.follow(&done).await;
+    assert!(wallet.has("data-actor=\"member:dave\""), "{}", wallet.html);
+    assert!(wallet.has("data-event-type=\"MemberRegistered\""));
+    let csrf = wallet.csrf();
+    let out = b.post("/logout", &[("csrf", csrf.as_str())]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    let after = b.get("/members/dave/wallet").await;
+    assert_eq!(after.status, StatusCode::UNAUTHORIZED);
+    let wrong = b
+        .submit(
+            "/login",
+            "/login",
+            &[("name", "dave"), ("password", "not it at all")],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.has("value=\"dave\""), "the name is kept");
+}
+
+#[tokio::test]
+async fn the_root_is_a_page_for_browsers_and_the_index_for_programs() {
+    let app = App::start().await;
+    let page = Browser::new(&app).get("/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.has("<!DOCTYPE html>") && page.has("href=\"/signup\""));
+    let css = page.attr("rel=\"stylesheet\"", "href").unwrap();
+    let sheet = app.client.get(app.url(&css)).send().await.unwrap();
+    assert_eq!(
+        sheet.headers()[header::CONTENT_TYPE],
+        "text/css; charset=utf-8"
+    );
+    assert!(sheet.text().await.unwrap().contains(":focus-visible"));
+    let json = app.get("/", None).await;
+    assert_eq!(json.body["service"], "tally");
+    let nowhere = Browser::new(&app).get("/nowhere").await;
+    assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
+    assert_eq!(nowhere.error_code().as_deref(), Some("no_page"));
+}

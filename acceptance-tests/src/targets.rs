@@ -86,7 +86,7 @@ impl Target {
             }
             Self::HttpPostgres => {
                 let (db, service) = postgres().await;
-                let accounts = Arc::new(PgAccounts::new(db.store().pool().clone()));
+                let accounts = Arc::new(PgAccounts::new(db.store().clone()));
                 let http = crate::http::backend(Arc::new(service), accounts).await?;
                 Ok(http.then(drop_db(db)))
             }

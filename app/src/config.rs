@@ -89,7 +89,7 @@ impl StorageArgs {
                 }
                 Ok(Opened {
                     tally: Arc::new(store.service()),
-                    accounts: Arc::new(PgAccounts::new(store.pool().clone())),
+                    accounts: Arc::new(PgAccounts::new(store.clone())),
                 })
             }
         }

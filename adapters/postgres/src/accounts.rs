@@ -1,8 +1,12 @@
 //! The accounts port on PostgreSQL: accounts, sessions and API tokens, one statement each.
+//!
+//! It runs on the [`PgStore`]'s connections (the ones it keeps ready, then its pool), never
+//! beside them: a second user of the same pool would wait for connections the store keeps.
 
+use crate::PgStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{PgPool, Row, postgres::PgRow};
+use sqlx::{Row, postgres::PgRow};
 use tally_ports::accounts::{
     Account, Accounts, ApiToken, Principal, Role, Session, account_exists, unknown_account,
     unknown_token,
@@ -13,13 +17,13 @@ use uuid::Uuid;
 /// Accounts, sessions and API tokens in PostgreSQL (tables from the embedded migrations).
 #[derive(Debug, Clone)]
 pub struct PgAccounts {
-    pool: PgPool,
+    store: PgStore,
 }
 
 impl PgAccounts {
-    /// Accounts on this pool (usually [`crate::PgStore::pool`]'s, migrated).
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    /// Accounts in the store's database (migrated), on the store's connections.
+    pub fn new(store: PgStore) -> Self {
+        Self { store }
     }
 }
 
@@ -56,27 +60,38 @@ fn api_token(row: &PgRow) -> Result<ApiToken> {
 #[async_trait]
 impl Accounts for PgAccounts {
     async fn create_account(&self, a: Account) -> Result<()> {
-        sqlx::query(
+        self.store
+            .once(|mut conn| async {
+                let r = sqlx::query(
             "INSERT INTO accounts (name, role, password_hash, created_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(&a.name)
         .bind(a.role.as_str())
         .bind(&a.password_hash)
         .bind(a.created_at)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| failed("creating an account", &a.name, &e))?;
+                    .execute(&mut *conn)
+                    .await;
+                (conn, r)
+            })
+            .await
+            .map_err(|e| failed("creating an account", &a.name, &e))?;
         Ok(())
     }
 
     async fn account(&self, name: &str) -> Result<Option<Account>> {
-        let row = sqlx::query(
-            "SELECT name, role, password_hash, created_at FROM accounts WHERE name = $1",
-        )
-        .bind(name)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| failed("reading an account", name, &e))?;
+        let row = self
+            .store
+            .once(|mut conn| async {
+                let r = sqlx::query(
+                    "SELECT name, role, password_hash, created_at FROM accounts WHERE name = $1",
+                )
+                .bind(name)
+                .fetch_optional(&mut *conn)
+                .await;
+                (conn, r)
+            })
+            .await
+            .map_err(|e| failed("reading an account", name, &e))?;
         row.map(|r| {
             let p = principal(&r)?;
             Ok(Account {
@@ -90,10 +105,16 @@ impl Accounts for PgAccounts {
     }
 
     async fn set_password(&self, name: &str, password_hash: &str) -> Result<()> {
-        let done = sqlx::query("UPDATE accounts SET password_hash = $2 WHERE name = $1")
-            .bind(name)
-            .bind(password_hash)
-            .execute(&self.pool)
+        let done = self
+            .store
+            .once(|mut conn| async {
+                let r = sqlx::query("UPDATE accounts SET password_hash = $2 WHERE name = $1")
+                    .bind(name)
+                    .bind(password_hash)
+                    .execute(&mut *conn)
+                    .await;
+                (conn, r)
+            })
             .await
             .map_err(|e| failed("setting a password", name, &e))?;
         if done.rows_affected() == 0 {
@@ -104,51 +125,68 @@ impl Accounts for PgAccounts {
 
     async fn create_session(&self, s: Session) -> Result<()> {
         // The account's expired sessions go in the same statement, so the table stays small.
-        sqlx::query(
-            "WITH gone AS (DELETE FROM sessions WHERE account = $2 AND expires_at <= $3)
+        self.store
+            .once(|mut conn| async {
+                let r = sqlx::query(
+                    "WITH gone AS (DELETE FROM sessions WHERE account = $2 AND expires_at <= $3)
              INSERT INTO sessions (token_hash, account, created_at, expires_at)
              VALUES ($1, $2, $3, $4)",
-        )
-        .bind(&s.token_hash)
-        .bind(&s.account)
-        .bind(s.created_at)
-        .bind(s.expires_at)
-        .execute(&self.pool)
-        .await
-        .map_err(
-            |e| match e.as_database_error().and_then(|d| d.code()).as_deref() {
-                Some("23505") => Error::infrastructure("duplicate session token"),
-                _ => failed("creating a session", &s.account, &e),
-            },
-        )?;
+                )
+                .bind(&s.token_hash)
+                .bind(&s.account)
+                .bind(s.created_at)
+                .bind(s.expires_at)
+                .execute(&mut *conn)
+                .await;
+                (conn, r)
+            })
+            .await
+            .map_err(
+                |e| match e.as_database_error().and_then(|d| d.code()).as_deref() {
+                    Some("23505") => Error::infrastructure("duplicate session token"),
+                    _ => failed("creating a session", &s.account, &e),
+                },
+            )?;
         Ok(())
     }
 
     async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Principal>> {
-        sqlx::query(
-            "SELECT a.name, a.role FROM sessions s JOIN accounts a ON a.name = s.account
+        self.store
+            .once(|mut conn| async {
+                let r = sqlx::query(
+                    "SELECT a.name, a.role FROM sessions s JOIN accounts a ON a.name = s.account
              WHERE s.token_hash = $1 AND s.expires_at > $2",
-        )
-        .bind(token_hash)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| failed("reading a session", "", &e))?
-        .map(|r| principal(&r))
-        .transpose()
+                )
+                .bind(token_hash)
+                .bind(now)
+                .fetch_optional(&mut *conn)
+                .await;
+                (conn, r)
+            })
+            .await
+            .map_err(|e| failed("reading a session", "", &e))?
+            .map(|r| principal(&r))
+            .transpose()
     }
 
     async fn delete_session(&self, token_hash: &str) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-            .bind(token_hash)
-            .execute(&self.pool)
+        self.store
+            .once(|mut conn| async {
+                let r = sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                    .bind(token_hash)
+                    .execute(&mut *conn)
+                    .await;
+                (conn, r)
+            })
             .await
             .map_err(|e| failed("deleting a session", "", &e))?;
         Ok(())
     }
 
     async fn create_api_token(&self, t: ApiToken) -> Result<()> {
-        sqlx::query(
+        self.store
+            .once(|mut conn| async {
+                let r = sqlx::query(
             "INSERT INTO api_tokens (id, account, name, secret_hash, created_at, expires_at)
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -158,50 +196,69 @@ impl Accounts for PgAccounts {
         .bind(&t.secret_hash)
         .bind(t.created_at)
         .bind(t.expires_at)
-        .execute(&self.pool)
-        .await
-        .map_err(
-            |e| match e.as_database_error().and_then(|d| d.code()).as_deref() {
-                Some("23505") => Error::infrastructure("duplicate API token"),
-                _ => failed("creating an API token", &t.account, &e),
-            },
-        )?;
+                    .execute(&mut *conn)
+                    .await;
+                (conn, r)
+            })
+            .await
+            .map_err(
+                |e| match e.as_database_error().and_then(|d| d.code()).as_deref() {
+                    Some("23505") => Error::infrastructure("duplicate API token"),
+                    _ => failed("creating an API token", &t.account, &e),
+                },
+            )?;
         Ok(())
     }
 
     async fn api_token(&self, secret_hash: &str, now: DateTime<Utc>) -> Result<Option<Principal>> {
-        sqlx::query(
-            "SELECT a.name, a.role FROM api_tokens t JOIN accounts a ON a.name = t.account
+        self.store
+            .once(|mut conn| async {
+                let r = sqlx::query(
+                    "SELECT a.name, a.role FROM api_tokens t JOIN accounts a ON a.name = t.account
              WHERE t.secret_hash = $1 AND (t.expires_at IS NULL OR t.expires_at > $2)",
-        )
-        .bind(secret_hash)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| failed("reading an API token", "", &e))?
-        .map(|r| principal(&r))
-        .transpose()
+                )
+                .bind(secret_hash)
+                .bind(now)
+                .fetch_optional(&mut *conn)
+                .await;
+                (conn, r)
+            })
+            .await
+            .map_err(|e| failed("reading an API token", "", &e))?
+            .map(|r| principal(&r))
+            .transpose()
     }
 
     async fn api_tokens(&self, account: &str) -> Result<Vec<ApiToken>> {
-        sqlx::query(
-            "SELECT id, account, name, secret_hash, created_at, expires_at FROM api_tokens
+        self.store
+            .once(|mut conn| async {
+                let r = sqlx::query(
+                    "SELECT id, account, name, secret_hash, created_at, expires_at FROM api_tokens
              WHERE account = $1 ORDER BY created_at, id",
-        )
-        .bind(account)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| failed("listing API tokens", account, &e))?
-        .iter()
-        .map(api_token)
-        .collect()
+                )
+                .bind(account)
+                .fetch_all(&mut *conn)
+                .await;
+                (conn, r)
+            })
+            .await
+            .map_err(|e| failed("listing API tokens", account, &e))?
+            .iter()
+            .map(api_token)
+            .collect()
     }
 
     async fn revoke_api_token(&self, account: &str, id: Uuid) -> Result<()> {
-        let done = sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND account = $2")
-            .bind(id)
-            .bind(account)
-            .execute(&self.pool)
+        let done = self
+            .store
+            .once(|mut conn| async {
+                let r = sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND account = $2")
+                    .bind(id)
+                    .bind(account)
+                    .execute(&mut *conn)
+                    .await;
+                (conn, r)
+            })
             .await
             .map_err(|e| failed("revoking an API token", account, &e))?;
         if done.rows_affected() == 0 {
@@ -211,8 +268,11 @@ impl Accounts for PgAccounts {
     }
 
     async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
+        self.store
+            .once(|mut conn| async {
+                let r = sqlx::query("SELECT 1").execute(&mut *conn).await;
+                (conn, r)
+            })
             .await
             .map_err(|e| Error::infrastructure(format!("accounts storage: {e}")))?;
         Ok(())

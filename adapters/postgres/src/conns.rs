@@ -17,12 +17,13 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Mutex;
 use tally_ports::driven::StoreError;
+use tokio::sync::Notify;
 
 pub(crate) type Conn = PoolConnection<Postgres>;
 
-/// Ready connections, the most recently used last.
+/// Ready connections, the most recently used last, and a signal for tasks waiting for one.
 #[derive(Default)]
-pub(crate) struct Spare(Mutex<Vec<Conn>>);
+pub(crate) struct Spare(Mutex<Vec<Conn>>, Notify);
 
 impl fmt::Debug for Spare {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -44,11 +45,26 @@ impl Spare {
 
 impl PgStore {
     /// A ready connection: a spare one, or one from the pool.
+    ///
+    /// A task waiting in the pool's queue would never see the connections that are kept
+    /// here instead of going back to the pool, and would time out while others reuse them:
+    /// so it also waits for a connection to be kept, and takes that one if it comes first.
     pub(crate) async fn acquire(&self) -> Result<Conn, sqlx::Error> {
-        let spare = self.spare.lock().pop();
-        match spare {
-            Some(c) => Ok(c),
-            None => self.pool.acquire().await,
+        loop {
+            if let Some(c) = self.spare.lock().pop() {
+                return Ok(c);
+            }
+            let kept = self.spare.1.notified();
+            tokio::pin!(kept);
+            // Registered before looking again, so a connection kept in between is not missed.
+            kept.as_mut().enable();
+            if let Some(c) = self.spare.lock().pop() {
+                return Ok(c);
+            }
+            tokio::select! {
+                c = self.pool.acquire() => return c,
+                () = &mut kept => {}
+            }
         }
     }
 
@@ -59,6 +75,7 @@ impl PgStore {
         // is either drained by `close` or never kept (else closing would wait for it).
         if !self.pool.is_closed() && spare.len() < self.read_attempts as usize {
             spare.push(conn);
+            self.spare.1.notify_one();
         }
     }
 
@@ -96,5 +113,21 @@ impl PgStore {
                 Err(e) => return Err(outside(what, &e)),
             }
         }
+    }
+
+    /// Runs one statement on a ready connection, once, and keeps the connection unless it
+    /// broke. The driver's error comes back as is, for the caller to map at its seam.
+    pub(crate) async fn once<T, F, Fut>(&self, run: F) -> Result<T, sqlx::Error>
+    where
+        F: FnOnce(Conn) -> Fut,
+        Fut: Future<Output = (Conn, Result<T, sqlx::Error>)>,
+    {
+        let conn = self.acquire().await?;
+        let (mut conn, result) = run(conn).await;
+        match &result {
+            Err(e) if is_lost(e) => self.connection_lost(&mut conn),
+            _ => self.give_back(conn),
+        }
+        result
     }
 }

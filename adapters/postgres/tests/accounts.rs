@@ -19,7 +19,7 @@ impl std::ops::Deref for Fixture {
 async fn fixture() -> Fixture {
     let db = TestDb::create().await;
     Fixture {
-        accounts: PgAccounts::new(db.store().pool().clone()),
+        accounts: PgAccounts::new(db.store().clone()),
         _db: db,
     }
 }

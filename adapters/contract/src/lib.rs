@@ -556,4 +556,40 @@ pub async fn a_repeated_command_id_records_once(h: &Harness) {
     }
     assert!(receipts.windows(2).all(|w| w[0] == w[1]));
     assert_eq!(h.store.read_all(0, 1000).await.unwrap().len(), before + 1);
+    // Concurrent duplicates of a launch: the copies that decide after the first committed see
+    // the job already there, and must still answer with the first receipt, not `job_exists`.
+    svc.grant_credits(
+        &admin(),
+        GrantCreditsInput {
+            amount: 50,
+            ..grant()
+        },
+    )
+    .await
+    .unwrap();
+    let before = h.store.read_all(0, 1000).await.unwrap().len();
+    let id3 = Uuid::now_v7();
+    let mut handles = Vec::new();
+    for _ in 0..8 {
+        let svc = svc.clone();
+        handles.push(tokio::spawn(async move {
+            let alice = Ctx::new(Actor::member("alice")).with_command_id(id3);
+            let launch = LaunchJobInput {
+                title: "Once".into(),
+                description: String::new(),
+                reward: 5,
+            };
+            svc.launch_job(&alice, launch).await
+        }));
+    }
+    let mut receipts = Vec::new();
+    for t in handles {
+        receipts.push(
+            t.await
+                .unwrap()
+                .expect("every duplicate gets the first receipt"),
+        );
+    }
+    assert!(receipts.windows(2).all(|w| w[0] == w[1]));
+    assert_eq!(h.store.read_all(0, 1000).await.unwrap().len(), before + 2);
 }

@@ -132,7 +132,18 @@ impl TallyService {
                         return Ok(r);
                     }
                 }
-                Err(Attempt::Failed(e)) => return Err(e),
+                Err(Attempt::Failed(e)) => {
+                    // A duplicate of this very command (same id) may have committed since the
+                    // first check, and this copy, deciding on the new state, was refused
+                    // (`job_exists`, `already_applied`...): the first outcome is the answer.
+                    if let Some(id) = ctx.command_id
+                        && matches!(e, Error::Rejected { .. } | Error::NotFound { .. })
+                        && let Some(r) = self.outcome(id, &fingerprint).await?
+                    {
+                        return Ok(r);
+                    }
+                    return Err(e);
+                }
                 Ok(r) => {
                     debug_assert!(held.holds(&primary));
                     return Ok(r);

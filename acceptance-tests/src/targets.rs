@@ -26,6 +26,11 @@ pub enum Target {
     Postgres,
     /// The web service with PostgreSQL storage, through the HTTP client adapter.
     HttpPostgres,
+    /// Through the HTML pages, clicked in headless Chromium over WebDriver, against the web
+    /// service spawned in process on a free port, with PostgreSQL storage
+    /// (`TALLY_BROWSER_STORAGE=memory`: in memory). One scenario at a time; scenarios about
+    /// machine concurrency (`@concurrency`) do not run here.
+    Browser,
 }
 
 impl Target {
@@ -35,6 +40,7 @@ impl Target {
         Target::Http,
         Target::Postgres,
         Target::HttpPostgres,
+        Target::Browser,
     ];
 
     /// The target's name, as `TALLY_TARGET` spells it.
@@ -44,14 +50,16 @@ impl Target {
             Self::Http => "http",
             Self::Postgres => "postgres",
             Self::HttpPostgres => "http-postgres",
+            Self::Browser => "browser",
         }
     }
 
     /// Tags whose scenarios this target does not run (a browser cannot race 30 commands, so
-    /// it will exclude `concurrency`). Written without the `@`.
+    /// it excludes `concurrency`). Written without the `@`.
     pub fn excluded_tags(self) -> &'static [&'static str] {
         match self {
             Self::Memory | Self::Http | Self::Postgres | Self::HttpPostgres => &[],
+            Self::Browser => &["concurrency"],
         }
     }
 
@@ -61,6 +69,9 @@ impl Target {
             Self::Memory | Self::Http => None,
             // Each scenario has its own database and pool: bound the server's connections.
             Self::Postgres | Self::HttpPostgres => Some(4),
+            // One browser: parallel scenarios would only queue for it (and are slower on
+            // two cores).
+            Self::Browser => Some(1),
         }
     }
 
@@ -89,6 +100,19 @@ impl Target {
                 let accounts = Arc::new(PgAccounts::new(db.store().clone()));
                 let http = crate::http::backend(Arc::new(service), accounts).await?;
                 Ok(http.then(drop_db(db)))
+            }
+            Self::Browser
+                if std::env::var("TALLY_BROWSER_STORAGE").is_ok_and(|s| s == "memory") =>
+            {
+                let (service, _store) = tally_memory::service();
+                let accounts = Arc::new(tally_memory::MemoryAccounts::new());
+                crate::browser::backend(Arc::new(service), accounts).await
+            }
+            Self::Browser => {
+                let (db, service) = postgres().await;
+                let accounts = Arc::new(PgAccounts::new(db.store().clone()));
+                let browser = crate::browser::backend(Arc::new(service), accounts).await?;
+                Ok(browser.then(drop_db(db)))
             }
         }
     }

@@ -80,8 +80,12 @@ async fn run(target: Target, opts: &Opts) -> Tally {
                 .is_none_or(|x| s.name.contains(x.as_str()) || f.name.contains(x.as_str()))
     };
 
+    let started = std::time::Instant::now();
     let mut cucumber = TallyWorld::cucumber()
-        .before(move |_, _, _, w| {
+        .before(move |feature, _, scenario, w| {
+            if target == Target::Browser {
+                tally_acceptance::browser::scenario_starts(&feature.name, &scenario.name);
+            }
             async move {
                 if let Err(e) = w.start(target).await {
                     panic!("{e:#}");
@@ -116,9 +120,10 @@ async fn run(target: Target, opts: &Opts) -> Tally {
         failed: sc.failed + sc.skipped + result.parsing_errors(),
     };
     let mut line = format!(
-        "acceptance[{target}]: {} scenarios ({})",
+        "acceptance[{target}]: {} scenarios ({}) in {:.1} s",
         sc.total(),
-        counts(sc.passed, sc.failed, sc.skipped)
+        counts(sc.passed, sc.failed, sc.skipped),
+        started.elapsed().as_secs_f64()
     );
     line += &format!(
         ", {} steps ({})",
@@ -157,11 +162,30 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Started after the arguments are parsed (clap's exit would leak the process), once for
+    // the run, and stopped before exiting.
+    let browser = if targets.contains(&Target::Browser) {
+        match tally_acceptance::browser::start().await {
+            Ok(b) => Some(b),
+            Err(e) => {
+                eprintln!("acceptance[browser]: {e:#}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        None
+    };
     let mut total = Tally::default();
     for target in targets {
         let t = run(target, &opts).await;
         total.passed += t.passed;
         total.failed += t.failed;
+    }
+    if let Some(b) = browser
+        && let Err(e) = b.shutdown().await
+    {
+        eprintln!("acceptance[browser]: {e:#}");
+        total.failed += 1;
     }
     println!("{} passed, {} failed", total.passed, total.failed);
     let _ = std::io::stdout().flush();

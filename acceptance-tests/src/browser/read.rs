@@ -1,0 +1,177 @@
+//! What the pages show, read back into the driving port's types: errors from `#error`,
+//! receipts from `#receipt`, views from their `data-*` hooks.
+
+use super::driver::browser_error;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use std::str::FromStr;
+use tally_ports::{
+    Actor, ApplicationView, Error, EventRef, JobSummary, MemberSummary, Receipt, RecordedEvent,
+    Result, StreamId,
+};
+
+/// One element's hooks: its `data-*` attributes (camelCased, as the DOM's `dataset` names
+/// them) and the exact text of its `data-text` descendants.
+pub(crate) type Hooks = HashMap<String, String>;
+
+/// Everything read from a page in one go.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Scrape {
+    pub(crate) actor: Option<String>,
+    pub(crate) render: Option<String>,
+    pub(crate) error: Option<Hooks>,
+    pub(crate) receipt: Option<Hooks>,
+    pub(crate) receipt_events: Vec<Hooks>,
+    pub(crate) main: Option<Hooks>,
+    pub(crate) lists: Vec<Vec<Hooks>>,
+}
+
+impl Scrape {
+    /// The main element.
+    pub(crate) fn main(&self, what: &str) -> Result<&Hooks> {
+        self.main
+            .as_ref()
+            .ok_or_else(|| browser_error(format!("the page shows no {what}")))
+    }
+
+    /// The `i`th list.
+    pub(crate) fn list(&self, i: usize) -> &[Hooks] {
+        self.lists.get(i).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// A hook's value.
+pub(crate) fn text<'a>(h: &'a Hooks, key: &str) -> Result<&'a str> {
+    h.get(key)
+        .map(String::as_str)
+        .ok_or_else(|| browser_error(format!("no {key:?} in {h:?}")))
+}
+
+/// A hook's value, parsed.
+pub(crate) fn parse<T: FromStr>(h: &Hooks, key: &str) -> Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    let s = text(h, key)?;
+    s.parse()
+        .map_err(|e| browser_error(format!("{key} = {s:?}: {e}")))
+}
+
+/// A hook's value read as a JSON string of a serde enum (`open`, `in_progress`...).
+fn word<T: DeserializeOwned>(h: &Hooks, key: &str) -> Result<T> {
+    let s = text(h, key)?;
+    serde_json::from_value(serde_json::Value::String(s.to_owned()))
+        .map_err(|e| browser_error(format!("{key} = {s:?}: {e}")))
+}
+
+pub(crate) fn time(h: &Hooks, key: &str) -> Result<DateTime<Utc>> {
+    let s = text(h, key)?;
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| browser_error(format!("{key} = {s:?}: {e}")))
+}
+
+/// The error a page shows, as the port's error.
+pub(crate) fn error_of(s: &Scrape) -> Option<Error> {
+    let h = s.error.as_ref()?;
+    let get = |k: &str| h.get(k).cloned().unwrap_or_default();
+    let (code, message) = (get("errorCode"), get("message"));
+    Some(match get("errorKind").as_str() {
+        "invalid" => Error::Invalid {
+            field: get("errorField"),
+            code,
+            message,
+        },
+        "unauthorized" => Error::Unauthorized { message },
+        "forbidden" => Error::Forbidden { code, message },
+        "not_found" => Error::NotFound { code, message },
+        "conflict" => Error::Conflict { code, message },
+        "rejected" => Error::Rejected { code, message },
+        _ => Error::Infrastructure { message },
+    })
+}
+
+/// The receipt the page shows after a command.
+pub(crate) fn receipt(s: &Scrape) -> Result<Receipt> {
+    let r = s
+        .receipt
+        .as_ref()
+        .ok_or_else(|| browser_error("the page after the command shows no receipt"))?;
+    let events = s
+        .receipt_events
+        .iter()
+        .map(|e| {
+            Ok(EventRef {
+                stream: stream(e)?,
+                version: parse(e, "version")?,
+                position: parse(e, "position")?,
+                event_type: text(e, "eventType")?.to_owned(),
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok(Receipt {
+        command_id: parse(r, "commandId")?,
+        events,
+    })
+}
+
+fn stream(h: &Hooks) -> Result<StreamId> {
+    StreamId::parse(text(h, "stream")?)
+}
+
+/// A history row.
+pub(crate) fn event(h: &Hooks) -> Result<RecordedEvent> {
+    let payload = text(h, "payload")?;
+    Ok(RecordedEvent {
+        position: parse(h, "position")?,
+        stream: stream(h)?,
+        version: parse(h, "version")?,
+        event_id: parse(h, "eventId")?,
+        event_type: text(h, "eventType")?.to_owned(),
+        schema_version: parse(h, "schemaVersion")?,
+        payload: serde_json::from_str(payload)
+            .map_err(|e| browser_error(format!("payload {payload:?}: {e}")))?,
+        time: time(h, "time")?,
+        actor: Actor::from_str(text(h, "actor")?).map_err(browser_error)?,
+        command_id: parse(h, "commandId")?,
+        correlation_id: parse(h, "correlationId")?,
+        causation_id: parse(h, "causationId")?,
+    })
+}
+
+pub(crate) fn events(rows: &[Hooks]) -> Result<Vec<RecordedEvent>> {
+    rows.iter().map(event).collect()
+}
+
+/// A job's public details.
+pub(crate) fn job(h: &Hooks) -> Result<JobSummary> {
+    Ok(JobSummary {
+        id: text(h, "jobId")?.to_owned(),
+        owner: text(h, "owner")?.to_owned(),
+        title: text(h, "title")?.to_owned(),
+        description: text(h, "description")?.to_owned(),
+        reward: parse(h, "reward")?,
+        status: word(h, "status")?,
+        launched_at: time(h, "launchedAt")?,
+        version: parse(h, "version")?,
+    })
+}
+
+pub(crate) fn application(h: &Hooks) -> Result<ApplicationView> {
+    Ok(ApplicationView {
+        participant: text(h, "participant")?.to_owned(),
+        pitch: text(h, "pitch")?.to_owned(),
+        status: word(h, "status")?,
+    })
+}
+
+pub(crate) fn member(h: &Hooks) -> Result<MemberSummary> {
+    Ok(MemberSummary {
+        handle: text(h, "handle")?.to_owned(),
+        display_name: text(h, "display_name")?.to_owned(),
+        balance: parse(h, "balance")?,
+        escrowed: parse(h, "escrowed")?,
+    })
+}

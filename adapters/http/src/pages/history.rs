@@ -126,7 +126,10 @@ impl When {
 }
 
 async fn state(p: Page, e: EntityRef, w: When) -> Response {
-    let title = format!("{} back then", name(&e));
+    let title = match e.kind {
+        EntityKind::Member => format!("@{}'s wallet back then", e.key),
+        EntityKind::Job => "The job back then".to_owned(),
+    };
     let values = Fields::from_pairs([("version", w.version.as_str()), ("at", w.at.as_str())]);
     let result = match w.as_of() {
         Ok(at) => p.state.tally.state_as_of(&p.ctx(), &e, at).await,

@@ -161,9 +161,22 @@ pub(crate) fn error_box(e: &Error) -> Markup {
     html! {
         div.error #error role="alert" tabindex="-1" data-error-kind=(kind)
             data-error-code=(e.code()) data-error-field=[field] {
-            p { strong { "That did not work: " } span data-text="message" { (message) } }
+            p { strong { (lead(e)) " " } span data-text="message" { (message) } }
             p.muted { "Reason code: " code { (e.code()) } }
         }
+    }
+}
+
+/// How an error's message is introduced, by kind.
+fn lead(e: &Error) -> &'static str {
+    match e {
+        Error::Invalid { .. } => "Please check what you typed:",
+        Error::Unauthorized { .. } => "Please log in:",
+        Error::Forbidden { .. } => "Not allowed:",
+        Error::NotFound { .. } => "Not found:",
+        Error::Conflict { .. } => "Not done:",
+        Error::Rejected { .. } => "Not possible:",
+        Error::Infrastructure { .. } => "Sorry,",
     }
 }
 

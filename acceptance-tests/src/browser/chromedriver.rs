@@ -44,8 +44,9 @@ impl Chromedriver {
         .map(|(name, _)| name)
         .collect();
         let Some(driver) = which(&["chromedriver"]).filter(|_| missing.is_empty()) else {
+            let verb = if missing.len() > 1 { "are" } else { "is" };
             bail!(
-                "the browser target needs Chromium and ChromeDriver, and {} is not installed: {INSTALL}",
+                "the browser target needs Chromium and ChromeDriver; {} {verb} missing: {INSTALL}",
                 missing.join(" and ")
             );
         };

@@ -196,6 +196,7 @@ pub(crate) fn bare_error_document(e: &Error) -> Markup {
         html lang="en" {
             head {
                 meta charset="utf-8";
+                meta name="tally-render" content=(Uuid::now_v7());
                 title { "Error · Tally" }
                 link rel="stylesheet" href=(super::assets::STYLESHEET);
             }

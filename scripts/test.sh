@@ -45,7 +45,7 @@ fi
 [ -n "${DATABASE_URL:-}" ] && say "PostgreSQL: ${DATABASE_URL##*@} (credentials not shown)"
 
 # --- Chromium for the browser target -----------------------------------------------------
-targets="${TALLY_TARGET:-memory,postgres,http,http-postgres}"
+targets="${TALLY_TARGET:-memory,postgres,http,http-postgres,browser}"
 if [[ ",$targets," == *",browser,"* ]] && [ "${TALLY_SKIP_BROWSER:-0}" != 1 ]; then
   if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

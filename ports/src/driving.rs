@@ -225,6 +225,8 @@ pub struct Snapshot {
     pub stream: StreamId,
     /// The version the state reflects.
     pub version: u64,
+    /// The entity's version now (so a reader knows how far it can travel forward).
+    pub latest_version: u64,
     /// When that version's event was recorded.
     pub time: DateTime<Utc>,
     /// The state then.

@@ -259,6 +259,7 @@ impl Tally for BrowserTally {
         Ok(Snapshot {
             stream: StreamId::parse(text(h, "stream")?)?,
             version: parse(h, "version")?,
+            latest_version: parse(h, "latestVersion")?,
             time: time(h, "time")?,
             state,
         })

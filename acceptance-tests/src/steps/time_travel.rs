@@ -117,7 +117,22 @@ async fn job_then(w: &mut TallyWorld, status: Status, live: usize) -> Result<()>
 
 #[then(expr = "that was version {int}")]
 async fn that_version(w: &mut TallyWorld, v: u64) -> Result<()> {
-    let s = snapshot(w)?;
+    let s = snapshot(w)?.clone();
     ensure!(s.version == v, "that was version {}", s.version);
+    // The snapshot also says how far one could travel forward: the entity's version now.
+    let entity = EntityRef {
+        kind: s.stream.kind(),
+        key: s.stream.key().to_owned(),
+    };
+    let now = w
+        .tally()
+        .history(&TallyWorld::admin(), &entity)
+        .await?
+        .len() as u64;
+    ensure!(
+        s.latest_version == now,
+        "the snapshot says the latest version is {}, the history has {now} events",
+        s.latest_version
+    );
     Ok(())
 }

@@ -292,6 +292,7 @@ impl Tally for TallyService {
         Ok(Snapshot {
             stream,
             version,
+            latest_version: now.version,
             time,
             state: match then.state {
                 St::Wallet(w) => EntityState::Member(w),

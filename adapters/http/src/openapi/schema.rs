@@ -211,6 +211,7 @@ pub struct EntityStateDoc {
 pub struct SnapshotDoc {
     stream: String,
     version: u64,
+    latest_version: u64,
     time: DateTime<Utc>,
     state: EntityStateDoc,
     #[serde(rename = "_links")]

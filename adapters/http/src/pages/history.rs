@@ -169,6 +169,7 @@ fn snapshot(e: &EntityRef, s: &Snapshot) -> Markup {
     let nav = |v: u64| format!("{}/state?version={v}", base(e));
     html! {
         section #snapshot .card data-stream=(s.stream) data-version=(s.version)
+            data-latest-version=(s.latest_version)
             data-time=(events::exact(&s.time)) data-kind=(kind) aria-labelledby="snap-title" {
             h2 #snap-title { "Version " (s.version) ", recorded " (time(&s.time)) }
             @match &s.state {
@@ -185,7 +186,10 @@ fn snapshot(e: &EntityRef, s: &Snapshot) -> Markup {
             }
             p {
                 @if s.version > 1 { a href=(nav(s.version - 1)) { "← Version " (s.version - 1) } " · " }
-                a href=(nav(s.version + 1)) { "Version " (s.version + 1) " →" }
+                @if s.version < s.latest_version {
+                    a href=(nav(s.version + 1)) { "Version " (s.version + 1) " →" } " · "
+                }
+                "latest: version " (s.latest_version)
                 " · " a href=(format!("{}/history", base(e))) { "Whole history" }
             }
             details {

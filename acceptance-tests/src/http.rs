@@ -10,15 +10,17 @@ use tally_http_client::{HttpTally, ProvisioningTokens, log_in};
 use tally_ports::TallyService;
 use tally_ports::accounts::Accounts;
 
-const ADMIN_PASSWORD: &str = "acceptance admin password";
+/// The password of the `admin` account of every spawned service.
+pub(crate) const ADMIN_PASSWORD: &str = "acceptance admin password";
 
-/// Serves `service` (with `accounts`, in the same storage) and returns a backend that talks
-/// to it over HTTP. Members get accounts the first time they act (the admin creates them), as
-/// an admin onboarding members would.
+/// The web service over `service` and `accounts`, with an `admin` account, on a free port.
 ///
 /// # Errors
-/// When the server cannot start or the admin cannot log in.
-pub async fn backend(service: Arc<TallyService>, accounts: Arc<dyn Accounts>) -> Result<Backend> {
+/// When the admin account or the server cannot be set up.
+pub(crate) async fn serve(
+    service: Arc<TallyService>,
+    accounts: Arc<dyn Accounts>,
+) -> Result<tally_http::testing::Server> {
     bootstrap_admin(
         accounts.as_ref(),
         Some(ADMIN_PASSWORD),
@@ -32,9 +34,19 @@ pub async fn backend(service: Arc<TallyService>, accounts: Arc<dyn Accounts>) ->
         ..HttpConfig::default()
     };
     let state = AppState::new(service, accounts).with_config(config);
-    let server = tally_http::testing::spawn(state)
+    tally_http::testing::spawn(state)
         .await
-        .context("starting the web service")?;
+        .context("starting the web service")
+}
+
+/// Serves `service` (with `accounts`, in the same storage) and returns a backend that talks
+/// to it over HTTP. Members get accounts the first time they act (the admin creates them), as
+/// an admin onboarding members would.
+///
+/// # Errors
+/// When the server cannot start or the admin cannot log in.
+pub async fn backend(service: Arc<TallyService>, accounts: Arc<dyn Accounts>) -> Result<Backend> {
+    let server = serve(service, accounts).await?;
     let url = server.url();
     let admin = log_in(&url, "admin", ADMIN_PASSWORD)
         .await

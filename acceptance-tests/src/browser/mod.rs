@@ -27,14 +27,10 @@ use chromedriver::Chromedriver;
 use fantoccini::Client;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, Weak};
-use tally_http::auth::{PasswordCost, bootstrap_admin};
-use tally_http::{AppState, HttpConfig};
 use tally_ports::TallyService;
 use tally_ports::accounts::Accounts;
 use tokio::sync::Mutex as AsyncMutex;
 use uuid::Uuid;
-
-const ADMIN_PASSWORD: &str = "acceptance admin password";
 
 /// One Chromium session and its profile directory.
 struct Session {
@@ -144,29 +140,6 @@ fn screenshot_dir() -> Result<Option<PathBuf>> {
     Ok(Some(dir))
 }
 
-/// The web service over `service` and `accounts`, with an `admin` account, on a free port.
-async fn serve(
-    service: Arc<TallyService>,
-    accounts: Arc<dyn Accounts>,
-) -> Result<tally_http::testing::Server> {
-    bootstrap_admin(
-        accounts.as_ref(),
-        Some(ADMIN_PASSWORD),
-        PasswordCost::Minimal,
-    )
-    .await
-    .context("bootstrapping the admin account")?;
-    let config = HttpConfig {
-        // Hashing cost is not what these scenarios are about.
-        password_cost: PasswordCost::Minimal,
-        ..HttpConfig::default()
-    };
-    let state = AppState::new(service, accounts).with_config(config);
-    tally_http::testing::spawn(state)
-        .await
-        .context("starting the web service")
-}
-
 /// A backend for one scenario: the web service over `service` and `accounts` (fresh, empty
 /// storage), and the browser with no cookies.
 ///
@@ -177,7 +150,7 @@ pub async fn backend(service: Arc<TallyService>, accounts: Arc<dyn Accounts>) ->
         CURRENT.lock().expect("not poisoned").upgrade().context(
             "the browser is not running: the runner starts it before the browser target",
         )?;
-    let server = serve(service, accounts).await?;
+    let server = crate::http::serve(service, accounts).await?;
     let (client, own) = if browser.per_scenario {
         let s = Session::open(&browser.driver).await?;
         (s.client.clone(), Some(s))
@@ -194,7 +167,13 @@ pub async fn backend(service: Arc<TallyService>, accounts: Arc<dyn Accounts>) ->
             None,
         )
     };
-    let tally = BrowserTally::new(client, server.url(), ADMIN_PASSWORD, screenshot_dir()?).await?;
+    let tally = BrowserTally::new(
+        client,
+        server.url(),
+        crate::http::ADMIN_PASSWORD,
+        screenshot_dir()?,
+    )
+    .await?;
     let teardown = move || -> futures::future::BoxFuture<'static, Result<()>> {
         Box::pin(async move {
             drop(browser);

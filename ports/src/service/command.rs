@@ -3,7 +3,7 @@
 use super::{Loaded, TallyService, store_error};
 use crate::actor::Ctx;
 use crate::codec;
-use crate::driven::{AppendPlan, CachedState, CommandRecord, StoreError, StreamAppend};
+use crate::driven::{AppendPlan, CachedState, CommandRecord, StoreError, StreamAppend, WriteTx};
 use crate::driving::*;
 use crate::envelope::{RecordedEvent, StreamId};
 use crate::error::{Error, Result};
@@ -152,6 +152,26 @@ impl TallyService {
         }
     }
 
+    /// Brings `states` of `streams` up to date inside `tx`: from the cache where nothing is
+    /// held yet, then the events recorded after the versions held.
+    async fn catch_up(
+        &self,
+        tx: &mut dyn WriteTx,
+        streams: &[StreamId],
+        states: &mut HashMap<StreamId, Loaded>,
+    ) -> Result<(), Attempt> {
+        self.cached(streams, states).await;
+        let reads: Vec<(StreamId, u64)> = streams
+            .iter()
+            .map(|s| (s.clone(), states[s].version))
+            .collect();
+        let loaded = tx.load(&reads).await?;
+        for ((s, _), events) in reads.iter().zip(&loaded) {
+            states.get_mut(s).expect("read").fold(events)?;
+        }
+        Ok(())
+    }
+
     /// One attempt of a command's write transaction.
     async fn attempt(
         &self,
@@ -165,15 +185,7 @@ impl TallyService {
 
         // 2a. Load what was recorded after the versions we hold, for every stream involved.
         let mut streams = cmd.streams(states);
-        self.cached(&streams, states).await;
-        let reads: Vec<(StreamId, u64)> = streams
-            .iter()
-            .map(|s| (s.clone(), states[s].version))
-            .collect();
-        let loaded = tx.load(&reads).await?;
-        for ((s, _), events) in reads.iter().zip(&loaded) {
-            states.get_mut(s).expect("read").fold(events)?;
-        }
+        self.catch_up(tx.as_mut(), &streams, states).await?;
         // The job's newer events may involve other wallets (a participant accepted meanwhile).
         let more: Vec<StreamId> = cmd
             .streams(states)
@@ -181,15 +193,7 @@ impl TallyService {
             .filter(|s| !streams.contains(s))
             .collect();
         if !more.is_empty() {
-            self.cached(&more, states).await;
-            let reads: Vec<(StreamId, u64)> = more
-                .iter()
-                .map(|s| (s.clone(), states[s].version))
-                .collect();
-            let loaded = tx.load(&reads).await?;
-            for ((s, _), events) in reads.iter().zip(&loaded) {
-                states.get_mut(s).expect("read").fold(events)?;
-            }
+            self.catch_up(tx.as_mut(), &more, states).await?;
             streams.extend(more);
         }
 

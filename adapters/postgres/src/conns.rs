@@ -16,14 +16,14 @@ use sqlx::pool::PoolConnection;
 use std::fmt;
 use std::future::Future;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use tally_ports::driven::StoreError;
-use tokio::sync::Notify;
 
 pub(crate) type Conn = PoolConnection<Postgres>;
 
-/// Ready connections, the most recently used last, and a signal for tasks waiting for one.
+/// Ready connections, the most recently used last, and how many tasks are queued in the pool.
 #[derive(Default)]
-pub(crate) struct Spare(Mutex<Vec<Conn>>, Notify);
+pub(crate) struct Spare(Mutex<Vec<Conn>>, AtomicUsize);
 
 impl fmt::Debug for Spare {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -43,27 +43,33 @@ impl Spare {
     }
 }
 
+/// Counts a task queued in the pool, until it is served or gives up (dropped).
+struct Queued<'a>(&'a AtomicUsize);
+
+impl<'a> Queued<'a> {
+    fn new(n: &'a AtomicUsize) -> Self {
+        n.fetch_add(1, Ordering::SeqCst);
+        Self(n)
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 impl PgStore {
     /// A ready connection: a spare one, or one from the pool.
-    ///
-    /// A task waiting in the pool's queue would never see the connections that are kept
-    /// here instead of going back to the pool, and would time out while others reuse them:
-    /// so it also waits for a connection to be kept, and takes that one if it comes first.
     pub(crate) async fn acquire(&self) -> Result<Conn, sqlx::Error> {
-        loop {
-            if let Some(c) = self.spare.lock().pop() {
-                return Ok(c);
-            }
-            let kept = self.spare.1.notified();
-            tokio::pin!(kept);
-            // Registered before looking again, so a connection kept in between is not missed.
-            kept.as_mut().enable();
-            if let Some(c) = self.spare.lock().pop() {
-                return Ok(c);
-            }
-            tokio::select! {
-                c = self.pool.acquire() => return c,
-                () = &mut kept => {}
+        let spare = self.spare.lock().pop();
+        match spare {
+            Some(c) => Ok(c),
+            None => {
+                // Counted while queued in the pool, so that `give_back` hands connections to
+                // the pool's queue instead of keeping them where queued tasks cannot see them.
+                let _queued = Queued::new(&self.spare.1);
+                self.pool.acquire().await
             }
         }
     }
@@ -73,10 +79,11 @@ impl PgStore {
         let mut spare = self.spare.lock();
         // Checked under the lock that `close` takes after closing the pool: a connection
         // is either drained by `close` or never kept (else closing would wait for it).
-        if !self.pool.is_closed() && spare.len() < self.read_attempts as usize {
+        let queued = self.spare.1.load(Ordering::SeqCst) > 0;
+        if !queued && !self.pool.is_closed() && spare.len() < self.read_attempts as usize {
             spare.push(conn);
-            self.spare.1.notify_one();
         }
+        // Otherwise the connection goes back to the pool as it drops, to a task queued there.
     }
 
     /// After a connection turned out broken: the kept ones probably are too (the server

@@ -189,6 +189,10 @@ impl PgStore {
     }
 
     /// The connection pool, for maintenance tools, tests and benchmarks that need raw SQL.
+    ///
+    /// The store keeps ready connections of this pool aside between its own uses; a busy
+    /// store can leave a direct user of the pool waiting. Adapters that share the database
+    /// (accounts) go through the store instead.
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }

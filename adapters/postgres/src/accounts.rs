@@ -25,6 +25,29 @@ impl PgAccounts {
     pub fn new(store: PgStore) -> Self {
         Self { store }
     }
+
+    /// Who a secret's hash (a session's or an API token's) signs in, if it is valid `now`.
+    async fn principal_by(
+        &self,
+        what: &str,
+        sql: &'static str,
+        hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Principal>> {
+        self.store
+            .once(|mut conn| async {
+                let r = sqlx::query(sql)
+                    .bind(hash)
+                    .bind(now)
+                    .fetch_optional(&mut *conn)
+                    .await;
+                (conn, r)
+            })
+            .await
+            .map_err(|e| failed(what, "", &e))?
+            .map(|r| principal(&r))
+            .transpose()
+    }
 }
 
 /// Maps a driver error at this seam: unique and foreign-key violations are the port's
@@ -34,6 +57,14 @@ fn failed(what: &str, name: &str, e: &sqlx::Error) -> Error {
         Some("23505") => account_exists(name),
         Some("23503") => unknown_account(name),
         _ => Error::infrastructure(format!("{what}: {e}")),
+    }
+}
+
+/// Like [`failed`], for rows keyed by a secret's hash: a duplicate hash is not a taken name.
+fn secret_failed(what: &str, duplicate: &str, account: &str, e: &sqlx::Error) -> Error {
+    match e.as_database_error().and_then(|d| d.code()).as_deref() {
+        Some("23505") => Error::infrastructure(duplicate),
+        _ => failed(what, account, e),
     }
 }
 
@@ -141,32 +172,26 @@ impl Accounts for PgAccounts {
                 (conn, r)
             })
             .await
-            .map_err(
-                |e| match e.as_database_error().and_then(|d| d.code()).as_deref() {
-                    Some("23505") => Error::infrastructure("duplicate session token"),
-                    _ => failed("creating a session", &s.account, &e),
-                },
-            )?;
+            .map_err(|e| {
+                secret_failed(
+                    "creating a session",
+                    "duplicate session token",
+                    &s.account,
+                    &e,
+                )
+            })?;
         Ok(())
     }
 
     async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Principal>> {
-        self.store
-            .once(|mut conn| async {
-                let r = sqlx::query(
-                    "SELECT a.name, a.role FROM sessions s JOIN accounts a ON a.name = s.account
+        self.principal_by(
+            "reading a session",
+            "SELECT a.name, a.role FROM sessions s JOIN accounts a ON a.name = s.account
              WHERE s.token_hash = $1 AND s.expires_at > $2",
-                )
-                .bind(token_hash)
-                .bind(now)
-                .fetch_optional(&mut *conn)
-                .await;
-                (conn, r)
-            })
-            .await
-            .map_err(|e| failed("reading a session", "", &e))?
-            .map(|r| principal(&r))
-            .transpose()
+            token_hash,
+            now,
+        )
+        .await
     }
 
     async fn delete_session(&self, token_hash: &str) -> Result<()> {
@@ -201,32 +226,26 @@ impl Accounts for PgAccounts {
                 (conn, r)
             })
             .await
-            .map_err(
-                |e| match e.as_database_error().and_then(|d| d.code()).as_deref() {
-                    Some("23505") => Error::infrastructure("duplicate API token"),
-                    _ => failed("creating an API token", &t.account, &e),
-                },
-            )?;
+            .map_err(|e| {
+                secret_failed(
+                    "creating an API token",
+                    "duplicate API token",
+                    &t.account,
+                    &e,
+                )
+            })?;
         Ok(())
     }
 
     async fn api_token(&self, secret_hash: &str, now: DateTime<Utc>) -> Result<Option<Principal>> {
-        self.store
-            .once(|mut conn| async {
-                let r = sqlx::query(
-                    "SELECT a.name, a.role FROM api_tokens t JOIN accounts a ON a.name = t.account
+        self.principal_by(
+            "reading an API token",
+            "SELECT a.name, a.role FROM api_tokens t JOIN accounts a ON a.name = t.account
              WHERE t.secret_hash = $1 AND (t.expires_at IS NULL OR t.expires_at > $2)",
-                )
-                .bind(secret_hash)
-                .bind(now)
-                .fetch_optional(&mut *conn)
-                .await;
-                (conn, r)
-            })
-            .await
-            .map_err(|e| failed("reading an API token", "", &e))?
-            .map(|r| principal(&r))
-            .transpose()
+            secret_hash,
+            now,
+        )
+        .await
     }
 
     async fn api_tokens(&self, account: &str) -> Result<Vec<ApiToken>> {

@@ -148,11 +148,29 @@ impl TallyWorld {
             .or_insert_with(Uuid::now_v7)
     }
 
-    /// The position of the last event of the global history.
+    /// The position of the last event of the global history, once the feed has settled.
+    ///
+    /// The feed never skips an event, but on PostgreSQL it may show an acknowledged event a
+    /// moment late (while a transaction that began earlier, even in another database of the
+    /// same server, is still running). So the end is read until two reads a little apart
+    /// agree, for at most about a second.
     ///
     /// # Errors
     /// When the history feed cannot be read.
     pub async fn head(&mut self) -> Result<u64> {
+        let mut last = self.read_head().await?;
+        for _ in 0..50 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            let now = self.read_head().await?;
+            if now == last {
+                break;
+            }
+            last = now;
+        }
+        Ok(last)
+    }
+
+    async fn read_head(&mut self) -> Result<u64> {
         let tally = self.tally();
         let admin = Self::admin();
         let mut after = self.head_hint;

@@ -157,7 +157,12 @@ async fn commands_whose_connections_are_killed_fail_cleanly_or_retry() {
     for t in tasks {
         acked.extend(t.await.unwrap());
     }
-    let pool = db.store().pool();
+    // The checks run on fresh connections: the store's pool may still hold sessions that the
+    // last kill round terminated (it does not test connections before handing them out).
+    let fresh = sqlx::PgPool::connect(db.url())
+        .await
+        .expect("connecting to check");
+    let pool = &fresh;
     let launched = check_launches_are_whole(pool).await;
     check_the_books(pool).await;
     let per_command = events_per_command(pool).await;
@@ -178,5 +183,6 @@ async fn commands_whose_connections_are_killed_fail_cleanly_or_retry() {
     assert!(ok > 50, "commands must mostly get through: {ok} ok");
     // Afterwards the service works as usual.
     grant(&svc, "owner0", 1).await.unwrap();
+    fresh.close().await;
     db.cleanup().await;
 }

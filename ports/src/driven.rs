@@ -71,6 +71,15 @@ pub struct Appended {
     pub cache_written: bool,
 }
 
+/// What [`EventStore::append_if_current`] committed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Committed {
+    /// The appended events, with their global positions.
+    pub events: Vec<RecordedEvent>,
+    /// Whether the plan's cache entries were written in the same transaction.
+    pub cache_written: bool,
+}
+
 /// The event store.
 #[async_trait]
 pub trait EventStore: Send + Sync {
@@ -90,6 +99,42 @@ pub trait EventStore: Send + Sync {
     /// # Errors
     /// [`StoreError::Other`] when storage is unavailable.
     async fn begin(&self) -> Result<Box<dyn WriteTx>, StoreError>;
+
+    /// A command's whole write transaction when its decision was taken beforehand, on the
+    /// states of `reads` at the versions given: in ONE transaction (PostgreSQL: SERIALIZABLE),
+    /// check that no stream of `reads` has events newer than its version, and if none has,
+    /// append `plan` and commit. Returns `None`, having written nothing, when a stream has
+    /// moved on: the caller then loads the newer events and decides again, in a transaction
+    /// of [`EventStore::begin`].
+    ///
+    /// Deciding is pure, so a decision taken on the states at these versions is the one the
+    /// transaction would have taken after finding no newer events: the outcome is that of
+    /// load, decide and append in one transaction. `reads` lists every stream the decision
+    /// read, including those it does not write (their versions are checked too).
+    ///
+    /// The provided implementation does exactly that with [`EventStore::begin`]; a store can
+    /// do it in fewer round trips (PostgreSQL: one statement).
+    ///
+    /// # Errors
+    /// As [`WriteTx::append`] and [`WriteTx::commit`]: [`StoreError::Conflict`] when a
+    /// concurrent transaction won (safe to retry); [`StoreError::Other`] otherwise, including
+    /// a connection lost while the outcome is unknown.
+    async fn append_if_current(
+        &self,
+        reads: &[(StreamId, u64)],
+        plan: AppendPlan,
+    ) -> Result<Option<Committed>, StoreError> {
+        let mut tx = self.begin().await?;
+        if tx.load(reads).await?.iter().any(|newer| !newer.is_empty()) {
+            return Ok(None); // dropped: rolled back
+        }
+        let appended = tx.append(plan).await?;
+        let events = tx.commit().await?;
+        Ok(Some(Committed {
+            events,
+            cache_written: appended.cache_written,
+        }))
+    }
 
     /// Up to `limit` events after global position `after`, in order. Never skips an event:
     /// an event is only returned once no transaction still in flight could commit an event

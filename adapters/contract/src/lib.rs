@@ -56,6 +56,9 @@ macro_rules! contract_tests {
             the_service_loses_nothing_when_the_cache_is_emptied,
             the_job_board_is_right_when_cache_rows_are_missing_or_stale,
             a_repeated_command_id_records_once,
+            an_append_if_current_writes_only_when_no_stream_moved,
+            racing_appends_if_current_land_once,
+            a_service_never_acts_on_a_stale_state_it_holds,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {
@@ -592,4 +595,176 @@ pub async fn a_repeated_command_id_records_once(h: &Harness) {
     }
     assert!(receipts.windows(2).all(|w| w[0] == w[1]));
     assert_eq!(h.store.read_all(0, 1000).await.unwrap().len(), before + 2);
+}
+
+/// `append_if_current` appends only when every stream read, written or not, is still at the
+/// version given; otherwise it writes nothing.
+pub async fn an_append_if_current_writes_only_when_no_stream_moved(h: &Harness) {
+    let (a, b, c) = (stream("alice"), stream("bob"), job_stream("j1"));
+    let all = || async { h.store.read_all(0, 1000).await.unwrap() };
+    // One event on a new stream, with a cache row.
+    let mut p = plan(&[(&a, 0, 1)], None);
+    p.cache = vec![row(&a, 1, "F1", json!({"v": 1}))];
+    let got = h
+        .store
+        .append_if_current(&[(a.clone(), 0)], p)
+        .await
+        .expect("append")
+        .expect("current");
+    assert_eq!(got.events.len(), 1);
+    assert_eq!(h.store.load(&a, 0).await.unwrap(), got.events);
+    if got.cache_written {
+        let cached = h.cache.get(std::slice::from_ref(&a)).await.unwrap();
+        assert_eq!(cached, vec![row(&a, 1, "F1", json!({"v": 1}))]);
+    }
+    // Stale: `alice` is at 1, not 0. Nothing is written.
+    let stale = h
+        .store
+        .append_if_current(&[(a.clone(), 0)], plan(&[(&a, 0, 1)], None))
+        .await
+        .expect("no error");
+    assert!(stale.is_none());
+    assert_eq!(all().await.len(), 1);
+    // A stream the decision only read moved on (bob now exists): nothing is written.
+    commit(h, plan(&[(&b, 0, 1)], None)).await.unwrap();
+    let stale = h
+        .store
+        .append_if_current(&[(a.clone(), 1), (b.clone(), 0)], plan(&[(&a, 1, 1)], None))
+        .await
+        .expect("no error");
+    assert!(stale.is_none());
+    assert_eq!(all().await.len(), 2);
+    let ok = h
+        .store
+        .append_if_current(&[(a.clone(), 1), (b.clone(), 1)], plan(&[(&a, 1, 1)], None))
+        .await
+        .unwrap();
+    assert_eq!(ok.expect("current").events[0].version, 2);
+    // An existing stream that moved on (alice is at 2, not 1): nothing is written, and it is
+    // no conflict either (the caller simply loads and decides again).
+    let stale = h
+        .store
+        .append_if_current(&[(a.clone(), 1)], plan(&[(&a, 1, 1)], None))
+        .await
+        .expect("no error");
+    assert!(stale.is_none());
+    assert_eq!(all().await.len(), 3);
+    // Several streams and events, with a command id: all of it, positions in order.
+    let id = Uuid::now_v7();
+    let record = CommandRecord {
+        command_id: id,
+        fingerprint: "f".into(),
+    };
+    let got = h
+        .store
+        .append_if_current(
+            &[(a.clone(), 2), (c.clone(), 0)],
+            plan(&[(&a, 2, 2), (&c, 0, 1)], Some(record)),
+        )
+        .await
+        .unwrap()
+        .expect("current");
+    assert_eq!(got.events.len(), 3);
+    assert!(got.events.windows(2).all(|w| w[0].position < w[1].position));
+    let outcome = h
+        .store
+        .command_outcome(id)
+        .await
+        .unwrap()
+        .expect("recorded");
+    assert_eq!(outcome.events, got.events);
+    assert_eq!(all().await.len(), 6);
+    // The same command id again, on current streams: a conflict, nothing written.
+    let again = h
+        .store
+        .append_if_current(
+            &[(a.clone(), 4)],
+            plan(
+                &[(&a, 4, 1)],
+                Some(CommandRecord {
+                    command_id: id,
+                    fingerprint: "f".into(),
+                }),
+            ),
+        )
+        .await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    assert_eq!(all().await.len(), 6);
+}
+
+/// Appends that saw the same version race: exactly one lands.
+pub async fn racing_appends_if_current_land_once(h: &Harness) {
+    let a = stream("alice");
+    commit(h, plan(&[(&a, 0, 1)], None)).await.unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (store, a) = (h.store.clone(), a.clone());
+        tasks.push(tokio::spawn(async move {
+            store
+                .append_if_current(&[(a.clone(), 1)], plan(&[(&a, 1, 1)], None))
+                .await
+        }));
+    }
+    let mut landed = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(Some(_)) => landed += 1,
+            Ok(None) | Err(StoreError::Conflict(_)) => {}
+            Err(e) => panic!("unexpected: {e}"),
+        }
+    }
+    assert_eq!(landed, 1);
+    assert_eq!(h.store.load(&a, 0).await.unwrap().len(), 2);
+}
+
+/// Two services over one store, as two processes: each keeps the states it saw in memory,
+/// and must never decide on them once the other moved on: not to refuse (`insufficient
+/// credits` on a stale balance), not to overwrite.
+pub async fn a_service_never_acts_on_a_stale_state_it_holds(h: &Harness) {
+    let (one, two) = (h.service(), h.service());
+    member_with(&one, "alice", 0).await;
+    // `one` holds alice at balance 0; `two` grants her 10.
+    member_with(&two, "bobby", 0).await;
+    two.grant_credits(
+        &admin(),
+        GrantCreditsInput {
+            handle: "alice".into(),
+            amount: 10,
+            reason: "elsewhere".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let alice = Ctx::new(Actor::member("alice"));
+    one.launch_job(
+        &alice,
+        LaunchJobInput {
+            title: "Paid from credits granted elsewhere".into(),
+            description: String::new(),
+            reward: 6,
+        },
+    )
+    .await
+    .expect("the grant made elsewhere counts");
+    let grant = |n| GrantCreditsInput {
+        handle: "alice".into(),
+        amount: n,
+        reason: "more".into(),
+    };
+    one.grant_credits(&admin(), grant(1)).await.unwrap();
+    two.grant_credits(&admin(), grant(5)).await.unwrap();
+    one.grant_credits(&admin(), grant(1)).await.unwrap();
+    for svc in [&one, &two] {
+        let w = svc.wallet(&admin(), "alice").await.unwrap();
+        assert_eq!((w.balance, w.escrowed), (10 - 6 + 1 + 5 + 1, 6));
+    }
+    let versions: Vec<u64> = h
+        .store
+        .load(&stream("alice"), 0)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.version)
+        .collect();
+    assert_eq!(versions, (1..=6).collect::<Vec<_>>());
 }

@@ -2,8 +2,10 @@
 //! `DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench -p tally-postgres --bench pg`
 //!
 //! Prints one table: grant commands through `TallyService` over `PgStore` with 1, 4 and 16
-//! concurrent clients, on distinct wallets and on one hot wallet; one command on an entity
-//! with 10,000 events (warm cache, cold replay) beside one on a new entity; and, in the same
+//! concurrent clients, on distinct wallets (also with a service that keeps no states in
+//! memory, so that every command reads the state cache) and on one hot wallet; one command
+//! on an entity with 10,000 events (warm state cache, cold replay) beside one on a new
+//! entity, with no states kept in memory; and, in the same
 //! run and on the same pool, two reference transactions: (a) a raw single-row INSERT, (b) the
 //! minimal serializable command (`BEGIN ISOLATION LEVEL SERIALIZABLE; SELECT max(version);
 //! INSERT one event; COMMIT`). Tally's throughput figures are also given as a ratio to (b).
@@ -153,15 +155,24 @@ fn service(store: &PgStore) -> Arc<TallyService> {
     Arc::new(store.service())
 }
 
+/// A service that keeps no state in memory: every command reads the state cache.
+fn service_without_memo(store: &PgStore) -> Arc<TallyService> {
+    Arc::new(store.service().with_memo(0))
+}
+
 /// Tally grants, each client on its own wallet (`distinct`) or all on one.
-async fn tally_grants(store: &PgStore, clients: usize, distinct: bool) -> (Op, Arc<TallyService>) {
-    let svc = service(store);
+async fn tally_grants(
+    svc: Arc<TallyService>,
+    prefix: &str,
+    clients: usize,
+    distinct: bool,
+) -> (Op, Arc<TallyService>) {
     let names: Vec<String> = (0..clients)
         .map(|c| {
             if distinct {
-                format!("w{clients}x{c}")
+                format!("{prefix}{clients}x{c}")
             } else {
-                format!("hot{clients}")
+                format!("{prefix}{clients}")
             }
         })
         .collect();
@@ -332,10 +343,16 @@ async fn main() {
             reference_a(store.pool()),
             reference_b(store.pool(), c, b_retries.clone()),
         ];
-        let (tally, svc) = tally_grants(&store, c, true).await;
-        let mut samples: [Sample; 3] = Default::default();
+        let (tally, svc) = tally_grants(service(&store), "w", c, true).await;
+        let (cold_tally, cold_svc) =
+            tally_grants(service_without_memo(&store), "nomemo", c, true).await;
+        let mut samples: [Sample; 4] = Default::default();
         for _ in 0..ROUNDS {
-            for (op, sample) in ops.iter().chain([&tally]).zip(samples.iter_mut()) {
+            for (op, sample) in ops
+                .iter()
+                .chain([&tally, &cold_tally])
+                .zip(samples.iter_mut())
+            {
                 throughput(c, op, sample).await;
             }
         }
@@ -353,11 +370,17 @@ async fn main() {
             c,
             format!("{:.0}% of (b); {}", 100.0 * t / b, stats(&svc)),
         ));
+        let t = samples[3].rate();
+        lines.push(samples[3].line(
+            "  the same, no states kept in memory",
+            c,
+            format!("{:.0}% of (b); {}", 100.0 * t / b, stats(&cold_svc)),
+        ));
     }
     // One hot wallet: the client counts interleaved.
     let mut hot: Vec<(Op, Arc<TallyService>, Sample)> = Vec::new();
     for &c in &CLIENTS {
-        let (op, svc) = tally_grants(&store, c, false).await;
+        let (op, svc) = tally_grants(service(&store), "hot", c, false).await;
         hot.push((op, svc, Sample::default()));
     }
     for _ in 0..ROUNDS {
@@ -387,8 +410,9 @@ async fn main() {
         ));
     }
 
-    // One command on an entity with 10,000 events, beside one on a new entity.
-    let svc = service(&store);
+    // One command on an entity with 10,000 events, beside one on a new entity: through the
+    // state cache (or no cache), so with no states kept in memory.
+    let svc = service_without_memo(&store);
     register(&svc, "big").await;
     let big = StreamId::member(&Handle::parse("big").expect("handle"));
     grow(&store, &big, 1, BIG - 1).await;

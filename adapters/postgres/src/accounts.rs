@@ -35,6 +35,7 @@ impl PgAccounts {
         now: DateTime<Utc>,
     ) -> Result<Option<Principal>> {
         self.store
+            .reads
             .once(|mut conn| async {
                 let r = sqlx::query(sql)
                     .bind(hash)
@@ -92,6 +93,7 @@ fn api_token(row: &PgRow) -> Result<ApiToken> {
 impl Accounts for PgAccounts {
     async fn create_account(&self, a: Account) -> Result<()> {
         self.store
+            .reads
             .once(|mut conn| async {
                 let r = sqlx::query(
             "INSERT INTO accounts (name, role, password_hash, created_at) VALUES ($1, $2, $3, $4)",
@@ -112,6 +114,7 @@ impl Accounts for PgAccounts {
     async fn account(&self, name: &str) -> Result<Option<Account>> {
         let row = self
             .store
+            .reads
             .once(|mut conn| async {
                 let r = sqlx::query(
                     "SELECT name, role, password_hash, created_at FROM accounts WHERE name = $1",
@@ -138,6 +141,7 @@ impl Accounts for PgAccounts {
     async fn set_password(&self, name: &str, password_hash: &str) -> Result<()> {
         let done = self
             .store
+            .reads
             .once(|mut conn| async {
                 let r = sqlx::query("UPDATE accounts SET password_hash = $2 WHERE name = $1")
                     .bind(name)
@@ -157,6 +161,7 @@ impl Accounts for PgAccounts {
     async fn create_session(&self, s: Session) -> Result<()> {
         // The account's expired sessions go in the same statement, so the table stays small.
         self.store
+            .reads
             .once(|mut conn| async {
                 let r = sqlx::query(
                     "WITH gone AS (DELETE FROM sessions WHERE account = $2 AND expires_at <= $3)
@@ -196,6 +201,7 @@ impl Accounts for PgAccounts {
 
     async fn delete_session(&self, token_hash: &str) -> Result<()> {
         self.store
+            .reads
             .once(|mut conn| async {
                 let r = sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
                     .bind(token_hash)
@@ -210,6 +216,7 @@ impl Accounts for PgAccounts {
 
     async fn create_api_token(&self, t: ApiToken) -> Result<()> {
         self.store
+            .reads
             .once(|mut conn| async {
                 let r = sqlx::query(
             "INSERT INTO api_tokens (id, account, name, secret_hash, created_at, expires_at)
@@ -250,6 +257,7 @@ impl Accounts for PgAccounts {
 
     async fn api_tokens(&self, account: &str) -> Result<Vec<ApiToken>> {
         self.store
+            .reads
             .once(|mut conn| async {
                 let r = sqlx::query(
                     "SELECT id, account, name, secret_hash, created_at, expires_at FROM api_tokens
@@ -270,6 +278,7 @@ impl Accounts for PgAccounts {
     async fn revoke_api_token(&self, account: &str, id: Uuid) -> Result<()> {
         let done = self
             .store
+            .reads
             .once(|mut conn| async {
                 let r = sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND account = $2")
                     .bind(id)
@@ -288,6 +297,7 @@ impl Accounts for PgAccounts {
 
     async fn ping(&self) -> Result<()> {
         self.store
+            .reads
             .once(|mut conn| async {
                 let r = sqlx::query("SELECT 1").execute(&mut *conn).await;
                 (conn, r)

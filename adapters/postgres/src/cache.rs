@@ -67,6 +67,7 @@ impl StateCache for PgStore {
     async fn get(&self, streams: &[tally_ports::StreamId]) -> Result<Vec<CachedState>, StoreError> {
         let names: Vec<String> = streams.iter().map(ToString::to_string).collect();
         let rows = self
+            .reads
             .read("reading the state cache", |mut conn| async {
                 let r = sqlx::query(GET).bind(&names).fetch_all(&mut *conn).await;
                 (conn, r)
@@ -82,6 +83,7 @@ impl StateCache for PgStore {
         let a = CacheArrays::new(states)?;
         // Not retried: a cache write that fails is only a cache write that did not happen.
         let mut conn = self
+            .reads
             .acquire()
             .await
             .map_err(|e| outside("writing the state cache", &e))?;
@@ -95,7 +97,7 @@ impl StateCache for PgStore {
             .await;
         match written {
             Ok(_) => {
-                self.give_back(conn);
+                self.reads.give_back(conn);
                 Ok(())
             }
             Err(e) => Err(outside("writing the state cache", &e)),
@@ -116,6 +118,7 @@ impl StateCache for PgStore {
             (_, CacheFilter::All) => LIST_ALL,
         };
         let rows = self
+            .reads
             .read("listing the state cache", |mut conn| async move {
                 let r = sqlx::query(sql)
                     .bind(kind.as_str())

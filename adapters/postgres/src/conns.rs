@@ -9,10 +9,9 @@
 //! reported as a conflict (transactions), and is then dropped, back into the pool, which
 //! closes it.
 
-use crate::PgStore;
 use crate::error::{is_lost, outside};
-use sqlx::Postgres;
 use sqlx::pool::PoolConnection;
+use sqlx::{PgPool, Postgres};
 use std::fmt;
 use std::future::Future;
 use std::sync::Mutex;
@@ -21,25 +20,21 @@ use tally_ports::driven::StoreError;
 
 pub(crate) type Conn = PoolConnection<Postgres>;
 
-/// Ready connections, the most recently used last, and how many tasks are queued in the pool.
-#[derive(Default)]
-pub(crate) struct Spare(Mutex<Vec<Conn>>, AtomicUsize);
-
-impl fmt::Debug for Spare {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Spare({})", self.lock().len())
-    }
+/// A pool, with its ready connections (the most recently used last) and how many tasks
+/// are queued in it.
+pub(crate) struct Conns {
+    pool: PgPool,
+    spare: Mutex<Vec<Conn>>,
+    queued: AtomicUsize,
+    /// How many ready connections are kept at most; also how many times a read-only
+    /// statement is tried when connections turn out broken (after a server restart every
+    /// kept connection is).
+    keep: u32,
 }
 
-impl Spare {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Conn>> {
-        // A panic cannot leave the vector half-changed: a poisoned lock is still consistent.
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Every spare connection, to close them.
-    pub(crate) fn take_all(&self) -> Vec<Conn> {
-        std::mem::take(&mut *self.lock())
+impl fmt::Debug for Conns {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Conns({} kept)", self.lock().len())
     }
 }
 
@@ -59,16 +54,41 @@ impl Drop for Queued<'_> {
     }
 }
 
-impl PgStore {
-    /// A ready connection: a spare one, or one from the pool.
+impl Conns {
+    pub(crate) fn new(pool: PgPool, keep: u32) -> Self {
+        Self {
+            pool,
+            spare: Mutex::default(),
+            queued: AtomicUsize::new(0),
+            keep,
+        }
+    }
+
+    pub(crate) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Conn>> {
+        // A panic cannot leave the vector half-changed: a poisoned lock is still consistent.
+        self.spare.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Closes the pool and every kept connection.
+    pub(crate) async fn close(&self) {
+        let closing = self.pool.close();
+        drop(std::mem::take(&mut *self.lock()));
+        closing.await;
+    }
+
+    /// A ready connection: a kept one, or one from the pool.
     pub(crate) async fn acquire(&self) -> Result<Conn, sqlx::Error> {
-        let spare = self.spare.lock().pop();
+        let spare = self.lock().pop();
         match spare {
             Some(c) => Ok(c),
             None => {
                 // Counted while queued in the pool, so that `give_back` hands connections to
                 // the pool's queue instead of keeping them where queued tasks cannot see them.
-                let _queued = Queued::new(&self.spare.1);
+                let _queued = Queued::new(&self.queued);
                 self.pool.acquire().await
             }
         }
@@ -76,11 +96,11 @@ impl PgStore {
 
     /// Keeps a connection that is ready (idle, outside a transaction) for the next use.
     pub(crate) fn give_back(&self, conn: Conn) {
-        let mut spare = self.spare.lock();
+        let mut spare = self.lock();
         // Checked under the lock that `close` takes after closing the pool: a connection
         // is either drained by `close` or never kept (else closing would wait for it).
-        let queued = self.spare.1.load(Ordering::SeqCst) > 0;
-        if !queued && !self.pool.is_closed() && spare.len() < self.read_attempts as usize {
+        let queued = self.queued.load(Ordering::SeqCst) > 0;
+        if !queued && !self.pool.is_closed() && spare.len() < self.keep as usize {
             spare.push(conn);
         }
         // Otherwise the connection goes back to the pool as it drops, to a task queued there.
@@ -91,7 +111,7 @@ impl PgStore {
     /// checks each and replaces the dead.
     pub(crate) fn connection_lost(&self, conn: &mut Conn) {
         conn.close_on_drop();
-        drop(self.spare.take_all());
+        drop(std::mem::take(&mut *self.lock()));
     }
 
     /// Runs a read-only statement on a ready connection, again on another one while
@@ -112,7 +132,7 @@ impl PgStore {
                 }
                 Err(e) if is_lost(&e) => {
                     self.connection_lost(&mut conn);
-                    if attempt >= self.read_attempts {
+                    if attempt >= self.keep {
                         return Err(outside(what, &e));
                     }
                     attempt += 1;

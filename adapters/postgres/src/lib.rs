@@ -1,4 +1,4 @@
-//! Tally's PostgreSQL adapter: the event store and the state cache on one `sqlx` pool.
+//! Tally's PostgreSQL adapter: the event store and the state cache, on `sqlx`.
 //!
 //! [`PgStore`] implements both driven ports, [`EventStore`](tally_ports::driven::EventStore)
 //! and [`StateCache`](tally_ports::driven::StateCache), so that a command's cache rows are
@@ -15,16 +15,25 @@
 //!   indexed stored column (the job board's index).
 //!
 //! # A command's transaction
-//! `begin` sends `BEGIN ISOLATION LEVEL SERIALIZABLE`. `load` fetches every requested
-//! stream's newer events in one query, and only touches the events index for streams whose
-//! `streams.version` moved (so writers of neighbouring streams rarely meet in SSI's page
-//! locks). `append` is ONE statement (CTEs over `UNNEST`ed arrays): it draws the positions,
-//! inserts the events, creates or advances the `streams` rows (checking the expected
-//! versions), records the command id and upserts the cache rows ("only if newer or of
-//! another format"). `commit` sends `COMMIT`. So a command costs five round trips: the
-//! service's cache read, `BEGIN`, load, append, `COMMIT`. Ready connections are kept on a
-//! stack between uses, the most recently used first, instead of going back to the `sqlx`
-//! pool, which would check each with a round trip of its own.
+//! The service's fast path, [`append_if_current`], is ONE statement, a transaction of its
+//! own on the commands' pool, whose sessions default to SERIALIZABLE (so no `BEGIN` and no
+//! `COMMIT` round trips): it checks that every stream the decision read is still at the
+//! version the decision saw (reading the `streams` rows: a concurrent writer of any of them is
+//! a serialization conflict), and only then draws the positions, inserts the events, creates
+//! or advances the `streams` rows, records the command id and upserts the cache rows ("only
+//! if newer or of another format"). If a stream moved, it writes nothing and the service runs
+//! the full transaction. A plan of one event on one stream uses a variant with scalar
+//! parameters (no `UNNEST`): the server plans and runs it in a fraction of the time.
+//!
+//! The full transaction: `begin` sends `BEGIN ISOLATION LEVEL SERIALIZABLE`. `load` fetches
+//! every requested stream's newer events in one query, and only touches the events index for
+//! streams whose `streams.version` moved (so writers of neighbouring streams rarely meet in
+//! SSI's page locks). `append` is the same append statement, unguarded. `commit` sends
+//! `COMMIT`. Ready connections are kept on a stack between uses, the most recently used
+//! first, instead of going back to the `sqlx` pool, which would check each with a round trip
+//! of its own.
+//!
+//! [`append_if_current`]: tally_ports::driven::EventStore::append_if_current
 //!
 //! Sessions run with `plan_cache_mode = force_generic_plan` (the statements take arrays,
 //! for which PostgreSQL would otherwise plan anew at every execution), `enable_seqscan` and
@@ -35,8 +44,9 @@
 //! SQLSTATE 40001 (serialization failure), 40P01 (deadlock) and 23505 (a stream version or
 //! a command id taken meanwhile) are [`StoreError::Conflict`](tally_ports::driven::StoreError):
 //! the service retries them. A connection lost before `COMMIT` is a conflict too (nothing was
-//! committed, the retry runs on another connection); lost during `COMMIT` it is
-//! [`StoreError::Other`](tally_ports::driven::StoreError): the outcome is unknown.
+//! committed, the retry runs on another connection); lost during `COMMIT`, or during the fast
+//! path's single statement, it is [`StoreError::Other`](tally_ports::driven::StoreError): the
+//! outcome is unknown.
 //!
 //! # The state cache is written in the command's transaction, and reconciled by version
 //! The cache rows the service computes ride in the append statement ([`Appended`]'s
@@ -112,15 +122,19 @@ impl Default for PgOptions {
     }
 }
 
-/// The PostgreSQL event store and state cache (cheap to clone: one shared pool).
+/// The PostgreSQL event store and state cache (cheap to clone: shared pools).
+///
+/// Two pools of up to [`PgOptions::pool_size`] connections each: one for commands, whose
+/// sessions default to SERIALIZABLE (so that a command's single-statement transaction, see
+/// [`EventStore::append_if_current`](tally_ports::driven::EventStore::append_if_current),
+/// is serializable without a `BEGIN`), and one for everything else at the server's default
+/// isolation (reads, which must not take SERIALIZABLE's predicate locks, and accounts).
 #[derive(Debug, Clone)]
 pub struct PgStore {
-    pool: PgPool,
-    /// Ready connections between uses (see `conns`).
-    spare: Arc<conns::Spare>,
-    /// How many times a read-only statement is tried when connections turn out broken
-    /// (after a server restart every idle connection of the pool is).
-    read_attempts: u32,
+    /// Reads, cache writes by readers, accounts.
+    reads: Arc<conns::Conns>,
+    /// Commands' transactions (SERIALIZABLE by default).
+    commands: Arc<conns::Conns>,
 }
 
 impl PgStore {
@@ -142,36 +156,50 @@ impl PgStore {
         options: PgConnectOptions,
         opts: PgOptions,
     ) -> Result<Self, StoreError> {
-        let pool = PgPoolOptions::new()
-            .max_connections(opts.pool_size.max(1))
-            .min_connections(0)
-            .acquire_timeout(opts.acquire_timeout)
-            // A broken connection shows on first use, where it is retried: no ping per
-            // acquisition.
-            .test_before_acquire(false)
-            .connect_with(
-                options
-                    .application_name(&opts.application_name)
-                    // SERIALIZABLE transactions lock what they read at the granularity of
-                    // the access path: a sequential scan locks a whole table, so on small
-                    // tables (few streams) the planner's favourite plans would make every
-                    // writer conflict with every other. Every query here is meant for an
-                    // index; bitmap scans would lock whole ranges of a stream's events.
-                    .options([
-                        ("enable_seqscan", "off"),
-                        ("enable_bitmapscan", "off"),
-                        // Our statements take array parameters: custom plans would be
-                        // re-planned at every execution, for no better plan.
-                        ("plan_cache_mode", "force_generic_plan"),
-                        ("jit", "off"),
-                    ]),
-            )
-            .await
-            .map_err(|e| StoreError::Other(format!("connecting to PostgreSQL: {e}")))?;
+        let pool = |serializable: bool| {
+            let mut settings = vec![
+                ("enable_seqscan", "off"),
+                ("enable_bitmapscan", "off"),
+                // Our statements take array parameters: custom plans would be re-planned at
+                // every execution, for no better plan.
+                ("plan_cache_mode", "force_generic_plan"),
+                ("jit", "off"),
+            ];
+            if serializable {
+                settings.push(("default_transaction_isolation", "serializable"));
+            }
+            PgPoolOptions::new()
+                .max_connections(opts.pool_size.max(1))
+                .min_connections(0)
+                .acquire_timeout(opts.acquire_timeout)
+                // A broken connection shows on first use, where it is retried: no ping per
+                // acquisition.
+                .test_before_acquire(false)
+                .connect_with(
+                    options
+                        .clone()
+                        .application_name(&opts.application_name)
+                        // SERIALIZABLE transactions lock what they read at the granularity of
+                        // the access path: a sequential scan locks a whole table, so on small
+                        // tables (few streams) the planner's favourite plans would make every
+                        // writer conflict with every other. Every query here is meant for an
+                        // index; bitmap scans would lock whole ranges of a stream's events.
+                        .options(settings),
+                )
+        };
+        let failed = |e: sqlx::Error| StoreError::Other(format!("connecting to PostgreSQL: {e}"));
+        let reads = pool(false).await.map_err(failed)?;
+        let commands = match pool(true).await {
+            Ok(p) => p,
+            Err(e) => {
+                reads.close().await;
+                return Err(failed(e));
+            }
+        };
+        let keep = opts.pool_size.max(1) + 1;
         Ok(Self {
-            pool,
-            spare: Arc::default(),
-            read_attempts: opts.pool_size.max(1) + 1,
+            reads: Arc::new(conns::Conns::new(reads, keep)),
+            commands: Arc::new(conns::Conns::new(commands, keep)),
         })
     }
 
@@ -183,18 +211,19 @@ impl PgStore {
     /// build does not know.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         MIGRATOR
-            .run(&self.pool)
+            .run(self.reads.pool())
             .await
             .map_err(|e| StoreError::Other(format!("migrating the database: {e}")))
     }
 
-    /// The connection pool, for maintenance tools, tests and benchmarks that need raw SQL.
+    /// The pool of reads, for maintenance tools, tests and benchmarks that need raw SQL (at
+    /// the server's default isolation level).
     ///
     /// The store keeps ready connections of this pool aside between its own uses; a busy
     /// store can leave a direct user of the pool waiting. Adapters that share the database
     /// (accounts) go through the store instead.
     pub fn pool(&self) -> &PgPool {
-        &self.pool
+        self.reads.pool()
     }
 
     /// A Tally service over this store (event store and state cache).
@@ -204,8 +233,6 @@ impl PgStore {
 
     /// Closes every connection.
     pub async fn close(&self) {
-        let closing = self.pool.close();
-        drop(self.spare.take_all());
-        closing.await;
+        tokio::join!(self.reads.close(), self.commands.close());
     }
 }

@@ -68,7 +68,28 @@ pub(crate) const OUTCOME: &str = concat!(
 const APPEND_POS: &str = "
 WITH pos AS (
     SELECT tally_reserve_positions(cardinality($1::text[])) AS first
+),";
+
+/// The guarded append (a single-statement transaction): `pos`, and so every write, only
+/// exists if every stream the decision read is still at the version it saw (0: no such
+/// stream). Reading the `streams` rows makes a concurrent writer of any of them a
+/// serialization conflict.
+const APPEND_POS_GUARDED: &str = "
+WITH current AS (
+    SELECT count(*) = cardinality($25::text[]) AS ok
+    FROM unnest($25::text[], $26::bigint[]) AS r(stream, version)
+    WHERE CASE WHEN r.version = 0
+               THEN NOT EXISTS (SELECT 1 FROM streams s WHERE s.stream = r.stream)
+               ELSE EXISTS (SELECT 1 FROM streams s
+                            WHERE s.stream = r.stream AND s.version = r.version)
+          END
 ),
+pos AS (
+    SELECT tally_reserve_positions(cardinality($1::text[])) AS first
+    FROM current WHERE current.ok
+),";
+
+const APPEND_EVENTS: &str = "
 appended AS (
     INSERT INTO events (position, stream, version, event_type, schema_version, payload, actor,
                         event_id, command_id, correlation_id, causation_id, time)
@@ -126,16 +147,34 @@ cached AS (
 )";
 
 /// The append statement for a plan that creates streams (`new`), advances streams (`old`),
-/// records a command id (`command`) and writes cache rows (`cache`). It returns the first
-/// position and how many streams were created or advanced. Data-modifying CTEs run whether
-/// or not the final query reads them.
-pub(crate) fn append_sql(new: bool, old: bool, command: bool, cache: bool) -> &'static str {
+/// records a command id (`command`) and writes cache rows (`cache`). Data-modifying CTEs run
+/// whether or not the final query reads them.
+///
+/// Unguarded (inside a transaction), it returns the first position and how many streams
+/// were created or advanced. Guarded (`guarded`, a transaction of its own: parameters $25
+/// and $26 are the streams read and their versions, $27 how many streams the plan writes),
+/// it returns the first position, whether it wrote (1) or found a stream moved on (0), and
+/// fails with 40001 if it wrote but a stream was not where expected (it cannot be rolled
+/// back once it returns).
+pub(crate) fn append_sql(
+    new: bool,
+    old: bool,
+    command: bool,
+    cache: bool,
+    guarded: bool,
+) -> &'static str {
     static SQL: OnceLock<Vec<String>> = OnceLock::new();
     let all = SQL.get_or_init(|| {
-        (0..16)
+        (0..32)
             .map(|i: usize| {
                 let has = |bit: usize| i & (1 << bit) != 0;
-                let mut sql = APPEND_POS.to_owned();
+                let mut sql = if has(4) {
+                    APPEND_POS_GUARDED
+                } else {
+                    APPEND_POS
+                }
+                .to_owned();
+                sql.push_str(APPEND_EVENTS);
                 let mut moved = vec!["0".to_owned()];
                 for (bit, part, name) in [
                     (0, APPEND_CREATED, Some("created")),
@@ -150,10 +189,16 @@ pub(crate) fn append_sql(new: bool, old: bool, command: bool, cache: bool) -> &'
                         }
                     }
                 }
-                sql.push_str(&format!(
-                    "\nSELECT (SELECT first FROM pos), {}",
-                    moved.join(" + ")
-                ));
+                let moved = moved.join(" + ");
+                if has(4) {
+                    sql.push_str(&format!(
+                        "\nSELECT (SELECT first FROM pos), (SELECT count(*) FROM pos),
+       tally_expect(NOT EXISTS (SELECT FROM pos) OR {moved} = $27,
+                    'a stream is no longer at its expected version')"
+                    ));
+                } else {
+                    sql.push_str(&format!("\nSELECT (SELECT first FROM pos), {moved}"));
+                }
                 sql
             })
             .collect()
@@ -161,6 +206,98 @@ pub(crate) fn append_sql(new: bool, old: bool, command: bool, cache: bool) -> &'
     let i = usize::from(new)
         | usize::from(old) << 1
         | usize::from(command) << 2
-        | usize::from(cache) << 3;
+        | usize::from(cache) << 3
+        | usize::from(guarded) << 4;
+    &all[i]
+}
+
+/// The append statement for the commonest plan: one event on one stream (a grant, an
+/// application...), with scalar parameters: no `UNNEST`, so the server builds a much smaller
+/// plan. Parameters: the event ($1 stream, $2 version, $3 type, $4 schema version,
+/// $5 payload, $6 actor, $7-$10 event, command, correlation and causation ids, $11 time), $12
+/// the stream's kind, $13 its expected version, $14 and $15 the command id to record and its
+/// fingerprint, $16-$18 the cache row's format, state and version. Its parts and results are
+/// those of [`append_sql`]: `new` creates the stream, else it advances; guarded, it only
+/// writes if the stream is still at $13 (the decision read no other stream).
+pub(crate) fn append_one_sql(new: bool, command: bool, cache: bool, guarded: bool) -> &'static str {
+    static SQL: OnceLock<Vec<String>> = OnceLock::new();
+    let all = SQL.get_or_init(|| {
+        (0..16)
+            .map(|i: usize| {
+                let has = |bit: usize| i & (1 << bit) != 0;
+                let (new, command, cache, guarded) = (has(0), has(1), has(2), has(3));
+                let guard = match (guarded, new) {
+                    (false, _) => "",
+                    (true, true) => "\n    WHERE NOT EXISTS (SELECT 1 FROM streams s WHERE s.stream = $1)",
+                    (true, false) => {
+                        "\n    WHERE EXISTS (SELECT 1 FROM streams s WHERE s.stream = $1 AND s.version = $13)"
+                    }
+                };
+                let mut sql = format!(
+                    "
+WITH pos AS (
+    SELECT tally_reserve_positions(1) AS first{guard}
+),
+appended AS (
+    INSERT INTO events (position, stream, version, event_type, schema_version, payload, actor,
+                        event_id, command_id, correlation_id, causation_id, time)
+    SELECT pos.first, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM pos
+    RETURNING 1
+),"
+                );
+                sql.push_str(if new {
+                    "
+moved AS (
+    INSERT INTO streams (stream, kind, version, created_at, created_position)
+    SELECT $1, $12, $2, $11, pos.first FROM pos
+    RETURNING 1
+)"
+                } else {
+                    "
+moved AS (
+    UPDATE streams SET version = $2
+    FROM pos WHERE streams.stream = $1 AND streams.version = $13
+    RETURNING 1
+)"
+                });
+                if command {
+                    sql.push_str(
+                        ",
+recorded AS (
+    INSERT INTO commands (command_id, fingerprint, first_position, last_position)
+    SELECT $14, $15, pos.first, pos.first FROM pos
+    RETURNING 1
+)",
+                    );
+                }
+                if cache {
+                    sql.push_str(
+                        ",
+cached AS (
+    INSERT INTO state_cache AS c (stream, kind, version, format, state)
+    SELECT $1, $12, $18, $16, $17 FROM pos
+    ON CONFLICT (stream) DO UPDATE
+        SET version = EXCLUDED.version, format = EXCLUDED.format, state = EXCLUDED.state
+        WHERE c.format <> EXCLUDED.format OR c.version < EXCLUDED.version
+    RETURNING 1
+)",
+                    );
+                }
+                sql.push_str(if guarded {
+                    "
+SELECT (SELECT first FROM pos), (SELECT count(*) FROM pos),
+       tally_expect(NOT EXISTS (SELECT FROM pos) OR (SELECT count(*) FROM moved) = 1,
+                    'a stream is no longer at its expected version')"
+                } else {
+                    "\nSELECT (SELECT first FROM pos), (SELECT count(*) FROM moved)"
+                });
+                sql
+            })
+            .collect()
+    });
+    let i = usize::from(new)
+        | usize::from(command) << 1
+        | usize::from(cache) << 2
+        | usize::from(guarded) << 3;
     &all[i]
 }

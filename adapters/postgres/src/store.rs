@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use futures::TryStreamExt;
 use sqlx::postgres::PgRow;
 use sqlx::{Executor, Row};
-use tally_ports::driven::{CommandOutcome, EventStore, StoreError, WriteTx};
+use tally_ports::driven::{AppendPlan, CommandOutcome, Committed, EventStore, StoreError, WriteTx};
 use tally_ports::{RecordedEvent, StreamId};
 use uuid::Uuid;
 
@@ -26,43 +26,54 @@ fn events(rows: &[PgRow], at: usize) -> Result<Vec<RecordedEvent>, StoreError> {
 impl EventStore for PgStore {
     async fn load(&self, stream: &StreamId, after: u64) -> Result<Vec<RecordedEvent>, StoreError> {
         let (s, after) = (stream.to_string(), signed(after)?);
-        self.read("loading a stream", |mut conn| async {
-            let loaded = async {
-                // Decoded as the rows arrive: a long stream is never held twice in memory.
-                let mut rows = sqlx::query(LOAD).bind(&s).bind(after).fetch(&mut *conn);
-                let (mut d, mut out) = (Decoder::default(), Vec::new());
-                while let Some(row) = rows.try_next().await? {
-                    match d.event(&row, 0) {
-                        Ok(e) => out.push(e),
-                        Err(e) => return Ok(Err(e)),
+        self.reads
+            .read("loading a stream", |mut conn| async {
+                let loaded = async {
+                    // Decoded as the rows arrive: a long stream is never held twice in memory.
+                    let mut rows = sqlx::query(LOAD).bind(&s).bind(after).fetch(&mut *conn);
+                    let (mut d, mut out) = (Decoder::default(), Vec::new());
+                    while let Some(row) = rows.try_next().await? {
+                        match d.event(&row, 0) {
+                            Ok(e) => out.push(e),
+                            Err(e) => return Ok(Err(e)),
+                        }
                     }
+                    Ok(Ok(out))
                 }
-                Ok(Ok(out))
-            }
-            .await;
-            (conn, loaded)
-        })
-        .await?
+                .await;
+                (conn, loaded)
+            })
+            .await?
     }
 
     async fn begin(&self) -> Result<Box<dyn WriteTx>, StoreError> {
         let mut conn = self
+            .commands
             .acquire()
             .await
             .map_err(|e| outside("connecting", &e))?;
         match conn.execute("BEGIN ISOLATION LEVEL SERIALIZABLE").await {
-            Ok(_) => Ok(Box::new(PgTx::new(self.clone(), conn))),
+            Ok(_) => Ok(Box::new(PgTx::new(self.commands.clone(), conn))),
             Err(e) => {
-                self.connection_lost(&mut conn);
+                self.commands.connection_lost(&mut conn);
                 Err(in_tx("beginning a transaction", &e))
             }
         }
+    }
+
+    async fn append_if_current(
+        &self,
+        reads: &[(StreamId, u64)],
+        plan: AppendPlan,
+    ) -> Result<Option<Committed>, StoreError> {
+        crate::tx::append_if_current(&self.commands, reads, plan).await
     }
 
     async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
         let after = signed(after)?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = self
+            .reads
             .read("reading the global order", |mut conn| async move {
                 let r = sqlx::query(READ_ALL)
                     .bind(after)
@@ -77,6 +88,7 @@ impl EventStore for PgStore {
 
     async fn command_outcome(&self, id: Uuid) -> Result<Option<CommandOutcome>, StoreError> {
         let rows = self
+            .reads
             .read("reading a command outcome", |mut conn| async move {
                 let r = sqlx::query(OUTCOME).bind(id).fetch_all(&mut *conn).await;
                 (conn, r)
@@ -101,11 +113,12 @@ impl EventStore for PgStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.read("ping", |mut conn| async move {
-            let r = conn.execute("SELECT 1").await;
-            (conn, r)
-        })
-        .await
-        .map(|_| ())
+        self.reads
+            .read("ping", |mut conn| async move {
+                let r = conn.execute("SELECT 1").await;
+                (conn, r)
+            })
+            .await
+            .map(|_| ())
     }
 }

@@ -1,21 +1,22 @@
 //! One command's write transaction.
 
-use crate::PgStore;
-use crate::conns::Conn;
-use crate::error::{at_commit, corrupt, in_tx, is_lost};
+use crate::conns::{Conn, Conns};
+use crate::error::{at_commit, corrupt, in_tx, is_lost, outside};
 use crate::rows::{CacheArrays, Decoder, signed, unsigned};
-use crate::sql::{LOAD_MANY, append_sql};
+use crate::sql::{LOAD_MANY, append_one_sql, append_sql};
 use async_trait::async_trait;
 use futures::TryStreamExt;
-use sqlx::{Executor, Row};
-use tally_ports::driven::{AppendPlan, Appended, StoreError, StreamAppend, WriteTx};
+use sqlx::postgres::PgArguments;
+use sqlx::{Executor, Postgres, Row};
+use std::sync::Arc;
+use tally_ports::driven::{AppendPlan, Appended, Committed, StoreError, StreamAppend, WriteTx};
 use tally_ports::{RecordedEvent, StreamId};
 use uuid::Uuid;
 
 /// One command's SERIALIZABLE transaction, on its own pooled connection.
 pub(crate) struct PgTx {
     /// Where the connection goes back.
-    store: PgStore,
+    store: Arc<Conns>,
     /// `None` once committed (or failed at commit).
     conn: Option<Conn>,
     /// What `append` wrote, with positions, for `commit` to return.
@@ -24,7 +25,7 @@ pub(crate) struct PgTx {
 
 impl PgTx {
     /// A transaction on `conn`, where `BEGIN` was just sent.
-    pub(crate) fn new(store: PgStore, conn: Conn) -> Self {
+    pub(crate) fn new(store: Arc<Conns>, conn: Conn) -> Self {
         Self {
             store,
             conn: Some(conn),
@@ -133,73 +134,21 @@ impl WriteTx for PgTx {
         if self.appended.is_some() {
             return Err(StoreError::Other("one append per transaction".into()));
         }
-        check(&plan)?;
-        let streams: Vec<&StreamAppend> = plan
-            .streams
-            .iter()
-            .filter(|a| !a.events.is_empty())
-            .collect();
-        let a = Arrays::new(&streams)?;
-        let cache = CacheArrays::new(&plan.cache)?;
-        let (command_id, fingerprint) = match &plan.command {
-            Some(c) => (Some(c.command_id), Some(c.fingerprint.as_str())),
-            None => (None, None),
-        };
-        let sql = append_sql(
-            a.s_expected.contains(&0),
-            a.s_expected.iter().any(|&e| e > 0),
-            command_id.is_some(),
-            !cache.streams.is_empty(),
-        );
-        let row = sqlx::query(sql)
-            .bind(&a.stream)
-            .bind(&a.version)
-            .bind(&a.event_type)
-            .bind(&a.schema_version)
-            .bind(&a.payload)
-            .bind(&a.actor)
-            .bind(&a.event_id)
-            .bind(&a.command_id)
-            .bind(&a.correlation_id)
-            .bind(&a.causation_id)
-            .bind(&a.time)
-            .bind(&a.s_stream)
-            .bind(&a.s_kind)
-            .bind(&a.s_expected)
-            .bind(&a.s_version)
-            .bind(&a.s_created_at)
-            .bind(&a.s_first_event)
-            .bind(command_id)
-            .bind(fingerprint)
-            .bind(&cache.streams)
-            .bind(&cache.kinds)
-            .bind(&cache.versions)
-            .bind(&cache.formats)
-            .bind(&cache.states)
-            .fetch_one(&mut **self.conn()?)
-            .await;
+        let bound = Bound::new(&plan, None)?;
+        let row = bound.query().fetch_one(&mut **self.conn()?).await;
         let row = match row {
             Ok(row) => row,
             Err(e) => return Err(self.failed("appending", &e)),
         };
         let first: Option<i64> = row.try_get(0).map_err(corrupt)?;
         let moved: i64 = row.try_get(1).map_err(corrupt)?;
-        if usize::try_from(moved).ok() != Some(streams.len()) {
+        if usize::try_from(moved).ok() != Some(bound.streams) {
             // An expected version no longer holds (the unique index usually says so first).
             return Err(StoreError::Conflict(
                 "a stream is no longer at its expected version".into(),
             ));
         }
-        let mut position = first.map_or(Ok(0), unsigned)?;
-        let mut recorded = Vec::with_capacity(a.stream.len());
-        for s in plan.streams {
-            for mut e in s.events {
-                e.position = position;
-                position += 1;
-                recorded.push(e);
-            }
-        }
-        self.appended = Some(recorded);
+        self.appended = Some(positioned(plan, first)?);
         Ok(Appended {
             cache_written: true,
         })
@@ -221,6 +170,242 @@ impl WriteTx for PgTx {
                     self.store.connection_lost(&mut conn);
                 }
                 Err(at_commit(&e))
+            }
+        }
+    }
+}
+
+/// The single-statement transaction of
+/// [`EventStore::append_if_current`](tally_ports::driven::EventStore::append_if_current),
+/// on a connection of the commands' pool (SERIALIZABLE by default): the guarded append
+/// statement. It commits as it returns, so a connection lost meanwhile leaves the outcome
+/// unknown, as at `COMMIT`.
+pub(crate) async fn append_if_current(
+    conns: &Conns,
+    reads: &[(StreamId, u64)],
+    plan: AppendPlan,
+) -> Result<Option<Committed>, StoreError> {
+    let bound = Bound::new(&plan, Some(reads))?;
+    let mut conn = conns
+        .acquire()
+        .await
+        .map_err(|e| outside("connecting", &e))?;
+    let row = bound.query().fetch_one(&mut *conn).await;
+    let row = match row {
+        Ok(row) => row,
+        Err(e) => {
+            if is_lost(&e) {
+                conns.connection_lost(&mut conn);
+            } else {
+                conns.give_back(conn);
+            }
+            return Err(at_commit(&e));
+        }
+    };
+    conns.give_back(conn);
+    let first: Option<i64> = row.try_get(0).map_err(corrupt)?;
+    let wrote: i64 = row.try_get(1).map_err(corrupt)?;
+    if wrote == 0 {
+        return Ok(None);
+    }
+    Ok(Some(Committed {
+        events: positioned(plan, first)?,
+        cache_written: true,
+    }))
+}
+
+/// The plan's events, with the positions drawn from `first` on.
+fn positioned(plan: AppendPlan, first: Option<i64>) -> Result<Vec<RecordedEvent>, StoreError> {
+    let mut position = first.map_or(Ok(0), unsigned)?;
+    let mut recorded = Vec::new();
+    for s in plan.streams {
+        for mut e in s.events {
+            e.position = position;
+            position += 1;
+            recorded.push(e);
+        }
+    }
+    Ok(recorded)
+}
+
+/// A plan, as the append statement's parameters.
+struct Bound<'p> {
+    shape: Shape<'p>,
+    command: Option<(Uuid, &'p str)>,
+    /// How many streams get events.
+    streams: usize,
+    /// The streams the decision read and their versions, for the guarded statement.
+    guard: Option<(Vec<String>, Vec<i64>)>,
+}
+
+enum Shape<'p> {
+    /// One event on one stream, guarded (if at all) by that stream alone: scalar parameters.
+    One(One<'p>),
+    /// Anything else: arrays, for `UNNEST`.
+    Many { a: Box<Arrays>, cache: CacheArrays },
+}
+
+struct One<'p> {
+    stream: String,
+    kind: &'static str,
+    event: &'p RecordedEvent,
+    version: i64,
+    expected: i64,
+    schema_version: i32,
+    /// Format, state and version of the stream's cache row.
+    cache: Option<(&'p str, &'p serde_json::Value, i64)>,
+}
+
+impl<'p> One<'p> {
+    /// The plan's shape if it is one event on one stream, guarded by that stream only.
+    fn of(
+        plan: &'p AppendPlan,
+        guard: Option<&[(StreamId, u64)]>,
+    ) -> Option<Result<Self, StoreError>> {
+        let [s] = plan.streams.as_slice() else {
+            return None;
+        };
+        let [event] = s.events.as_slice() else {
+            return None;
+        };
+        if guard.is_some_and(|g| g != [(s.stream.clone(), s.expected_version)]) {
+            return None;
+        }
+        let cache = match plan.cache.as_slice() {
+            [] => None,
+            [c] if c.stream == s.stream => Some(c),
+            _ => return None,
+        };
+        Some((|| {
+            Ok(Self {
+                stream: s.stream.to_string(),
+                kind: s.stream.kind().as_str(),
+                event,
+                version: signed(event.version)?,
+                expected: signed(s.expected_version)?,
+                schema_version: schema_version(event)?,
+                cache: match cache {
+                    Some(c) => Some((c.format.as_str(), &c.state, signed(c.version)?)),
+                    None => None,
+                },
+            })
+        })())
+    }
+}
+
+fn schema_version(e: &RecordedEvent) -> Result<i32, StoreError> {
+    i32::try_from(e.schema_version)
+        .map_err(|_| StoreError::Other("schema version too large".into()))
+}
+
+impl<'p> Bound<'p> {
+    fn new(plan: &'p AppendPlan, guard: Option<&[(StreamId, u64)]>) -> Result<Self, StoreError> {
+        check(plan)?;
+        let streams: Vec<&StreamAppend> = plan
+            .streams
+            .iter()
+            .filter(|a| !a.events.is_empty())
+            .collect();
+        let shape = match One::of(plan, guard) {
+            Some(one) => Shape::One(one?),
+            None => Shape::Many {
+                a: Box::new(Arrays::new(&streams)?),
+                cache: CacheArrays::new(&plan.cache)?,
+            },
+        };
+        let guard = match guard {
+            Some(reads) => Some((
+                reads.iter().map(|(s, _)| s.to_string()).collect(),
+                reads
+                    .iter()
+                    .map(|(_, v)| signed(*v))
+                    .collect::<Result<_, _>>()?,
+            )),
+            None => None,
+        };
+        Ok(Self {
+            shape,
+            command: plan
+                .command
+                .as_ref()
+                .map(|c| (c.command_id, c.fingerprint.as_str())),
+            streams: streams.len(),
+            guard,
+        })
+    }
+
+    /// The append statement, bound.
+    fn query(&self) -> sqlx::query::Query<'_, Postgres, PgArguments> {
+        let guarded = self.guard.is_some();
+        match &self.shape {
+            Shape::One(o) => {
+                let e = o.event;
+                let sql = append_one_sql(
+                    o.expected == 0,
+                    self.command.is_some(),
+                    o.cache.is_some(),
+                    guarded,
+                );
+                sqlx::query(sql)
+                    .bind(&o.stream)
+                    .bind(o.version)
+                    .bind(&e.event_type)
+                    .bind(o.schema_version)
+                    .bind(&e.payload)
+                    .bind(e.actor.to_string())
+                    .bind(e.event_id)
+                    .bind(e.command_id)
+                    .bind(e.correlation_id)
+                    .bind(e.causation_id)
+                    .bind(e.time)
+                    .bind(o.kind)
+                    .bind(o.expected)
+                    .bind(self.command.map(|c| c.0))
+                    .bind(self.command.map(|c| c.1))
+                    .bind(o.cache.map(|c| c.0))
+                    .bind(o.cache.map(|c| c.1))
+                    .bind(o.cache.map(|c| c.2))
+            }
+            Shape::Many { a, cache } => {
+                let sql = append_sql(
+                    a.s_expected.contains(&0),
+                    a.s_expected.iter().any(|&e| e > 0),
+                    self.command.is_some(),
+                    !cache.streams.is_empty(),
+                    guarded,
+                );
+                let q = sqlx::query(sql)
+                    .bind(&a.stream)
+                    .bind(&a.version)
+                    .bind(&a.event_type)
+                    .bind(&a.schema_version)
+                    .bind(&a.payload)
+                    .bind(&a.actor)
+                    .bind(&a.event_id)
+                    .bind(&a.command_id)
+                    .bind(&a.correlation_id)
+                    .bind(&a.causation_id)
+                    .bind(&a.time)
+                    .bind(&a.s_stream)
+                    .bind(&a.s_kind)
+                    .bind(&a.s_expected)
+                    .bind(&a.s_version)
+                    .bind(&a.s_created_at)
+                    .bind(&a.s_first_event)
+                    .bind(self.command.map(|c| c.0))
+                    .bind(self.command.map(|c| c.1))
+                    .bind(&cache.streams)
+                    .bind(&cache.kinds)
+                    .bind(&cache.versions)
+                    .bind(&cache.formats)
+                    .bind(&cache.states);
+                match &self.guard {
+                    Some((streams, versions)) => q
+                        .bind(streams)
+                        .bind(versions)
+                        .bind(i64::try_from(self.streams).unwrap_or(i64::MAX)),
+                    None => q,
+                }
             }
         }
     }
@@ -264,10 +449,7 @@ impl Arrays {
                 a.stream.push(name.clone());
                 a.version.push(signed(e.version)?);
                 a.event_type.push(e.event_type.clone());
-                a.schema_version.push(
-                    i32::try_from(e.schema_version)
-                        .map_err(|_| StoreError::Other("schema version too large".into()))?,
-                );
+                a.schema_version.push(schema_version(e)?);
                 a.payload.push(e.payload.clone());
                 a.actor.push(e.actor.to_string());
                 a.event_id.push(e.event_id);

@@ -109,7 +109,14 @@ impl TallyService {
         let mut attempt = 0;
         loop {
             match self
-                .attempt(ctx, &cmd, command_id, &fingerprint, &mut states)
+                .attempt(
+                    ctx,
+                    &cmd,
+                    command_id,
+                    &fingerprint,
+                    &mut states,
+                    attempt == 0,
+                )
                 .await
             {
                 Err(Attempt::Conflict(why)) => {
@@ -124,6 +131,12 @@ impl TallyService {
                         });
                     }
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    // Retry from the stored states: the ones held lost (and, were storage
+                    // ever rolled back beneath this process, they could be ahead of it).
+                    for s in states.keys() {
+                        self.memo.forget(s);
+                    }
+                    states.clear();
                     tokio::time::sleep(self.retry.backoff(attempt)).await;
                     // A concurrent duplicate of this very command may have won.
                     if let Some(id) = ctx.command_id
@@ -172,7 +185,8 @@ impl TallyService {
         Ok(())
     }
 
-    /// One attempt of a command's write transaction.
+    /// One attempt: the fast path first when `fast` (see [`TallyService::speculate`]), else
+    /// (or when it does not apply) the command's full write transaction.
     async fn attempt(
         &self,
         ctx: &Ctx,
@@ -180,7 +194,15 @@ impl TallyService {
         command_id: Uuid,
         fingerprint: &str,
         states: &mut HashMap<StreamId, Loaded>,
+        fast: bool,
     ) -> Result<Receipt, Attempt> {
+        if fast
+            && let Some(r) = self
+                .speculate(ctx, cmd, command_id, fingerprint, states)
+                .await?
+        {
+            return Ok(r);
+        }
         let mut tx = self.store.begin().await?;
 
         // 2a. Load what was recorded after the versions we hold, for every stream involved.
@@ -197,7 +219,68 @@ impl TallyService {
             streams.extend(more);
         }
 
-        // 2b. Decide (pure).
+        // 2b, 2c. Decide (pure), and append every stream's events with its expected version,
+        // and the new states.
+        let (d, plan) = self.decide(ctx, cmd, command_id, fingerprint, states)?;
+        let appended = tx.append(plan).await?;
+        let recorded = tx.commit().await?;
+        Ok(self
+            .committed(d, recorded, appended.cache_written, states)
+            .await)
+    }
+
+    /// The fast path: decide on the states held (from memory or the cache), then append in
+    /// one transaction that first checks that no stream the decision read has moved on
+    /// ([`EventStore::append_if_current`](crate::driven::EventStore::append_if_current)).
+    /// Deciding is pure, so this is the full transaction's outcome whenever its load would
+    /// have found nothing newer, in fewer round trips. `None` when the path does not apply:
+    /// a stream had moved (nothing was written; its state is forgotten), or the decision was a
+    /// refusal, which is only ever given by a decision inside the full transaction (the
+    /// states held may be stale).
+    async fn speculate(
+        &self,
+        ctx: &Ctx,
+        cmd: &Cmd,
+        command_id: Uuid,
+        fingerprint: &str,
+        states: &mut HashMap<StreamId, Loaded>,
+    ) -> Result<Option<Receipt>, Attempt> {
+        let streams = cmd.streams(states);
+        if streams.iter().any(|s| !states.contains_key(s)) {
+            return Ok(None);
+        }
+        let (d, plan) = match self.decide(ctx, cmd, command_id, fingerprint, states) {
+            Ok(d) => d,
+            Err(Attempt::Failed(_)) => return Ok(None),
+            Err(conflict) => return Err(conflict),
+        };
+        let reads: Vec<(StreamId, u64)> = streams
+            .iter()
+            .map(|s| (s.clone(), states[s].version))
+            .collect();
+        match self.store.append_if_current(&reads, plan).await? {
+            Some(c) => Ok(Some(
+                self.committed(d, c.events, c.cache_written, states).await,
+            )),
+            None => {
+                for s in &streams {
+                    self.memo.forget(s);
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// Decides on `states` (pure), and plans the append: every stream's events with its
+    /// expected version, the command id, and the new states for the cache.
+    fn decide(
+        &self,
+        ctx: &Ctx,
+        cmd: &Cmd,
+        command_id: Uuid,
+        fingerprint: &str,
+        states: &HashMap<StreamId, Loaded>,
+    ) -> Result<(Decided, AppendPlan), Attempt> {
         let decided: Vec<(StreamId, serde_json::Value, String)> = match cmd {
             Cmd::Member(c) => {
                 let s = cmd.primary();
@@ -244,7 +327,6 @@ impl TallyService {
             }
         };
 
-        // 2c. Append every stream's events with its expected version, and the new states.
         let time = self.clock.now();
         let correlation_id = ctx.correlation_id.unwrap_or(command_id);
         let mut appends: Vec<StreamAppend> = Vec::new();
@@ -281,30 +363,50 @@ impl TallyService {
             .iter()
             .map(|a| self.encode_state(&a.stream, &after[&a.stream]))
             .collect();
-        let appended = tx
-            .append(AppendPlan {
-                streams: appends,
-                command: ctx.command_id.map(|id| CommandRecord {
-                    command_id: id,
-                    fingerprint: fingerprint.to_owned(),
-                }),
-                cache: cache.clone(),
-            })
-            .await?;
-        let recorded = tx.commit().await?;
+        let plan = AppendPlan {
+            streams: appends,
+            command: ctx.command_id.map(|id| CommandRecord {
+                command_id: id,
+                fingerprint: fingerprint.to_owned(),
+            }),
+            cache,
+        };
+        Ok((Decided { command_id, after }, plan))
+    }
 
-        // 3. The new states, into the cache (unless the store wrote them in the transaction).
-        for (s, l) in after {
-            states.insert(s, l);
-        }
-        if !appended.cache_written {
+    /// After the commit (step 3): the new states, into memory and the cache (unless the store
+    /// wrote them in the transaction); the receipt.
+    async fn committed(
+        &self,
+        d: Decided,
+        recorded: Vec<RecordedEvent>,
+        cache_written: bool,
+        states: &mut HashMap<StreamId, Loaded>,
+    ) -> Receipt {
+        if !cache_written {
+            let cache: Vec<CachedState> = d
+                .after
+                .iter()
+                .map(|(s, l)| self.encode_state(s, l))
+                .collect();
             self.put_cache(&cache).await;
         }
-        Ok(Receipt {
-            command_id,
+        for (s, l) in d.after {
+            self.memo.put(&s, &l);
+            states.insert(s, l);
+        }
+        Receipt {
+            command_id: d.command_id,
             events: recorded.iter().map(EventRef::from).collect(),
-        })
+        }
     }
+}
+
+/// A decision taken, beside its append plan.
+struct Decided {
+    command_id: Uuid,
+    /// The states after the append.
+    after: HashMap<StreamId, Loaded>,
 }
 
 /// Why an attempt did not commit.

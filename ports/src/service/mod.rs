@@ -1,10 +1,17 @@
 //! The application service: every use case of [`Tally`], run through the driven ports.
 //!
 //! A command runs the algorithm of ARCHITECTURE.md, written once here:
-//! 1. read the entities' states from the cache (a hit saves replaying their history);
-//! 2. in ONE write transaction: load the events recorded after the cached versions of every
+//! 1. take the entities' last known states: those this process saw last (kept in memory,
+//!    bounded), else the state cache (a hit saves replaying their history);
+//! 2. in ONE write transaction: load the events recorded after those versions of every
 //!    stream the command touches, fold them, decide (pure), append with expected versions;
 //! 3. save the new states into the cache if newer (or let the store do it in the transaction).
+//!
+//! Its fast path decides first, on the states held, and hands the store the append with the
+//! versions it read ([`EventStore::append_if_current`]): one transaction that appends only if
+//! no stream moved on, which is step 2's outcome when its load finds nothing new (deciding is
+//! pure). Otherwise nothing is written and step 2 runs in full. A refusal always comes from a
+//! decision inside the full transaction, never from states that may be stale.
 //!
 //! Conflicts (a concurrent writer, a serialization failure) are retried with jittered
 //! exponential backoff, a bounded number of times. A rejection is never retried and records
@@ -28,9 +35,11 @@ use std::time::Duration;
 use tally_domain::{Handle, Job, JobId, Wallet};
 
 mod command;
+mod memo;
 mod state;
 mod use_cases;
 
+use memo::Memo;
 use state::{Loaded, St};
 
 /// How conflicts are retried.
@@ -80,6 +89,7 @@ pub struct TallyService {
     ids: Arc<dyn IdGenerator>,
     retry: RetryPolicy,
     locks: StreamLocks,
+    memo: Memo,
     wallet_format: String,
     job_format: String,
     stats: Stats,
@@ -95,6 +105,7 @@ impl TallyService {
             ids: Arc::new(UuidV7),
             retry: RetryPolicy::default(),
             locks: StreamLocks::default(),
+            memo: Memo::new(Self::MEMO_CAPACITY),
             wallet_format: format_of::<Wallet>(),
             job_format: format_of::<Job>(),
             stats: Stats::default(),
@@ -112,6 +123,20 @@ impl TallyService {
     #[must_use]
     pub fn with_ids(mut self, ids: Arc<dyn IdGenerator>) -> Self {
         self.ids = ids;
+        self
+    }
+
+    /// How many entity states a service keeps in memory by default (see
+    /// [`TallyService::with_memo`]).
+    pub const MEMO_CAPACITY: usize = 10_000;
+
+    /// Keeps the last state seen of up to `capacity` entities in memory (0: none), the least
+    /// recently used evicted first. A command on such an entity starts from it instead of
+    /// reading the state cache. It is never trusted: the command's transaction checks that no
+    /// newer event was recorded (by another process, say), and loads them if there are.
+    #[must_use]
+    pub fn with_memo(mut self, capacity: usize) -> Self {
+        self.memo = Memo::new(capacity);
         self
     }
 
@@ -173,13 +198,21 @@ impl TallyService {
         })
     }
 
-    /// The cached states of `streams` (empty states for misses). A failing cache is a miss.
+    /// The last known states of `streams`: from memory, else the state cache (empty states for
+    /// misses). A failing cache is a miss.
     async fn cached(&self, streams: &[StreamId], into: &mut HashMap<StreamId, Loaded>) {
-        let todo: Vec<StreamId> = streams
-            .iter()
-            .filter(|s| !into.contains_key(*s))
-            .cloned()
-            .collect();
+        let mut todo = Vec::new();
+        for s in streams {
+            if into.contains_key(s) {
+                continue;
+            }
+            match self.memo.get(s) {
+                Some(l) => {
+                    into.insert(s.clone(), l);
+                }
+                None => todo.push(s.clone()),
+            }
+        }
         if todo.is_empty() {
             return;
         }
@@ -220,6 +253,9 @@ impl TallyService {
         if !newer.is_empty() {
             l.fold(&newer)?;
             self.put_cache(&[self.encode_state(stream, &l)]).await;
+        }
+        if l.version > 0 {
+            self.memo.put(stream, &l);
         }
         Ok(l)
     }

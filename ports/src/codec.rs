@@ -19,6 +19,17 @@ pub fn encode<E: Serialize>(event: &E) -> (String, Value) {
     (t, data)
 }
 
+/// Fails unless this build reads events of this schema version.
+fn readable(event_type: &str, schema_version: u32) -> Result<(), String> {
+    if schema_version == SCHEMA_VERSION {
+        Ok(())
+    } else {
+        Err(format!(
+            "{event_type} has schema version {schema_version}; this build reads {SCHEMA_VERSION}"
+        ))
+    }
+}
+
 /// Rebuilds a domain event from its stored type name and payload.
 ///
 /// # Errors
@@ -28,17 +39,30 @@ pub fn decode<E: DeserializeOwned>(
     schema_version: u32,
     payload: &Value,
 ) -> Result<E, String> {
-    if schema_version != SCHEMA_VERSION {
-        return Err(format!(
-            "{event_type} has schema version {schema_version}; this build reads {SCHEMA_VERSION}"
-        ));
-    }
+    readable(event_type, schema_version)?;
     // Deserialize straight from the borrowed payload: replaying 10,000 events should not
     // copy 10,000 payloads into temporary `{type, data}` documents.
     let tag = Value::String(event_type.to_owned());
     let fields = [("type", &tag), ("data", payload)];
     let map = serde::de::value::MapDeserializer::<_, serde_json::Error>::new(fields.into_iter());
     E::deserialize(map).map_err(|e| format!("cannot read a {event_type} event: {e}"))
+}
+
+/// As [`decode`], from the payload's JSON text (what replaying a long stream reads).
+///
+/// # Errors
+/// When the payload is not JSON or does not match the type (corrupt or unknown data).
+pub fn decode_text<E: DeserializeOwned>(
+    event_type: &str,
+    schema_version: u32,
+    payload: &str,
+) -> Result<E, String> {
+    readable(event_type, schema_version)?;
+    // One small document in the events' tagged shape, parsed once: cheaper than building a
+    // `Value` first.
+    let tag = serde_json::to_string(event_type).map_err(|e| e.to_string())?;
+    let doc = format!(r#"{{"type":{tag},"data":{payload}}}"#);
+    serde_json::from_str(&doc).map_err(|e| format!("cannot read a {event_type} event: {e}"))
 }
 
 #[cfg(test)]
@@ -58,6 +82,14 @@ mod tests {
         assert_eq!(p, json!({"amount": 3, "reason": "hi"}));
         assert_eq!(decode::<MemberEvent>(&t, 1, &p).unwrap(), e);
         assert!(decode::<MemberEvent>(&t, 2, &p).is_err());
+        assert_eq!(
+            decode_text::<MemberEvent>(&t, 1, &p.to_string()).unwrap(),
+            e
+        );
+        assert!(decode_text::<MemberEvent>(&t, 2, &p.to_string()).is_err());
+        assert!(decode_text::<MemberEvent>(&t, 1, "{\"amount\": 3").is_err());
+        // A payload that tries to close the document early is just not JSON of the type.
+        assert!(decode_text::<MemberEvent>(&t, 1, "{}}, \"x\": {").is_err());
         assert!(decode::<MemberEvent>("Nope", 1, &p).is_err());
     }
 }

@@ -1,7 +1,7 @@
 //! The driven ports: what the application needs from storage, time and id generation.
 //! Adapters implement these; [`crate::service::TallyService`] uses them.
 
-use crate::envelope::{EntityKind, RecordedEvent, StreamId};
+use crate::envelope::{EntityKind, FoldEvent, RecordedEvent, StreamId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::sync::Mutex;
@@ -71,6 +71,27 @@ pub struct Appended {
     pub cache_written: bool,
 }
 
+/// What [`EventStore::fold_events`] hands events to; an error message stops the read.
+pub type Fold<'f> = dyn FnMut(FoldEvent<'_>) -> Result<(), String> + Send + 'f;
+
+/// What [`WriteTx::fold_events`] hands events to, with the index of their request.
+pub type FoldMany<'f> = dyn FnMut(usize, FoldEvent<'_>) -> Result<(), String> + Send + 'f;
+
+/// Hands a recorded event to a fold (the provided `fold_events`).
+fn fold_recorded(
+    e: &RecordedEvent,
+    fold: impl FnOnce(FoldEvent<'_>) -> Result<(), String>,
+) -> Result<(), StoreError> {
+    let payload = e.payload.to_string();
+    fold(FoldEvent {
+        version: e.version,
+        event_type: &e.event_type,
+        schema_version: e.schema_version,
+        payload: &payload,
+    })
+    .map_err(StoreError::Other)
+}
+
 /// What [`EventStore::append_if_current`] committed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Committed {
@@ -93,6 +114,26 @@ pub trait EventStore: Send + Sync {
         stream: &StreamId,
         after_version: u64,
     ) -> Result<Vec<RecordedEvent>, StoreError>;
+
+    /// Hands the events of `stream` above `after_version` to `fold`, in version order, with
+    /// only what folding needs ([`FoldEvent`]): for rebuilding a state from a long stream, as
+    /// the events are read. `fold` may be handed an event again (after a lost connection, the
+    /// read starts over): folding skips versions it has. An error from `fold` stops the read.
+    /// The provided implementation feeds [`EventStore::load`]'s events.
+    ///
+    /// # Errors
+    /// As [`EventStore::load`]; [`StoreError::Other`] with `fold`'s message.
+    async fn fold_events(
+        &self,
+        stream: &StreamId,
+        after_version: u64,
+        fold: &mut Fold<'_>,
+    ) -> Result<(), StoreError> {
+        for e in self.load(stream, after_version).await? {
+            fold_recorded(&e, &mut *fold)?;
+        }
+        Ok(())
+    }
 
     /// Starts a write transaction (PostgreSQL: SERIALIZABLE) for one command.
     ///
@@ -169,6 +210,24 @@ pub trait WriteTx: Send {
         &mut self,
         reads: &[(StreamId, u64)],
     ) -> Result<Vec<Vec<RecordedEvent>>, StoreError>;
+
+    /// As [`EventStore::fold_events`], for several streams in the transaction's view: each
+    /// event goes to `fold` with the index of its request in `reads`.
+    ///
+    /// # Errors
+    /// As [`WriteTx::load`]; [`StoreError::Other`] with `fold`'s message.
+    async fn fold_events(
+        &mut self,
+        reads: &[(StreamId, u64)],
+        fold: &mut FoldMany<'_>,
+    ) -> Result<(), StoreError> {
+        for (i, events) in self.load(reads).await?.into_iter().enumerate() {
+            for e in events {
+                fold_recorded(&e, |f| fold(i, f))?;
+            }
+        }
+        Ok(())
+    }
 
     /// Appends to every stream of the plan, each only if its version is still the expected
     /// one, and records the command id; all or nothing.

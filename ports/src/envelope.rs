@@ -152,6 +152,21 @@ impl EntityRef {
     }
 }
 
+/// An event as folding a state needs it, without the rest of the envelope, borrowed from
+/// wherever the store read it: what a store hands over, event by event as it reads them,
+/// when a state is rebuilt from a long stream (see [`crate::driven::EventStore::fold_events`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FoldEvent<'a> {
+    /// The version within its stream.
+    pub version: u64,
+    /// The event's type name.
+    pub event_type: &'a str,
+    /// The payload's schema version.
+    pub schema_version: u32,
+    /// The payload, as JSON text.
+    pub payload: &'a str,
+}
+
 /// An event as recorded: the envelope and the payload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordedEvent {

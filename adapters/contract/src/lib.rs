@@ -59,6 +59,7 @@ macro_rules! contract_tests {
             an_append_if_current_writes_only_when_no_stream_moved,
             racing_appends_if_current_land_once,
             a_service_never_acts_on_a_stale_state_it_holds,
+            events_fold_in_order_with_their_payloads,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {
@@ -767,4 +768,60 @@ pub async fn a_service_never_acts_on_a_stale_state_it_holds(h: &Harness) {
         .map(|e| e.version)
         .collect();
     assert_eq!(versions, (1..=6).collect::<Vec<_>>());
+}
+
+/// `fold_events` (outside and inside a transaction) hands over every event above the version
+/// asked, in version order, with its payload as JSON text; a fold that fails stops the read.
+pub async fn events_fold_in_order_with_their_payloads(h: &Harness) {
+    let (a, b) = (stream("alice"), job_stream("j1"));
+    commit(h, plan(&[(&a, 0, 3), (&b, 0, 2)], None))
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    h.store
+        .fold_events(&a, 1, &mut |e| {
+            let payload: serde_json::Value =
+                serde_json::from_str(e.payload).map_err(|e| e.to_string())?;
+            seen.push((
+                e.version,
+                e.event_type.to_owned(),
+                e.schema_version,
+                payload,
+            ));
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let expected: Vec<_> = h
+        .store
+        .load(&a, 1)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.version, e.event_type, e.schema_version, e.payload))
+        .collect();
+    assert_eq!(seen, expected);
+    assert_eq!(seen.iter().map(|s| s.0).collect::<Vec<_>>(), vec![2, 3]);
+    let stopped = h.store.fold_events(&a, 0, &mut |_| Err("no".into())).await;
+    assert!(matches!(stopped, Err(StoreError::Other(_))), "{stopped:?}");
+
+    let mut tx = h.store.begin().await.unwrap();
+    let mut seen: Vec<(usize, u64)> = Vec::new();
+    tx.fold_events(
+        &[(b.clone(), 0), (a.clone(), 2), (stream("nobody"), 0)],
+        &mut |i, e| {
+            seen.push((i, e.version));
+            Ok(())
+        },
+    )
+    .await
+    .unwrap();
+    // Each stream's events in version order (streams may interleave).
+    let of = |i| {
+        seen.iter()
+            .filter(|s| s.0 == i)
+            .map(|s| s.1)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!((of(0), of(1), of(2)), (vec![1, 2], vec![3], vec![]));
 }

@@ -64,6 +64,11 @@ impl Conns {
         }
     }
 
+    /// How many times a read is tried on broken connections.
+    pub(crate) fn attempts(&self) -> u32 {
+        self.keep
+    }
+
     pub(crate) fn pool(&self) -> &PgPool {
         &self.pool
     }

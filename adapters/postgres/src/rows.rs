@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 use tally_ports::driven::{CachedState, StoreError};
-use tally_ports::{Actor, RecordedEvent, StreamId};
+use tally_ports::{Actor, FoldEvent, RecordedEvent, StreamId};
 use uuid::Uuid;
 
 /// The columns of an event, in the order [`event`] reads them.
@@ -117,6 +117,18 @@ impl Decoder {
             time: get::<DateTime<Utc>>(row, at + 11)?,
         })
     }
+}
+
+/// Reads what folding needs from columns `at..at + 4`: version, type, schema version and
+/// payload text, borrowed from the row.
+pub(crate) fn fold_event(row: &PgRow, at: usize) -> Result<FoldEvent<'_>, StoreError> {
+    Ok(FoldEvent {
+        version: unsigned(get(row, at)?)?,
+        event_type: get(row, at + 1)?,
+        schema_version: u32::try_from(get::<i32>(row, at + 2)?)
+            .map_err(|_| corrupt("negative schema version"))?,
+        payload: get(row, at + 3)?,
+    })
 }
 
 /// Reads a cache row from columns `at..at + 4`: stream, version, format, state.

@@ -27,6 +27,23 @@ pub(crate) const LOAD_MANY: &str = concat!(
       ) e"
 );
 
+/// What folding needs of a stream's events (see [`crate::rows::fold_event`]).
+pub(crate) const LOAD_FOLDING: &str = "SELECT e.version, e.event_type, e.schema_version, \
+     e.payload_text FROM events e WHERE e.stream = $1 AND e.version > $2 ORDER BY e.version";
+
+/// [`LOAD_MANY`], with what folding needs only.
+pub(crate) const LOAD_MANY_FOLDING: &str = "
+SELECT r.i, e.version, e.event_type, e.schema_version, e.payload_text
+FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS r(stream, after_version, i)
+CROSS JOIN LATERAL (
+    SELECT 1 FROM streams s
+    WHERE s.stream = r.stream AND s.version > r.after_version LIMIT 1
+) moved
+CROSS JOIN LATERAL (
+    SELECT e.version, e.event_type, e.schema_version, e.payload_text FROM events e
+    WHERE e.stream = r.stream AND e.version > r.after_version ORDER BY e.version
+) e";
+
 /// Only events of transactions older than every transaction still in flight that could
 /// write here (see the crate docs). In-flight transactions that are running in another
 /// database cannot, and are left out of the horizon, so that other databases' work does not

@@ -1,15 +1,17 @@
 //! The event store: reads, and starting a command's write transaction.
 
 use crate::PgStore;
-use crate::error::{corrupt, in_tx, outside};
-use crate::rows::{Decoder, signed};
-use crate::sql::{LOAD, OUTCOME, READ_ALL};
+use crate::error::{corrupt, in_tx, is_lost, outside};
+use crate::rows::{Decoder, fold_event, signed};
+use crate::sql::{LOAD, LOAD_FOLDING, OUTCOME, READ_ALL};
 use crate::tx::PgTx;
 use async_trait::async_trait;
 use futures::TryStreamExt;
 use sqlx::postgres::PgRow;
 use sqlx::{Executor, Row};
-use tally_ports::driven::{AppendPlan, CommandOutcome, Committed, EventStore, StoreError, WriteTx};
+use tally_ports::driven::{
+    AppendPlan, CommandOutcome, Committed, EventStore, Fold, StoreError, WriteTx,
+};
 use tally_ports::{RecordedEvent, StreamId};
 use uuid::Uuid;
 
@@ -44,6 +46,52 @@ impl EventStore for PgStore {
                 (conn, loaded)
             })
             .await?
+    }
+
+    async fn fold_events(
+        &self,
+        stream: &StreamId,
+        after: u64,
+        fold: &mut Fold<'_>,
+    ) -> Result<(), StoreError> {
+        const WHAT: &str = "loading a stream";
+        let (s, after) = (stream.to_string(), signed(after)?);
+        let mut attempt = 1;
+        loop {
+            let mut conn = self.reads.acquire().await.map_err(|e| outside(WHAT, &e))?;
+            // Folded as the rows arrive: the server goes on reading while this side decodes.
+            let result = async {
+                let mut rows = sqlx::query(LOAD_FOLDING)
+                    .bind(&s)
+                    .bind(after)
+                    .fetch(&mut *conn);
+                while let Some(row) = rows.try_next().await? {
+                    let folded = fold_event(&row, 0).and_then(|e| fold(e).map_err(corrupt));
+                    if let Err(e) = folded {
+                        return Ok(Err(e));
+                    }
+                }
+                Ok(Ok(()))
+            }
+            .await;
+            match result {
+                Ok(done) => {
+                    self.reads.give_back(conn);
+                    return done;
+                }
+                // Lost connections: again on another one (folding skips what it has).
+                Err(e) if is_lost(&e) && attempt < self.reads.attempts() => {
+                    self.reads.connection_lost(&mut conn);
+                    attempt += 1;
+                }
+                Err(e) => {
+                    if is_lost(&e) {
+                        self.reads.connection_lost(&mut conn);
+                    }
+                    return Err(outside(WHAT, &e));
+                }
+            }
+        }
     }
 
     async fn begin(&self) -> Result<Box<dyn WriteTx>, StoreError> {

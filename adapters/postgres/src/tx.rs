@@ -2,14 +2,17 @@
 
 use crate::conns::{Conn, Conns};
 use crate::error::{at_commit, corrupt, in_tx, is_lost, outside};
-use crate::rows::{CacheArrays, Decoder, signed, unsigned};
-use crate::sql::{LOAD_MANY, append_one_sql, append_sql};
+use crate::rows::{CacheArrays, Decoder, fold_event, signed, unsigned};
+use crate::sql::{LOAD_MANY, LOAD_MANY_FOLDING, append_one_sql, append_sql};
 use async_trait::async_trait;
 use futures::TryStreamExt;
 use sqlx::postgres::PgArguments;
+use sqlx::postgres::PgRow;
 use sqlx::{Executor, Postgres, Row};
 use std::sync::Arc;
-use tally_ports::driven::{AppendPlan, Appended, Committed, StoreError, StreamAppend, WriteTx};
+use tally_ports::driven::{
+    AppendPlan, Appended, Committed, FoldMany, StoreError, StreamAppend, WriteTx,
+};
 use tally_ports::{RecordedEvent, StreamId};
 use uuid::Uuid;
 
@@ -42,6 +45,41 @@ impl PgTx {
             self.store.connection_lost(conn);
         }
         in_tx(what, e)
+    }
+
+    /// Runs a load of several streams (`sql`: the request's ordinality, then the columns
+    /// `each` reads from column 1 on), handing each row to `each` with its request's index.
+    async fn load_with(
+        &mut self,
+        sql: &'static str,
+        reads: &[(StreamId, u64)],
+        mut each: impl FnMut(usize, &PgRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let streams: Vec<String> = reads.iter().map(|(s, _)| s.to_string()).collect();
+        let after: Vec<i64> = reads
+            .iter()
+            .map(|(_, v)| signed(*v))
+            .collect::<Result<_, _>>()?;
+        let mut rows = sqlx::query(sql)
+            .bind(&streams)
+            .bind(&after)
+            .fetch(&mut **self.conn()?);
+        loop {
+            let r = match rows.try_next().await {
+                Ok(Some(r)) => r,
+                Ok(None) => return Ok(()),
+                Err(e) => {
+                    drop(rows);
+                    return Err(self.failed("loading streams", &e));
+                }
+            };
+            let i: i64 = r.try_get(0).map_err(corrupt)?;
+            let i = usize::try_from(i - 1)
+                .ok()
+                .filter(|i| *i < reads.len())
+                .ok_or_else(|| corrupt("load: bad ordinality"))?;
+            each(i, &r)?;
+        }
     }
 
     fn conn(&mut self) -> Result<&mut Conn, StoreError> {
@@ -95,39 +133,32 @@ impl WriteTx for PgTx {
         &mut self,
         reads: &[(StreamId, u64)],
     ) -> Result<Vec<Vec<RecordedEvent>>, StoreError> {
-        let streams: Vec<String> = reads.iter().map(|(s, _)| s.to_string()).collect();
-        let after: Vec<i64> = reads
-            .iter()
-            .map(|(_, v)| signed(*v))
-            .collect::<Result<_, _>>()?;
-        let mut rows = sqlx::query(LOAD_MANY)
-            .bind(&streams)
-            .bind(&after)
-            .fetch(&mut **self.conn()?);
         let mut out = vec![Vec::new(); reads.len()];
         let mut d = Decoder::default();
-        loop {
-            let r = match rows.try_next().await {
-                Ok(Some(r)) => r,
-                Ok(None) => break,
-                Err(e) => {
-                    drop(rows);
-                    return Err(self.failed("loading streams", &e));
-                }
-            };
-            let i: i64 = r.try_get(0).map_err(corrupt)?;
-            let slot = usize::try_from(i - 1)
-                .ok()
-                .and_then(|i| out.get_mut(i))
-                .ok_or_else(|| corrupt("load: bad ordinality"))?;
-            slot.push(d.event(&r, 1)?);
-        }
+        self.load_with(LOAD_MANY, reads, |i, r| {
+            out[i].push(d.event(r, 1)?);
+            Ok(())
+        })
+        .await?;
         // Rows come in version order per stream; sorting what is sorted costs one pass, and
         // the order then does not depend on the plan.
         for events in &mut out {
             events.sort_by_key(|e| e.version);
         }
         Ok(out)
+    }
+
+    async fn fold_events(
+        &mut self,
+        reads: &[(StreamId, u64)],
+        fold: &mut FoldMany<'_>,
+    ) -> Result<(), StoreError> {
+        // Folded as the rows arrive, each stream's in version order (the lateral subquery's
+        // ORDER BY).
+        self.load_with(LOAD_MANY_FOLDING, reads, |i, r| {
+            fold(i, fold_event(r, 1)?).map_err(corrupt)
+        })
+        .await
     }
 
     async fn append(&mut self, plan: AppendPlan) -> Result<Appended, StoreError> {

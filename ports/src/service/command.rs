@@ -100,11 +100,14 @@ impl TallyService {
         let mut held = self.locks.none();
         held.lock(std::slice::from_ref(&primary)).await;
         let mut states: HashMap<StreamId, Loaded> = HashMap::new();
-        self.cached(std::slice::from_ref(&primary), &mut states)
+        let missed = self
+            .cached(std::slice::from_ref(&primary), &mut states)
             .await;
+        self.replay(&missed, &mut states).await?;
         let others: Vec<StreamId> = cmd.streams(&states).into_iter().skip(1).collect();
         held.lock(&others).await;
-        self.cached(&others, &mut states).await;
+        let missed = self.cached(&others, &mut states).await;
+        self.replay(&missed, &mut states).await?;
 
         let mut attempt = 0;
         loop {
@@ -165,6 +168,21 @@ impl TallyService {
         }
     }
 
+    /// Rebuilds the states the cache missed from their events before the transaction, where
+    /// replaying a long stream takes no SERIALIZABLE read locks (the transaction still checks
+    /// that nothing newer was recorded meanwhile).
+    async fn replay(
+        &self,
+        missed: &[StreamId],
+        states: &mut HashMap<StreamId, Loaded>,
+    ) -> Result<()> {
+        for s in missed {
+            let l = states.get_mut(s).expect("cached");
+            self.catch_up_outside(s, l).await?;
+        }
+        Ok(())
+    }
+
     /// Brings `states` of `streams` up to date inside `tx`: from the cache where nothing is
     /// held yet, then the events recorded after the versions held.
     async fn catch_up(
@@ -173,14 +191,25 @@ impl TallyService {
         streams: &[StreamId],
         states: &mut HashMap<StreamId, Loaded>,
     ) -> Result<(), Attempt> {
-        self.cached(streams, states).await;
+        // Missed states are replayed from the start by the load below.
+        let _missed = self.cached(streams, states).await;
         let reads: Vec<(StreamId, u64)> = streams
             .iter()
             .map(|s| (s.clone(), states[s].version))
             .collect();
-        let loaded = tx.load(&reads).await?;
-        for ((s, _), events) in reads.iter().zip(&loaded) {
-            states.get_mut(s).expect("read").fold(events)?;
+        let mut folding: Vec<(String, Loaded)> = reads
+            .iter()
+            .map(|(s, _)| (s.to_string(), states[s].clone()))
+            .collect();
+        tx.fold_events(&reads, &mut |i, e| {
+            let (what, l) = folding
+                .get_mut(i)
+                .ok_or("a load answered a request not made")?;
+            l.fold_one(what, e).map_err(|e| e.to_string())
+        })
+        .await?;
+        for ((s, _), (_, l)) in reads.iter().zip(folding) {
+            states.insert(s.clone(), l);
         }
         Ok(())
     }

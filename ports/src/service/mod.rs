@@ -2,7 +2,8 @@
 //!
 //! A command runs the algorithm of ARCHITECTURE.md, written once here:
 //! 1. take the entities' last known states: those this process saw last (kept in memory,
-//!    bounded), else the state cache (a hit saves replaying their history);
+//!    bounded), else the state cache (a hit saves replaying their history); a miss is
+//!    replayed from the events here, before the transaction;
 //! 2. in ONE write transaction: load the events recorded after those versions of every
 //!    stream the command touches, fold them, decide (pure), append with expected versions;
 //! 3. save the new states into the cache if newer (or let the store do it in the transaction).
@@ -199,8 +200,12 @@ impl TallyService {
     }
 
     /// The last known states of `streams`: from memory, else the state cache (empty states for
-    /// misses). A failing cache is a miss.
-    async fn cached(&self, streams: &[StreamId], into: &mut HashMap<StreamId, Loaded>) {
+    /// misses, which are returned). A failing cache is a miss.
+    async fn cached(
+        &self,
+        streams: &[StreamId],
+        into: &mut HashMap<StreamId, Loaded>,
+    ) -> Vec<StreamId> {
         let mut todo = Vec::new();
         for s in streams {
             if into.contains_key(s) {
@@ -214,19 +219,24 @@ impl TallyService {
             }
         }
         if todo.is_empty() {
-            return;
+            return todo;
         }
         let rows = self.cache.get(&todo).await.unwrap_or_else(|e| {
             tracing::warn!(error = %e, "state cache unavailable; replaying events");
             Vec::new()
         });
+        let mut missed = Vec::new();
         for s in todo {
             let hit = rows
                 .iter()
                 .find(|r| r.stream == s)
                 .and_then(|r| self.decode_state(r));
+            if hit.is_none() {
+                missed.push(s.clone());
+            }
             into.insert(s.clone(), hit.unwrap_or_else(|| Loaded::empty(s.kind())));
         }
+        missed
     }
 
     async fn put_cache(&self, states: &[CachedState]) {
@@ -245,19 +255,27 @@ impl TallyService {
         let mut l = m
             .remove(stream)
             .unwrap_or_else(|| Loaded::empty(stream.kind()));
-        let newer = self
-            .store
-            .load(stream, l.version)
-            .await
-            .map_err(store_error)?;
-        if !newer.is_empty() {
-            l.fold(&newer)?;
+        if self.catch_up_outside(stream, &mut l).await? {
             self.put_cache(&[self.encode_state(stream, &l)]).await;
         }
-        if l.version > 0 {
-            self.memo.put(stream, &l);
-        }
         Ok(l)
+    }
+
+    /// Folds the events recorded after `l`'s version into it, outside any transaction (so
+    /// that replaying a long stream takes no SERIALIZABLE read locks), and remembers the
+    /// result. Whether there were any.
+    async fn catch_up_outside(&self, stream: &StreamId, l: &mut Loaded) -> Result<bool> {
+        let (what, from) = (stream.to_string(), l.version);
+        self.store
+            .fold_events(stream, from, &mut |e| {
+                l.fold_one(&what, e).map_err(|e| e.to_string())
+            })
+            .await
+            .map_err(store_error)?;
+        if l.version > 0 {
+            self.memo.put(stream, l);
+        }
+        Ok(l.version > from)
     }
 
     /// An entity's current state and version, read through the cache (no authorization:
@@ -330,12 +348,13 @@ impl TallyService {
                 .and_then(|c| self.decode_state(c))
                 .unwrap_or_else(|| Loaded::empty(kind));
             if l.version < item.version {
-                let newer = self
-                    .store
-                    .load(&item.stream, l.version)
+                let what = item.stream.to_string();
+                self.store
+                    .fold_events(&item.stream, l.version, &mut |e| {
+                        l.fold_one(&what, e).map_err(|e| e.to_string())
+                    })
                     .await
                     .map_err(store_error)?;
-                l.fold(&newer)?;
                 rebuilt.push(self.encode_state(&item.stream, &l));
             }
             out.push((item, l));

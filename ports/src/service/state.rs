@@ -1,9 +1,9 @@
 //! Entity states as the service handles them: either kind, at a version.
 
 use crate::codec;
-use crate::envelope::{EntityKind, RecordedEvent};
+use crate::envelope::{EntityKind, FoldEvent, RecordedEvent};
 use crate::error::{Error, Result};
-use tally_domain::{Job, Wallet};
+use tally_domain::{Job, JobEvent, MemberEvent, Wallet};
 
 /// An entity's state of either kind, as the service handles it.
 #[derive(Debug, Clone)]
@@ -47,20 +47,44 @@ impl Loaded {
     /// Folds recorded events (of this entity, newer than `version`) into the state.
     pub(crate) fn fold(&mut self, events: &[RecordedEvent]) -> Result<()> {
         for e in events {
-            if e.version <= self.version {
-                continue;
-            }
-            let bad = |m: String| Error::infrastructure(format!("{}: {m}", e.stream));
-            self.state = match std::mem::replace(&mut self.state, St::Job(Job::default())) {
-                St::Wallet(w) => St::Wallet(w.evolve(
-                    &codec::decode(&e.event_type, e.schema_version, &e.payload).map_err(bad)?,
-                )),
-                St::Job(j) => St::Job(j.evolve(
-                    &codec::decode(&e.event_type, e.schema_version, &e.payload).map_err(bad)?,
-                )),
-            };
-            self.version = e.version;
+            self.step(
+                e.version,
+                || e.stream.to_string(),
+                || codec::decode(&e.event_type, e.schema_version, &e.payload),
+                || codec::decode(&e.event_type, e.schema_version, &e.payload),
+            )?;
         }
+        Ok(())
+    }
+
+    /// Folds one event handed over by a store (of the entity `what`, if newer than `version`).
+    pub(crate) fn fold_one(&mut self, what: &str, e: FoldEvent<'_>) -> Result<()> {
+        self.step(
+            e.version,
+            || what.to_owned(),
+            || codec::decode_text(e.event_type, e.schema_version, e.payload),
+            || codec::decode_text(e.event_type, e.schema_version, e.payload),
+        )
+    }
+
+    /// Applies the event at `version` (decoded as a member's or a job's event, as the state
+    /// is), unless the state already has it.
+    fn step(
+        &mut self,
+        version: u64,
+        what: impl Fn() -> String,
+        member: impl FnOnce() -> std::result::Result<MemberEvent, String>,
+        job: impl FnOnce() -> std::result::Result<JobEvent, String>,
+    ) -> Result<()> {
+        if version <= self.version {
+            return Ok(());
+        }
+        let bad = |m: String| Error::infrastructure(format!("{}: {m}", what()));
+        self.state = match std::mem::replace(&mut self.state, St::Job(Job::default())) {
+            St::Wallet(w) => St::Wallet(w.evolve(&member().map_err(bad)?)),
+            St::Job(j) => St::Job(j.evolve(&job().map_err(bad)?)),
+        };
+        self.version = version;
         Ok(())
     }
 }

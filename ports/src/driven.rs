@@ -1,7 +1,7 @@
 //! The driven ports: what the application needs from storage, time and id generation.
 //! Adapters implement these; [`crate::service::TallyService`] uses them.
 
-use crate::envelope::{EntityKind, FoldEvent, RecordedEvent, StreamId};
+use crate::envelope::{EntityKind, FoldEvent, Payload, RecordedEvent, StreamId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::sync::Mutex;
@@ -82,12 +82,11 @@ fn fold_recorded(
     e: &RecordedEvent,
     fold: impl FnOnce(FoldEvent<'_>) -> Result<(), String>,
 ) -> Result<(), StoreError> {
-    let payload = e.payload.to_string();
     fold(FoldEvent {
         version: e.version,
         event_type: &e.event_type,
         schema_version: e.schema_version,
-        payload: &payload,
+        payload: Payload::Json(&e.payload),
     })
     .map_err(StoreError::Other)
 }

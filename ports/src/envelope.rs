@@ -163,8 +163,18 @@ pub struct FoldEvent<'a> {
     pub event_type: &'a str,
     /// The payload's schema version.
     pub schema_version: u32,
-    /// The payload, as JSON text.
-    pub payload: &'a str,
+    /// The payload, in the form the store holds it.
+    pub payload: Payload<'a>,
+}
+
+/// An event's payload as a store holds it: parsed JSON, or JSON text (what PostgreSQL sends
+/// fastest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Payload<'a> {
+    /// Parsed JSON.
+    Json(&'a serde_json::Value),
+    /// JSON text.
+    Text(&'a str),
 }
 
 /// An event as recorded: the envelope and the payload.

@@ -23,7 +23,7 @@ pub mod service;
 
 pub use actor::{Actor, Ctx};
 pub use driving::*;
-pub use envelope::{EntityKind, EntityRef, FoldEvent, RecordedEvent, StreamId};
+pub use envelope::{EntityKind, EntityRef, FoldEvent, Payload, RecordedEvent, StreamId};
 pub use error::{Error, Result};
 pub use service::{RetryPolicy, TallyService};
 pub use tally_domain::{ApplicationStatus, JobStatus};

@@ -13,7 +13,7 @@ use tally_ports::driven::{
     StreamAppend,
 };
 use tally_ports::{
-    Actor, Ctx, EntityKind, EntityRef, GrantCreditsInput, LaunchJobInput, RecordedEvent,
+    Actor, Ctx, EntityKind, EntityRef, GrantCreditsInput, LaunchJobInput, Payload, RecordedEvent,
     RegisterMemberInput, StreamId, Tally, TallyService,
 };
 use uuid::Uuid;
@@ -780,8 +780,10 @@ pub async fn events_fold_in_order_with_their_payloads(h: &Harness) {
     let mut seen = Vec::new();
     h.store
         .fold_events(&a, 1, &mut |e| {
-            let payload: serde_json::Value =
-                serde_json::from_str(e.payload).map_err(|e| e.to_string())?;
+            let payload: serde_json::Value = match e.payload {
+                Payload::Json(v) => v.clone(),
+                Payload::Text(t) => serde_json::from_str(t).map_err(|e| e.to_string())?,
+            };
             seen.push((
                 e.version,
                 e.event_type.to_owned(),

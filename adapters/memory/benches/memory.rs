@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tally_ports::{Actor, Ctx, EntityRef, GrantCreditsInput, RegisterMemberInput, Tally};
+use tally_ports::{
+    Actor, Ctx, EntityRef, GrantCreditsInput, RegisterMemberInput, Tally, TallyService,
+};
 
 fn admin() -> Ctx {
     Ctx::new(Actor::admin("root"))
@@ -107,6 +109,8 @@ async fn main() {
             .expect("grant");
     }
     let big = EntityRef::member("big");
+    // Loads through the state cache or the events, not from the states kept in memory.
+    let svc = TallyService::new(Arc::new(store.clone()), Arc::new(store.clone())).with_memo(0);
     let runs = 30;
     let mut warm = Vec::new();
     let mut cold = Vec::new();

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 use tally_ports::driven::{CachedState, StoreError};
-use tally_ports::{Actor, FoldEvent, RecordedEvent, StreamId};
+use tally_ports::{Actor, FoldEvent, Payload, RecordedEvent, StreamId};
 use uuid::Uuid;
 
 /// The columns of an event, in the order [`event`] reads them.
@@ -127,7 +127,7 @@ pub(crate) fn fold_event(row: &PgRow, at: usize) -> Result<FoldEvent<'_>, StoreE
         event_type: get(row, at + 1)?,
         schema_version: u32::try_from(get::<i32>(row, at + 2)?)
             .map_err(|_| corrupt("negative schema version"))?,
-        payload: get(row, at + 3)?,
+        payload: Payload::Text(get(row, at + 3)?),
     })
 }
 

@@ -1,7 +1,7 @@
 //! Entity states as the service handles them: either kind, at a version.
 
 use crate::codec;
-use crate::envelope::{EntityKind, FoldEvent, RecordedEvent};
+use crate::envelope::{EntityKind, FoldEvent, Payload, RecordedEvent};
 use crate::error::{Error, Result};
 use tally_domain::{Job, JobEvent, MemberEvent, Wallet};
 
@@ -59,12 +59,7 @@ impl Loaded {
 
     /// Folds one event handed over by a store (of the entity `what`, if newer than `version`).
     pub(crate) fn fold_one(&mut self, what: &str, e: FoldEvent<'_>) -> Result<()> {
-        self.step(
-            e.version,
-            || what.to_owned(),
-            || codec::decode_text(e.event_type, e.schema_version, e.payload),
-            || codec::decode_text(e.event_type, e.schema_version, e.payload),
-        )
+        self.step(e.version, || what.to_owned(), || decode(&e), || decode(&e))
     }
 
     /// Applies the event at `version` (decoded as a member's or a job's event, as the state
@@ -86,5 +81,13 @@ impl Loaded {
         };
         self.version = version;
         Ok(())
+    }
+}
+
+/// Decodes an event handed over by a store, whatever the form of its payload.
+fn decode<E: serde::de::DeserializeOwned>(e: &FoldEvent<'_>) -> std::result::Result<E, String> {
+    match e.payload {
+        Payload::Json(v) => codec::decode(e.event_type, e.schema_version, v),
+        Payload::Text(t) => codec::decode_text(e.event_type, e.schema_version, t),
     }
 }

@@ -55,7 +55,7 @@ pub struct StorageArgs {
     /// PostgreSQL connection URL (with `--storage postgres`).
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
-    /// Most PostgreSQL connections in the pool.
+    /// Most PostgreSQL connections in each of the two pools (commands, reads).
     #[arg(long, env = "TALLY_DB_POOL_SIZE", default_value_t = 16, global = true)]
     pub pool_size: u32,
     /// Apply pending migrations on start-up (PostgreSQL).

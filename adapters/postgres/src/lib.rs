@@ -107,7 +107,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// How to connect.
 #[derive(Debug, Clone)]
 pub struct PgOptions {
-    /// The most connections the pool opens (at least one per concurrent command helps).
+    /// The most connections each of the two pools (commands, reads) opens (one per concurrent
+    /// command helps).
     pub pool_size: u32,
     /// How long a caller waits for a connection before storage counts as unavailable.
     pub acquire_timeout: Duration,

@@ -1,9 +1,10 @@
 //! Connections between uses: a stack of ready connections kept out of the pool.
 //!
 //! sqlx checks a connection with a round trip every time it goes back to the pool, and
-//! hands idle connections out oldest first. A command uses two connections (the service's
-//! cache read, then its transaction), so that is two extra round trips per command, and
-//! every statement lands on the backend that has been idle longest. Kept here instead,
+//! hands idle connections out oldest first. A command uses up to two connections (a cache
+//! read on the reads' pool, then its statement or transaction on the commands' pool), so that
+//! would be up to two extra round trips per command, and every statement would land on the
+//! backend that has been idle longest. Kept here instead (a stack per pool),
 //! ready connections are reused at once, the most recently used first, with no check: a
 //! connection that broke meanwhile fails its next statement, which is retried (reads) or
 //! reported as a conflict (transactions), and is then dropped, back into the pool, which

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Runs every test of Tally: unit, property, contract, PostgreSQL, HTTP and the acceptance
-# scenarios on every target. Provisions what it can by itself:
-#   - PostgreSQL: DATABASE_URL if set; else a local server (started if it is installed but
-#     stopped); else testcontainers when a Docker engine answers; else it fails saying what
-#     to set.
+# Runs every test of Tally: unit, property, contract, PostgreSQL, HTTP, schemathesis and the
+# acceptance scenarios on every target. Provisions what it can by itself:
+#   - PostgreSQL: DATABASE_URL if set; else this machine's server (started if it is installed
+#     but stopped); else one installed from the system's packages when this user may (root
+#     with apt-get); else testcontainers when a Docker engine answers; else it fails saying
+#     what to set.
 #   - Chromium and its driver (browser target): from the system's packages when missing and
 #     this user may install them (root with apt-get), unless TALLY_SKIP_BROWSER=1.
+#   - schemathesis (PyPI): in a virtual environment under target/, with python3 from the
+#     system's packages if it is missing and may be installed, unless TALLY_SKIP_SCHEMATHESIS=1.
 # Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +18,12 @@ features=()
 
 # --- PostgreSQL ------------------------------------------------------------------------
 local_url="postgres://postgres@127.0.0.1:5432/postgres"
+can_install() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; }
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" = 0 ]; then apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
 # Starts this machine's PostgreSQL if it is installed but stopped.
 ensure_local_pg() {
   command -v pg_isready >/dev/null || return 0
@@ -26,12 +35,32 @@ ensure_local_pg() {
     for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.5; done
   fi
 }
+# The URL of the local server: without a password if it trusts local connections, else (as
+# root, on a server this script may administer) with a password it sets for the tests.
+local_pg_url() {
+  if ! command -v psql >/dev/null || psql -qAt "$local_url" -c 'select 1' >/dev/null 2>&1; then
+    echo "$local_url"
+  elif [ "$(id -u)" = 0 ] && command -v runuser >/dev/null; then
+    runuser -u postgres -- psql -qc "ALTER ROLE postgres PASSWORD 'tally-tests'" >/dev/null
+    echo "postgres://postgres:tally-tests@127.0.0.1:5432/postgres"
+  else
+    echo "$local_url"
+  fi
+}
 if [ -n "${DATABASE_URL:-}" ]; then
   case "$DATABASE_URL" in *@127.0.0.1[:/]*|*@localhost[:/]*) ensure_local_pg ;; esac
 else
   ensure_local_pg
+  if ! { command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432; } \
+    && ! command -v pg_ctlcluster >/dev/null && can_install \
+    && ! { command -v docker >/dev/null && docker info >/dev/null 2>&1; }; then
+    say "installing PostgreSQL from the system's packages"
+    apt_install postgresql
+    ensure_local_pg
+  fi
   if command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432; then
-    export DATABASE_URL="$local_url"
+    DATABASE_URL=$(local_pg_url)
+    export DATABASE_URL
   elif command -v docker >/dev/null && docker info >/dev/null 2>&1; then
     say "no local PostgreSQL: using testcontainers"
     features+=(--features tally-postgres/testcontainers)
@@ -48,10 +77,9 @@ fi
 targets="${TALLY_TARGET:-memory,postgres,http,http-postgres,browser}"
 if [[ ",$targets," == *",browser,"* ]] && [ "${TALLY_SKIP_BROWSER:-0}" != 1 ]; then
   if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    if can_install; then
       say "installing chromium and chromium-driver"
-      apt-get update -qq
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+      apt_install chromium chromium-driver
     else
       echo "The browser target needs chromium and chromedriver:" >&2
       echo "  sudo apt-get install chromium chromium-driver" >&2
@@ -65,6 +93,36 @@ elif [ "${TALLY_SKIP_BROWSER:-0}" = 1 ]; then
 fi
 export TALLY_TARGET="$targets"
 say "acceptance targets: $TALLY_TARGET"
+
+# --- schemathesis (the OpenAPI fuzzer, app/tests/schemathesis.rs) -------------------------
+st_version="4.32.5"
+st_venv="target/schemathesis"
+if [ "${TALLY_SKIP_SCHEMATHESIS:-0}" = 1 ]; then
+  say "TALLY_SKIP_SCHEMATHESIS=1: schemathesis is left out"
+  export TALLY_SKIP_SCHEMATHESIS
+elif [ -n "${TALLY_SCHEMATHESIS:-}" ]; then
+  say "schemathesis: $TALLY_SCHEMATHESIS"
+else
+  if ! "$st_venv/bin/st" --version 2>/dev/null | grep -q "$st_version"; then
+    if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+      if can_install; then
+        say "installing python3 and python3-venv"
+        apt_install python3 python3-venv
+      else
+        echo "schemathesis needs python3 with venv: sudo apt-get install python3 python3-venv" >&2
+        echo "(or set TALLY_SKIP_SCHEMATHESIS=1 to leave it out, knowingly)." >&2
+        exit 1
+      fi
+    fi
+    say "installing schemathesis $st_version in $st_venv"
+    rm -rf "$st_venv"
+    python3 -m venv "$st_venv"
+    "$st_venv/bin/pip" install -q --disable-pip-version-check "schemathesis==$st_version"
+  fi
+  TALLY_SCHEMATHESIS="$PWD/$st_venv/bin/st"
+  export TALLY_SCHEMATHESIS
+  say "schemathesis: $("$TALLY_SCHEMATHESIS" --version)"
+fi
 
 # --- Tests ---------------------------------------------------------------------------------
 say "cargo test --workspace"

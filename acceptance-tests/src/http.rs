@@ -4,11 +4,11 @@
 use crate::targets::Backend;
 use anyhow::{Context, Result};
 use std::sync::Arc;
-use tally_http::auth::{PasswordCost, bootstrap_admin};
 use tally_http::{AppState, HttpConfig};
-use tally_http_client::{HttpTally, ProvisioningTokens, log_in};
+use tally_http_client::{HttpIdentity, HttpTally, ProvisioningTokens, log_in};
 use tally_ports::TallyService;
 use tally_ports::accounts::Accounts;
+use tally_ports::identity::{PasswordCost, bootstrap_admin};
 
 /// The password of the `admin` account of every spawned service.
 pub(crate) const ADMIN_PASSWORD: &str = "acceptance admin password";
@@ -52,9 +52,10 @@ pub async fn backend(service: Arc<TallyService>, accounts: Arc<dyn Accounts>) ->
         .await
         .context("logging in as the admin")?;
     let tokens = Arc::new(ProvisioningTokens::new(&url, admin)?);
-    let client = HttpTally::new(&url, tokens)?;
+    let client = HttpTally::new(&url, tokens.clone())?;
+    let identity = HttpIdentity::new(&url, tokens)?;
     Ok(
-        Backend::new(Arc::new(client)).with_teardown(Box::new(move || {
+        Backend::new(Arc::new(client), Arc::new(identity)).with_teardown(Box::new(move || {
             Box::pin(async move { server.shutdown().await.context("stopping the web service") })
         })),
     )

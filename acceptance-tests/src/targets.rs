@@ -9,6 +9,8 @@ use anyhow::{Result, bail};
 use futures::future::BoxFuture;
 use std::fmt;
 use std::sync::Arc;
+use tally_ports::accounts::Accounts;
+use tally_ports::identity::{Identity, IdentityService, PasswordCost};
 use tally_ports::{Tally, TallyService};
 use tally_postgres::testing::TestDb;
 use tally_postgres::{PgAccounts, PgOptions};
@@ -84,7 +86,8 @@ impl Target {
             Self::Memory => {
                 // The service holds the store; the store handle itself is not needed here.
                 let (service, _store) = tally_memory::service();
-                Ok(Backend::new(Arc::new(service)))
+                let accounts = Arc::new(tally_memory::MemoryAccounts::new());
+                Ok(Backend::in_process(Arc::new(service), accounts))
             }
             Self::Http => {
                 let (service, _store) = tally_memory::service();
@@ -93,7 +96,8 @@ impl Target {
             }
             Self::Postgres => {
                 let (db, service) = postgres().await;
-                Ok(Backend::new(Arc::new(service)).with_teardown(drop_db(db)))
+                let accounts = Arc::new(PgAccounts::new(db.store().clone()));
+                Ok(Backend::in_process(Arc::new(service), accounts).with_teardown(drop_db(db)))
             }
             Self::HttpPostgres => {
                 let (db, service) = postgres().await;
@@ -204,19 +208,28 @@ impl fmt::Display for Target {
 /// What a target's teardown does, once, after its scenario (an `async` Drop).
 pub type Teardown = Box<dyn FnOnce() -> BoxFuture<'static, Result<()>> + Send>;
 
-/// One scenario's backend: the driving port, and how to tear it down.
+/// One scenario's backend: the driving ports, and how to tear them down.
 pub struct Backend {
     tally: Arc<dyn Tally>,
+    identity: Arc<dyn Identity>,
     teardown: Option<Teardown>,
 }
 
 impl Backend {
     /// A backend that needs no teardown.
-    pub fn new(tally: Arc<dyn Tally>) -> Self {
+    pub fn new(tally: Arc<dyn Tally>, identity: Arc<dyn Identity>) -> Self {
         Self {
             tally,
+            identity,
             teardown: None,
         }
+    }
+
+    /// The services in process, over `service` and `accounts`.
+    pub fn in_process(service: Arc<TallyService>, accounts: Arc<dyn Accounts>) -> Self {
+        let identity = IdentityService::new(accounts, service.clone())
+            .with_password_cost(PasswordCost::Minimal);
+        Self::new(service, Arc::new(identity))
     }
 
     /// The same backend, with a teardown (stopping a server, dropping a database, closing a
@@ -233,6 +246,7 @@ impl Backend {
         let first = self.teardown;
         Self {
             tally: self.tally,
+            identity: self.identity,
             teardown: Some(Box::new(move || {
                 Box::pin(async move {
                     if let Some(first) = first {
@@ -244,9 +258,14 @@ impl Backend {
         }
     }
 
-    /// The driving port.
+    /// The commands and views.
     pub fn tally(&self) -> Arc<dyn Tally> {
         Arc::clone(&self.tally)
+    }
+
+    /// Sign-up, accounts, sessions.
+    pub fn identity(&self) -> Arc<dyn Identity> {
+        Arc::clone(&self.identity)
     }
 
     /// Tears the backend down.

@@ -84,7 +84,7 @@ impl TallyWorld {
         }
     }
 
-    /// The driving port.
+    /// The driving port of commands and views.
     ///
     /// # Panics
     /// If the `before` hook gave the scenario no backend (a runner bug).
@@ -93,6 +93,17 @@ impl TallyWorld {
             .as_ref()
             .expect("the before hook gives every scenario a backend")
             .tally()
+    }
+
+    /// The identity port (sign-up, accounts, sessions).
+    ///
+    /// # Panics
+    /// If the `before` hook gave the scenario no backend (a runner bug).
+    pub fn identity(&self) -> Arc<dyn tally_ports::identity::Identity> {
+        self.backend
+            .as_ref()
+            .expect("the before hook gives every scenario a backend")
+            .identity()
     }
 
     /// The context of a call by the admin.

@@ -3,9 +3,7 @@
 
 use anyhow::{Context, Result};
 use std::fmt;
-use tally_ports::{
-    Actor, Ctx, GrantCreditsInput, JobStatus, LaunchJobInput, RegisterMemberInput, Tally,
-};
+use tally_ports::{Actor, CommandKind, Ctx, Input, JobStatus, Tally};
 
 /// What the seed recorded.
 #[derive(Debug, Default)]
@@ -128,33 +126,31 @@ fn member(h: &str) -> Ctx {
     Ctx::new(Actor::member(h))
 }
 
+fn on_job(kind: CommandKind, job: &str) -> Input {
+    Input::new(kind).with("job", job)
+}
+
 /// Records the demo data set, as `admin` (an admin or system actor).
 pub async fn seed(tally: &dyn Tally, admin: &Ctx) -> Result<Summary> {
     let mut s = Summary::default();
     let mut events = 0;
     for (handle, name, credits) in MEMBERS {
+        let register = Input::new(CommandKind::RegisterMember)
+            .with("handle", handle)
+            .with("display_name", name);
         let r = tally
-            .register_member(
-                admin,
-                RegisterMemberInput {
-                    handle: handle.into(),
-                    display_name: name.into(),
-                },
-            )
+            .execute(admin, register)
             .await
             .with_context(|| format!("registering {handle}"))?;
         events += r.events.len();
         s.members += 1;
         if credits > 0 {
+            let grant = Input::new(CommandKind::GrantCredits)
+                .with("handle", handle)
+                .with("amount", credits)
+                .with("reason", "welcome credits");
             let r = tally
-                .grant_credits(
-                    admin,
-                    GrantCreditsInput {
-                        handle: handle.into(),
-                        amount: credits,
-                        reason: "welcome credits".into(),
-                    },
-                )
+                .execute(admin, grant)
                 .await
                 .with_context(|| format!("granting to {handle}"))?;
             events += r.events.len();
@@ -162,15 +158,12 @@ pub async fn seed(tally: &dyn Tally, admin: &Ctx) -> Result<Summary> {
         }
     }
     for (owner, title, description, reward, applicants, next) in JOBS {
+        let launch = Input::new(CommandKind::LaunchJob)
+            .with("title", title)
+            .with("description", description)
+            .with("reward", reward);
         let r = tally
-            .launch_job(
-                &member(owner),
-                LaunchJobInput {
-                    title: title.into(),
-                    description: description.into(),
-                    reward,
-                },
-            )
+            .execute(&member(owner), launch)
             .await
             .with_context(|| format!("launching {title:?}"))?;
         events += r.events.len();
@@ -180,34 +173,33 @@ pub async fn seed(tally: &dyn Tally, admin: &Ctx) -> Result<Summary> {
             .to_owned();
         for a in applicants {
             let pitch = format!("{a} here: I have done this kind of work before.");
-            events += tally.apply(&member(a), &job, &pitch).await?.events.len();
+            let apply = on_job(CommandKind::Apply, &job).with("pitch", pitch);
+            events += tally.execute(&member(a), apply).await?.events.len();
         }
         let o = member(owner);
         let status = match next {
             Next::Stay => JobStatus::Open,
             Next::Withdraw(who) => {
-                events += tally
-                    .withdraw_application(&member(who), &job)
-                    .await?
-                    .events
-                    .len();
+                let withdraw = on_job(CommandKind::WithdrawApplication, &job);
+                events += tally.execute(&member(who), withdraw).await?.events.len();
                 JobStatus::Open
             }
             Next::Accept(who) => {
-                events += tally.accept_applicant(&o, &job, who).await?.events.len();
+                let accept = on_job(CommandKind::AcceptApplicant, &job).with("participant", who);
+                events += tally.execute(&o, accept).await?.events.len();
                 JobStatus::InProgress
             }
             Next::Complete(who) => {
-                events += tally.accept_applicant(&o, &job, who).await?.events.len();
-                events += tally.complete_job(&o, &job).await?.events.len();
+                let accept = on_job(CommandKind::AcceptApplicant, &job).with("participant", who);
+                events += tally.execute(&o, accept).await?.events.len();
+                let complete = on_job(CommandKind::CompleteJob, &job);
+                events += tally.execute(&o, complete).await?.events.len();
                 JobStatus::Completed
             }
             Next::Cancel => {
-                events += tally
-                    .cancel_job(&o, &job, "the menu changed")
-                    .await?
-                    .events
-                    .len();
+                let cancel =
+                    on_job(CommandKind::CancelJob, &job).with("reason", "the menu changed");
+                events += tally.execute(&o, cancel).await?.events.len();
                 JobStatus::Cancelled
             }
         };

@@ -4,9 +4,9 @@ use crate::config::StorageArgs;
 use anyhow::{Context, Result};
 use clap::Args;
 use std::time::Duration;
-use tally_http::auth::{PasswordCost, bootstrap_admin};
 use tally_http::{AppState, HttpConfig};
 use tally_ports::accounts::{Account, Accounts, Role};
+use tally_ports::identity::{PasswordCost, bootstrap_admin, hash_password};
 use tally_ports::{Actor, Ctx};
 
 /// Web service settings.
@@ -83,7 +83,7 @@ const DEMO_PASSWORD: &str = "tally-demo";
 
 /// Gives every demo member an account, so that a person can log in as one of them.
 async fn demo_accounts(accounts: &dyn Accounts) -> Result<()> {
-    let hash = tally_http::auth::hash_password(DEMO_PASSWORD.into(), PasswordCost::Standard)
+    let hash = hash_password(DEMO_PASSWORD.into(), PasswordCost::Standard)
         .await
         .context("hashing the demo password")?;
     for handle in crate::demo::HANDLES {

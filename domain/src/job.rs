@@ -1,127 +1,67 @@
 //! The Job entity: launched by an owner with escrowed credits, applied to by participants,
 //! accepted, completed with a payout, or cancelled with a refund. Stream key: the job id.
 //!
-//! Decisions that span entities take every state they need and return the events of each
-//! ([`JobDecision`]), so that one transaction records them all or none.
+//! Decisions that span entities take every state they need and return the events of each,
+//! so that one transaction records them all or none.
 
-use crate::member::{MemberEvent, Wallet};
+use crate::affordance::{Action, placeholder};
+use crate::command::{
+    AcceptApplicant, Apply, CancelJob, Change, CommandKind, CompleteJob, Context, Decide,
+    LaunchJob, WithdrawApplication,
+};
+use crate::entity::{Entity, States, events};
+use crate::member::{MemberEvent, Wallet, acting_member, on};
 use crate::rejection::Rejection;
+use crate::stream::{EntityKind, StreamId};
 use crate::values::{Credits, Description, Handle, JobId, Pitch, Reason, Title};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Launches a job, escrowing its reward from the owner's balance.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LaunchJob {
-    /// The id the server chose for the new job.
-    pub job: JobId,
-    /// The owner (the acting member).
-    pub owner: Handle,
-    /// The title.
-    pub title: Title,
-    /// The description.
-    pub description: Description,
-    /// The reward, escrowed now and paid on completion.
-    pub reward: Credits,
-}
-
-/// The commands on a job. Every one but launch names the acting member in `by`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum JobCommand {
-    /// See [`LaunchJob`].
-    Launch(LaunchJob),
-    /// A member applies to the job with a pitch.
-    Apply {
-        /// The applicant.
-        by: Handle,
-        /// Why they should be chosen.
-        pitch: Pitch,
-    },
-    /// The applicant withdraws their live application.
-    Withdraw {
-        /// The applicant.
-        by: Handle,
-    },
-    /// The owner accepts one live application; the job is then in progress.
-    Accept {
-        /// The acting member (must be the owner).
-        by: Handle,
-        /// The applicant accepted.
-        participant: Handle,
-    },
-    /// The owner declares the job done; the participant is paid the reward.
-    Complete {
-        /// The acting member (must be the owner).
-        by: Handle,
-    },
-    /// The owner cancels an open job; the reward returns to the owner.
-    Cancel {
-        /// The acting member (must be the owner).
-        by: Handle,
-        /// Why.
-        reason: Reason,
-    },
-}
-
-/// What happened to a job.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", content = "data")]
-pub enum JobEvent {
-    /// The job was launched (its reward escrowed in the same transaction).
-    JobLaunched {
-        /// The job's id.
-        job: JobId,
-        /// The owner.
-        owner: Handle,
-        /// The title.
-        title: Title,
-        /// The description.
-        description: Description,
-        /// The reward.
-        reward: Credits,
-    },
-    /// A member applied.
-    ApplicationSubmitted {
-        /// The applicant.
-        participant: Handle,
-        /// Their pitch.
-        pitch: Pitch,
-    },
-    /// An applicant withdrew.
-    ApplicationWithdrawn {
-        /// The applicant.
-        participant: Handle,
-    },
-    /// The owner accepted an applicant; the job is in progress.
-    ApplicantAccepted {
-        /// The accepted applicant.
-        participant: Handle,
-    },
-    /// The owner declared the job done (the participant was paid in the same transaction).
-    JobCompleted {
-        /// Who was paid.
-        participant: Handle,
-        /// How much.
-        reward: Credits,
-    },
-    /// The owner cancelled the job (the reward was refunded in the same transaction).
-    JobCancelled {
-        /// Why.
-        reason: Reason,
-    },
-}
-
-impl JobEvent {
-    /// The event's type name, as stored.
-    pub fn event_type(&self) -> &'static str {
-        match self {
-            Self::JobLaunched { .. } => "JobLaunched",
-            Self::ApplicationSubmitted { .. } => "ApplicationSubmitted",
-            Self::ApplicationWithdrawn { .. } => "ApplicationWithdrawn",
-            Self::ApplicantAccepted { .. } => "ApplicantAccepted",
-            Self::JobCompleted { .. } => "JobCompleted",
-            Self::JobCancelled { .. } => "JobCancelled",
-        }
+events! {
+    /// What happened to a job.
+    pub enum JobEvent {
+        /// The job was launched (its reward escrowed in the same transaction).
+        JobLaunched {
+            /// The job's id.
+            job: JobId,
+            /// The owner.
+            owner: Handle,
+            /// The title.
+            title: Title,
+            /// The description.
+            description: Description,
+            /// The reward.
+            reward: Credits,
+        },
+        /// A member applied.
+        ApplicationSubmitted {
+            /// The applicant.
+            participant: Handle,
+            /// Their pitch.
+            pitch: Pitch,
+        },
+        /// An applicant withdrew.
+        ApplicationWithdrawn {
+            /// The applicant.
+            participant: Handle,
+        },
+        /// The owner accepted an applicant; the job is in progress.
+        ApplicantAccepted {
+            /// The accepted applicant.
+            participant: Handle,
+        },
+        /// The owner declared the job done (the participant was paid in the same transaction).
+        JobCompleted {
+            /// Who was paid.
+            participant: Handle,
+            /// How much.
+            reward: Credits,
+        },
+        /// The owner cancelled the job (the reward was refunded in the same transaction).
+        JobCancelled {
+            /// Why.
+            reason: Reason,
+        },
     }
 }
 
@@ -143,6 +83,15 @@ pub enum JobStatus {
 }
 
 impl JobStatus {
+    /// Every status.
+    pub const ALL: [JobStatus; 5] = [
+        Self::Draft,
+        Self::Open,
+        Self::InProgress,
+        Self::Completed,
+        Self::Cancelled,
+    ];
+
     /// The status as a word, e.g. `in_progress`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -173,6 +122,9 @@ pub enum ApplicationStatus {
 }
 
 impl ApplicationStatus {
+    /// Every status.
+    pub const ALL: [ApplicationStatus; 3] = [Self::Live, Self::Withdrawn, Self::Accepted];
+
     /// The status as a word.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -222,62 +174,41 @@ pub struct Job {
     pub cancel_reason: Option<Reason>,
 }
 
-/// The events one job command records, on the job and on the wallets it touches.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct JobDecision {
-    /// Events for the job's stream.
-    pub job: Vec<JobEvent>,
-    /// Events for members' wallets, by handle.
-    pub wallets: Vec<(Handle, MemberEvent)>,
-}
-
-/// The states a job decision reads. The application layer loads exactly the wallets that
-/// [`JobCommand::wallets_needed`] names.
-pub struct JobContext<'a> {
-    /// The job's id.
-    pub id: &'a JobId,
-    /// The job's current state.
-    pub job: &'a Job,
-    /// The wallets the command involves, by handle.
-    pub wallets: &'a BTreeMap<Handle, Wallet>,
-}
-
-impl JobCommand {
-    /// The members whose wallets the decision reads, given the job's current state.
-    pub fn wallets_needed(&self, job: &Job) -> Vec<Handle> {
-        let owner = job.details.as_ref().map(|d| d.owner.clone());
-        let mut v = match self {
-            Self::Launch(c) => vec![c.owner.clone()],
-            Self::Apply { by, .. } => vec![by.clone()],
-            Self::Withdraw { .. } | Self::Accept { .. } | Self::Cancel { .. } => {
-                owner.into_iter().collect()
-            }
-            Self::Complete { .. } => owner.into_iter().chain(job.accepted.clone()).collect(),
-        };
-        v.sort();
-        v.dedup();
-        v
-    }
-}
-
 impl Job {
-    fn details_or_unknown(&self, id: &JobId) -> Result<&JobDetails, Rejection> {
+    /// A job nobody launched.
+    pub const EMPTY: Job = Job {
+        details: None,
+        status: JobStatus::Draft,
+        applications: BTreeMap::new(),
+        accepted: None,
+        cancel_reason: None,
+    };
+
+    /// The details, or `unknown_job`.
+    ///
+    /// # Errors
+    /// `unknown_job` when the job was never launched.
+    pub fn details_or_unknown(&self, id: &JobId) -> Result<&JobDetails, Rejection> {
         self.details
             .as_ref()
-            .ok_or_else(|| Rejection::UnknownJob(id.clone()))
+            .ok_or_else(|| Rejection::UnknownJob { job: id.clone() })
     }
 
     fn require_owner<'a>(&'a self, id: &JobId, by: &Handle) -> Result<&'a JobDetails, Rejection> {
         let d = self.details_or_unknown(id)?;
         if &d.owner != by {
-            return Err(Rejection::NotJobOwner(d.owner.clone()));
+            return Err(Rejection::NotJobOwner {
+                owner: d.owner.clone(),
+            });
         }
         Ok(d)
     }
 
     fn require_open(&self) -> Result<(), Rejection> {
         if self.status != JobStatus::Open {
-            return Err(Rejection::JobNotOpen(self.status.as_str()));
+            return Err(Rejection::JobNotOpen {
+                job_status: self.status,
+            });
         }
         Ok(())
     }
@@ -289,9 +220,77 @@ impl Job {
             .filter(|a| a.status == ApplicationStatus::Live)
     }
 
-    /// Applies one event. Has no rules and cannot fail.
-    #[must_use]
-    pub fn evolve(mut self, event: &JobEvent) -> Self {
+    /// Who may see every application (and so the job's history, which holds every pitch):
+    /// its owner and admins.
+    ///
+    /// # Errors
+    /// `unauthorized`; `unknown_job`; `not_job_owner`.
+    pub fn open_to(&self, id: &JobId, viewer: &Actor) -> Result<&JobDetails, Rejection> {
+        if *viewer == Actor::Anonymous {
+            return Err(Rejection::SignInFirst);
+        }
+        let d = self.details_or_unknown(id)?;
+        if !viewer.is_privileged() && !viewer.is(&d.owner) {
+            return Err(Rejection::NotJobOwner {
+                owner: d.owner.clone(),
+            });
+        }
+        Ok(d)
+    }
+}
+
+use crate::actor::Actor;
+
+impl Job {
+    /// What may be done to this job, by anyone, before the decision is asked (see
+    /// [`crate::affordance`]): each command on a job, with what is known filled in.
+    pub fn candidates(&self, id: &JobId) -> Vec<Action> {
+        let mut v = vec![
+            Action::new(
+                Apply {
+                    job: id.clone(),
+                    pitch: placeholder(Pitch::parse("…")),
+                },
+                CommandKind::Apply.label(),
+            )
+            .ask("pitch"),
+            Action::new(
+                WithdrawApplication { job: id.clone() },
+                CommandKind::WithdrawApplication.label(),
+            ),
+        ];
+        for participant in self.applications.keys() {
+            v.push(Action::new(
+                AcceptApplicant {
+                    job: id.clone(),
+                    participant: participant.clone(),
+                },
+                format!("Accept @{participant}"),
+            ));
+        }
+        v.push(Action::new(
+            CompleteJob { job: id.clone() },
+            CommandKind::CompleteJob.label(),
+        ));
+        v.push(
+            Action::new(
+                CancelJob {
+                    job: id.clone(),
+                    reason: placeholder(Reason::parse("")),
+                },
+                CommandKind::CancelJob.label(),
+            )
+            .ask("reason"),
+        );
+        v
+    }
+}
+
+impl Entity for Job {
+    const KIND: EntityKind = EntityKind::Job;
+    type Event = JobEvent;
+
+    fn evolve(mut self, event: &JobEvent) -> Self {
         match event {
             JobEvent::JobLaunched {
                 job,
@@ -338,140 +337,231 @@ impl Job {
         }
         self
     }
+}
 
-    /// Folds a sequence of events from the default state.
-    pub fn fold<'a>(events: impl IntoIterator<Item = &'a JobEvent>) -> Self {
-        events.into_iter().fold(Self::default(), Self::evolve)
+/// The job's event on its stream.
+fn at(id: &JobId, e: JobEvent) -> Change {
+    (StreamId::job(id), e.into())
+}
+
+/// A member's registered wallet, or `unknown_member`.
+fn registered<'a>(states: &'a States, who: &Handle) -> Result<&'a Wallet, Rejection> {
+    let w = states.wallet(who);
+    w.require(who)?;
+    Ok(w)
+}
+
+/// The job, then the wallets of `who` (those that are members), in that order.
+fn job_and<'a>(id: &JobId, who: impl IntoIterator<Item = &'a Handle>) -> Vec<StreamId> {
+    let mut v = vec![StreamId::job(id)];
+    for h in who {
+        let s = StreamId::member(h);
+        if !v.contains(&s) {
+            v.push(s);
+        }
+    }
+    v
+}
+
+impl Decide for LaunchJob {
+    fn reads(&self, cx: &Context<'_>, _: &States) -> Vec<StreamId> {
+        job_and(cx.new_job, cx.actor.as_member())
+    }
+
+    /// By a registered member, escrowing the reward from their balance.
+    fn decide(&self, cx: &Context<'_>, states: &States) -> Result<Vec<Change>, Rejection> {
+        let owner = acting_member(cx.actor)?;
+        let id = cx.new_job;
+        if states.job(id).details.is_some() {
+            return Err(Rejection::JobExists { job: id.clone() });
+        }
+        let w = registered(states, owner)?;
+        let reward = self.reward.credits();
+        if w.balance < reward {
+            return Err(Rejection::InsufficientCredits {
+                needed: reward,
+                available: w.balance,
+            });
+        }
+        Ok(vec![
+            at(
+                id,
+                JobEvent::JobLaunched {
+                    job: id.clone(),
+                    owner: owner.clone(),
+                    title: self.title.clone(),
+                    description: self.description.clone(),
+                    reward,
+                },
+            ),
+            on(
+                owner,
+                MemberEvent::CreditsEscrowed {
+                    job: id.clone(),
+                    amount: reward,
+                },
+            ),
+        ])
     }
 }
 
-fn wallet<'a>(ctx: &JobContext<'a>, who: &Handle) -> Result<&'a Wallet, Rejection> {
-    match ctx.wallets.get(who) {
-        Some(w) if w.exists() => Ok(w),
-        _ => Err(Rejection::UnknownMember(who.clone())),
+impl Decide for Apply {
+    fn reads(&self, cx: &Context<'_>, _: &States) -> Vec<StreamId> {
+        job_and(&self.job, cx.actor.as_member())
+    }
+
+    /// By a registered member who is not the owner, once, while the job is open.
+    fn decide(&self, cx: &Context<'_>, states: &States) -> Result<Vec<Change>, Rejection> {
+        let by = acting_member(cx.actor)?;
+        let job = states.job(&self.job);
+        let d = job.details_or_unknown(&self.job)?;
+        registered(states, by)?;
+        if &d.owner == by {
+            return Err(Rejection::OwnJob);
+        }
+        job.require_open()?;
+        if job.live_application(by).is_some() {
+            return Err(Rejection::AlreadyApplied {
+                participant: by.clone(),
+            });
+        }
+        Ok(vec![at(
+            &self.job,
+            JobEvent::ApplicationSubmitted {
+                participant: by.clone(),
+                pitch: self.pitch.clone(),
+            },
+        )])
     }
 }
 
-/// Decides a job command against the job and the wallets it involves.
-///
-/// # Errors
-/// The [`Rejection`] of the first rule the command breaks: `unknown_job`, `unknown_member`,
-/// `job_exists`, `insufficient_credits`, `own_job`, `already_applied`, `job_not_open`,
-/// `job_not_in_progress`, `no_live_application`, `application_accepted`, `not_job_owner`,
-/// `balance_limit`.
-pub fn decide(ctx: &JobContext<'_>, command: &JobCommand) -> Result<JobDecision, Rejection> {
-    let job = ctx.job;
-    let id = ctx.id;
-    let mut out = JobDecision::default();
-    match command {
-        JobCommand::Launch(c) => {
-            if job.details.is_some() {
-                return Err(Rejection::JobExists(c.job.clone()));
-            }
-            let owner = wallet(ctx, &c.owner)?;
-            if owner.balance < c.reward {
-                return Err(Rejection::InsufficientCredits {
-                    needed: c.reward,
-                    available: owner.balance,
+impl Decide for WithdrawApplication {
+    fn reads(&self, _: &Context<'_>, _: &States) -> Vec<StreamId> {
+        job_and(&self.job, None)
+    }
+
+    /// By the applicant, while the application is live.
+    fn decide(&self, cx: &Context<'_>, states: &States) -> Result<Vec<Change>, Rejection> {
+        let by = acting_member(cx.actor)?;
+        let job = states.job(&self.job);
+        job.details_or_unknown(&self.job)?;
+        match job.applications.get(by).map(|a| a.status) {
+            Some(ApplicationStatus::Live) => {}
+            Some(ApplicationStatus::Accepted) => return Err(Rejection::ApplicationAccepted),
+            _ => {
+                return Err(Rejection::NoLiveApplication {
+                    participant: by.clone(),
                 });
             }
-            out.job.push(JobEvent::JobLaunched {
-                job: c.job.clone(),
-                owner: c.owner.clone(),
-                title: c.title.clone(),
-                description: c.description.clone(),
-                reward: c.reward,
-            });
-            out.wallets.push((
-                c.owner.clone(),
-                MemberEvent::CreditsEscrowed {
-                    job: c.job.clone(),
-                    amount: c.reward,
-                },
-            ));
         }
-        JobCommand::Apply { by, pitch } => {
-            let d = job.details_or_unknown(id)?;
-            wallet(ctx, by)?;
-            if &d.owner == by {
-                return Err(Rejection::OwnJob);
-            }
-            job.require_open()?;
-            if job.live_application(by).is_some() {
-                return Err(Rejection::AlreadyApplied(by.clone()));
-            }
-            out.job.push(JobEvent::ApplicationSubmitted {
+        Ok(vec![at(
+            &self.job,
+            JobEvent::ApplicationWithdrawn {
                 participant: by.clone(),
-                pitch: pitch.clone(),
-            });
-        }
-        JobCommand::Withdraw { by } => {
-            job.details_or_unknown(id)?;
-            match job.applications.get(by).map(|a| a.status) {
-                Some(ApplicationStatus::Live) => {}
-                Some(ApplicationStatus::Accepted) => return Err(Rejection::ApplicationAccepted),
-                _ => return Err(Rejection::NoLiveApplication(by.clone())),
-            }
-            out.job.push(JobEvent::ApplicationWithdrawn {
-                participant: by.clone(),
-            });
-        }
-        JobCommand::Accept { by, participant } => {
-            job.require_owner(id, by)?;
-            job.require_open()?;
-            if job.live_application(participant).is_none() {
-                return Err(Rejection::NoLiveApplication(participant.clone()));
-            }
-            out.job.push(JobEvent::ApplicantAccepted {
-                participant: participant.clone(),
-            });
-        }
-        JobCommand::Complete { by } => {
-            let d = job.require_owner(id, by)?;
-            if job.status != JobStatus::InProgress {
-                return Err(Rejection::JobNotInProgress(job.status.as_str()));
-            }
-            // An in-progress job always has an accepted participant (evolve sets both).
-            let participant = job
-                .accepted
-                .clone()
-                .ok_or(Rejection::JobNotInProgress(job.status.as_str()))?;
-            let paid = wallet(ctx, &participant)?;
-            paid.credit(d.reward)?;
-            out.job.push(JobEvent::JobCompleted {
-                participant: participant.clone(),
-                reward: d.reward,
-            });
-            out.wallets.push((
-                d.owner.clone(),
-                MemberEvent::EscrowReleased {
-                    job: id.clone(),
-                    amount: d.reward,
-                },
-            ));
-            out.wallets.push((
-                participant,
-                MemberEvent::CreditsEarned {
-                    job: id.clone(),
-                    amount: d.reward,
-                },
-            ));
-        }
-        JobCommand::Cancel { by, reason } => {
-            let d = job.require_owner(id, by)?;
-            job.require_open()?;
-            wallet(ctx, &d.owner)?.credit(d.reward)?;
-            out.job.push(JobEvent::JobCancelled {
-                reason: reason.clone(),
-            });
-            out.wallets.push((
-                d.owner.clone(),
-                MemberEvent::CreditsRefunded {
-                    job: id.clone(),
-                    amount: d.reward,
-                },
-            ));
-        }
+            },
+        )])
     }
-    Ok(out)
+}
+
+impl Decide for AcceptApplicant {
+    fn reads(&self, _: &Context<'_>, _: &States) -> Vec<StreamId> {
+        job_and(&self.job, None)
+    }
+
+    /// By the owner, of a live application, while the job is open.
+    fn decide(&self, cx: &Context<'_>, states: &States) -> Result<Vec<Change>, Rejection> {
+        let by = acting_member(cx.actor)?;
+        let job = states.job(&self.job);
+        job.require_owner(&self.job, by)?;
+        job.require_open()?;
+        if job.live_application(&self.participant).is_none() {
+            return Err(Rejection::NoLiveApplication {
+                participant: self.participant.clone(),
+            });
+        }
+        Ok(vec![at(
+            &self.job,
+            JobEvent::ApplicantAccepted {
+                participant: self.participant.clone(),
+            },
+        )])
+    }
+}
+
+impl Decide for CompleteJob {
+    fn reads(&self, _: &Context<'_>, known: &States) -> Vec<StreamId> {
+        let job = known.job(&self.job);
+        let owner = job.details.as_ref().map(|d| &d.owner);
+        job_and(&self.job, owner.into_iter().chain(job.accepted.as_ref()))
+    }
+
+    /// By the owner, of a job in progress: the participant is paid the reward from escrow.
+    fn decide(&self, cx: &Context<'_>, states: &States) -> Result<Vec<Change>, Rejection> {
+        let by = acting_member(cx.actor)?;
+        let job = states.job(&self.job);
+        let d = job.require_owner(&self.job, by)?;
+        let not_in_progress = || Rejection::JobNotInProgress {
+            job_status: job.status,
+        };
+        if job.status != JobStatus::InProgress {
+            return Err(not_in_progress());
+        }
+        // An in-progress job always has an accepted participant (evolve sets both).
+        let participant = job.accepted.clone().ok_or_else(not_in_progress)?;
+        registered(states, &participant)?.credit(d.reward)?;
+        Ok(vec![
+            at(
+                &self.job,
+                JobEvent::JobCompleted {
+                    participant: participant.clone(),
+                    reward: d.reward,
+                },
+            ),
+            on(
+                &d.owner,
+                MemberEvent::EscrowReleased {
+                    job: self.job.clone(),
+                    amount: d.reward,
+                },
+            ),
+            on(
+                &participant,
+                MemberEvent::CreditsEarned {
+                    job: self.job.clone(),
+                    amount: d.reward,
+                },
+            ),
+        ])
+    }
+}
+
+impl Decide for CancelJob {
+    fn reads(&self, _: &Context<'_>, known: &States) -> Vec<StreamId> {
+        let owner = known.job(&self.job).details.as_ref().map(|d| &d.owner);
+        job_and(&self.job, owner)
+    }
+
+    /// By the owner, while the job is open: the reward returns to the owner.
+    fn decide(&self, cx: &Context<'_>, states: &States) -> Result<Vec<Change>, Rejection> {
+        let by = acting_member(cx.actor)?;
+        let job = states.job(&self.job);
+        let d = job.require_owner(&self.job, by)?;
+        job.require_open()?;
+        registered(states, &d.owner)?.credit(d.reward)?;
+        Ok(vec![
+            at(
+                &self.job,
+                JobEvent::JobCancelled {
+                    reason: self.reason.clone(),
+                },
+            ),
+            on(
+                &d.owner,
+                MemberEvent::CreditsRefunded {
+                    job: self.job.clone(),
+                    amount: d.reward,
+                },
+            ),
+        ])
+    }
 }

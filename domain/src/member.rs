@@ -1,99 +1,63 @@
 //! The Member entity and its wallet. Stream key: the member's handle.
 
+use crate::actor::Actor;
+use crate::affordance::{Action, placeholder};
+use crate::command::{Change, Context, Decide, GrantCredits, LaunchJob, RegisterMember};
+use crate::entity::{Entity, States, events};
 use crate::rejection::Rejection;
-use crate::values::{Credits, DisplayName, Handle, JobId, Reason};
+use crate::stream::{EntityKind, StreamId};
+use crate::values::{
+    Amount, Credits, Description, DisplayName, Handle, JobId, Reason, Reward, Title,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Registers a new member (by an admin, or by sign-up).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RegisterMember {
-    /// The new member's handle.
-    pub handle: Handle,
-    /// The name shown for the member.
-    pub display_name: DisplayName,
-}
-
-/// Grants credits to a member (admins only; the application layer checks the role).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GrantCredits {
-    /// Who receives the credits.
-    pub handle: Handle,
-    /// How many: 1 to 1,000,000 (guaranteed by [`Credits::parse_grant`]).
-    pub amount: Credits,
-    /// Why.
-    pub reason: Reason,
-}
-
-/// The commands that concern a member alone.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MemberCommand {
-    /// See [`RegisterMember`].
-    Register(RegisterMember),
-    /// See [`GrantCredits`].
-    Grant(GrantCredits),
-}
-
-/// What happened to a member and their wallet.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", content = "data")]
-pub enum MemberEvent {
-    /// The member joined.
-    MemberRegistered {
-        /// The handle.
-        handle: Handle,
-        /// The name shown.
-        display_name: DisplayName,
-    },
-    /// An admin granted credits.
-    CreditsGranted {
-        /// How many.
-        amount: Credits,
-        /// Why.
-        reason: Reason,
-    },
-    /// Credits moved from the balance into escrow for a job the member launched.
-    CreditsEscrowed {
-        /// The job.
-        job: JobId,
-        /// How many.
-        amount: Credits,
-    },
-    /// The member was paid a job's reward.
-    CreditsEarned {
-        /// The job.
-        job: JobId,
-        /// How many.
-        amount: Credits,
-    },
-    /// A cancelled job's escrow came back to its owner.
-    CreditsRefunded {
-        /// The job.
-        job: JobId,
-        /// How many.
-        amount: Credits,
-    },
-    /// A completed job's escrow was paid out to its participant (recorded on the owner's
-    /// wallet so that its escrow can be reconstructed from its own stream).
-    EscrowReleased {
-        /// The job.
-        job: JobId,
-        /// How many.
-        amount: Credits,
-    },
-}
-
-impl MemberEvent {
-    /// The event's type name, as stored.
-    pub fn event_type(&self) -> &'static str {
-        match self {
-            Self::MemberRegistered { .. } => "MemberRegistered",
-            Self::CreditsGranted { .. } => "CreditsGranted",
-            Self::CreditsEscrowed { .. } => "CreditsEscrowed",
-            Self::CreditsEarned { .. } => "CreditsEarned",
-            Self::CreditsRefunded { .. } => "CreditsRefunded",
-            Self::EscrowReleased { .. } => "EscrowReleased",
-        }
+events! {
+    /// What happened to a member and their wallet.
+    pub enum MemberEvent {
+        /// The member joined.
+        MemberRegistered {
+            /// The handle.
+            handle: Handle,
+            /// The name shown.
+            display_name: DisplayName,
+        },
+        /// An admin granted credits.
+        CreditsGranted {
+            /// How many.
+            amount: Credits,
+            /// Why.
+            reason: Reason,
+        },
+        /// Credits moved from the balance into escrow for a job the member launched.
+        CreditsEscrowed {
+            /// The job.
+            job: JobId,
+            /// How many.
+            amount: Credits,
+        },
+        /// The member was paid a job's reward.
+        CreditsEarned {
+            /// The job.
+            job: JobId,
+            /// How many.
+            amount: Credits,
+        },
+        /// A cancelled job's escrow came back to its owner.
+        CreditsRefunded {
+            /// The job.
+            job: JobId,
+            /// How many.
+            amount: Credits,
+        },
+        /// A completed job's escrow was paid out to its participant (recorded on the owner's
+        /// wallet so that its escrow can be reconstructed from its own stream).
+        EscrowReleased {
+            /// The job.
+            job: JobId,
+            /// How many.
+            amount: Credits,
+        },
     }
 }
 
@@ -126,6 +90,47 @@ pub struct Wallet {
 }
 
 impl Wallet {
+    /// What may be done to this member's wallet, by anyone, before the decision is asked (see
+    /// [`crate::affordance`]).
+    pub fn candidates(&self, handle: &Handle) -> Vec<Action> {
+        vec![
+            Action::new(
+                GrantCredits {
+                    handle: handle.clone(),
+                    amount: placeholder(Amount::parse(1)),
+                    reason: placeholder(Reason::parse("")),
+                },
+                "Grant credits",
+            )
+            .ask("amount")
+            .ask("reason"),
+            Action::new(
+                LaunchJob {
+                    title: placeholder(Title::parse("…")),
+                    description: placeholder(Description::parse("")),
+                    reward: placeholder(Reward::parse(1)),
+                },
+                "Launch a job",
+            )
+            .ask("title")
+            .ask("description")
+            .ask("reward"),
+        ]
+    }
+}
+
+impl Wallet {
+    /// The wallet of a member who is not registered.
+    pub const EMPTY: Wallet = Wallet {
+        profile: None,
+        balance: Credits::ZERO,
+        escrow: BTreeMap::new(),
+        total_granted: Credits::ZERO,
+        total_earned: Credits::ZERO,
+        total_refunded: Credits::ZERO,
+        total_paid_out: Credits::ZERO,
+    };
+
     /// Whether the member is registered.
     pub fn exists(&self) -> bool {
         self.profile.is_some()
@@ -138,33 +143,6 @@ impl Wallet {
             .fold(Credits::ZERO, |a, b| a.saturating_add(*b))
     }
 
-    /// Decides a member command: the events it produces, or why it is refused.
-    ///
-    /// # Errors
-    /// `handle_taken` when registering a handle in use; `unknown_member` when granting to a
-    /// member who is not registered; `balance_limit` when a balance would overflow.
-    pub fn decide(&self, command: &MemberCommand) -> Result<Vec<MemberEvent>, Rejection> {
-        match command {
-            MemberCommand::Register(c) => {
-                if self.exists() {
-                    return Err(Rejection::HandleTaken(c.handle.clone()));
-                }
-                Ok(vec![MemberEvent::MemberRegistered {
-                    handle: c.handle.clone(),
-                    display_name: c.display_name.clone(),
-                }])
-            }
-            MemberCommand::Grant(c) => {
-                self.require(&c.handle)?;
-                self.credit(c.amount)?;
-                Ok(vec![MemberEvent::CreditsGranted {
-                    amount: c.amount,
-                    reason: c.reason.clone(),
-                }])
-            }
-        }
-    }
-
     /// Refuses unless the member is registered.
     ///
     /// # Errors
@@ -172,7 +150,9 @@ impl Wallet {
     pub fn require(&self, handle: &Handle) -> Result<&Profile, Rejection> {
         self.profile
             .as_ref()
-            .ok_or_else(|| Rejection::UnknownMember(handle.clone()))
+            .ok_or_else(|| Rejection::UnknownMember {
+                handle: handle.clone(),
+            })
     }
 
     /// Refuses if adding `amount` would overflow the balance.
@@ -182,9 +162,26 @@ impl Wallet {
             .ok_or(Rejection::BalanceLimit)
     }
 
-    /// Applies one event. Has no rules and cannot fail: the decision already happened.
-    #[must_use]
-    pub fn evolve(mut self, event: &MemberEvent) -> Self {
+    /// Who may see this wallet (of the member `handle`): the member and admins. Refused before
+    /// saying whether the member exists, so that nobody probes for handles.
+    ///
+    /// # Errors
+    /// `unauthorized`, `not_your_wallet`; then `unknown_member`.
+    pub fn visible_to(&self, handle: &Handle, viewer: &Actor) -> Result<&Profile, Rejection> {
+        match viewer {
+            Actor::Anonymous => return Err(Rejection::SignInFirst),
+            a if a.is_privileged() || a.is(handle) => {}
+            _ => return Err(Rejection::NotYourWallet),
+        }
+        self.require(handle)
+    }
+}
+
+impl Entity for Wallet {
+    const KIND: EntityKind = EntityKind::Member;
+    type Event = MemberEvent;
+
+    fn evolve(mut self, event: &MemberEvent) -> Self {
         match event {
             MemberEvent::MemberRegistered {
                 handle,
@@ -219,9 +216,74 @@ impl Wallet {
         }
         self
     }
+}
 
-    /// Folds a sequence of events from the default state.
-    pub fn fold<'a>(events: impl IntoIterator<Item = &'a MemberEvent>) -> Self {
-        events.into_iter().fold(Self::default(), Self::evolve)
+/// A member's event on their stream.
+pub(crate) fn on(h: &Handle, e: MemberEvent) -> Change {
+    (StreamId::member(h), e.into())
+}
+
+impl Decide for RegisterMember {
+    fn reads(&self, _: &Context<'_>, _: &States) -> Vec<StreamId> {
+        vec![StreamId::member(&self.handle)]
+    }
+
+    /// By an admin, or by a visitor signing up (who gets an account with it: see the
+    /// identity port); never by a member for someone else.
+    fn decide(&self, cx: &Context<'_>, states: &States) -> Result<Vec<Change>, Rejection> {
+        if let Actor::Member(_) = cx.actor {
+            return Err(Rejection::AdminOnly);
+        }
+        if states.wallet(&self.handle).exists() {
+            return Err(Rejection::HandleTaken {
+                handle: self.handle.clone(),
+            });
+        }
+        Ok(vec![on(
+            &self.handle,
+            MemberEvent::MemberRegistered {
+                handle: self.handle.clone(),
+                display_name: self.display_name.clone(),
+            },
+        )])
+    }
+}
+
+impl Decide for GrantCredits {
+    fn reads(&self, _: &Context<'_>, _: &States) -> Vec<StreamId> {
+        vec![StreamId::member(&self.handle)]
+    }
+
+    /// By an admin, to a registered member, within what a wallet holds.
+    fn decide(&self, cx: &Context<'_>, states: &States) -> Result<Vec<Change>, Rejection> {
+        require_admin(cx.actor)?;
+        let w = states.wallet(&self.handle);
+        w.require(&self.handle)?;
+        w.credit(self.amount.credits())?;
+        Ok(vec![on(
+            &self.handle,
+            MemberEvent::CreditsGranted {
+                amount: self.amount.credits(),
+                reason: self.reason.clone(),
+            },
+        )])
+    }
+}
+
+/// Refuses unless the actor is an admin (or a system process).
+pub(crate) fn require_admin(a: &Actor) -> Result<(), Rejection> {
+    match a {
+        Actor::Anonymous => Err(Rejection::SignInFirst),
+        a if a.is_privileged() => Ok(()),
+        _ => Err(Rejection::AdminOnly),
+    }
+}
+
+/// The acting member, for what only members do.
+pub(crate) fn acting_member(a: &Actor) -> Result<&Handle, Rejection> {
+    match a {
+        Actor::Member(h) => Ok(h),
+        Actor::Anonymous => Err(Rejection::SignInFirst),
+        _ => Err(Rejection::MembersOnly),
     }
 }

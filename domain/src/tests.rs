@@ -1,6 +1,9 @@
-//! Given events / when command / then events or rejection, for every rule; and a property test
-//! over random command sequences for the conservation law.
+//! Given events / when command / then events or rejection, for every rule, through the
+//! domain's own routing (a command reads the streams it names and nothing else); and property
+//! tests over random command sequences: the conservation law, and that what a viewer is
+//! offered is what the decision accepts.
 
+use crate::affordance;
 use crate::*;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -28,18 +31,30 @@ enum Recorded {
     Job(JobId, JobEvent),
 }
 
+impl Recorded {
+    fn of((stream, event): Change) -> Self {
+        match event {
+            Event::Member(e) => Recorded::Member(h(stream.key()), e),
+            Event::Job(e) => Recorded::Job(j(stream.key()), e),
+        }
+    }
+}
+
 /// A tiny ledger: the states of every entity, advanced only by events. The test model of what
-/// the application layer does around `decide` (load every state involved, decide, record).
+/// the application layer does around `decide`: load what the command reads (asking again until
+/// the answer stops growing), decide, record.
 #[derive(Default, Clone)]
 struct Ledger {
     wallets: BTreeMap<Handle, Wallet>,
     jobs: BTreeMap<JobId, Job>,
 }
 
-#[derive(Debug)]
-enum Cmd {
-    Member(MemberCommand),
-    Job(JobId, JobCommand),
+/// A command, who issues it, and (for a launch) the id the service chose.
+#[derive(Debug, Clone)]
+struct Cmd {
+    actor: Actor,
+    command: Command,
+    new_job: JobId,
 }
 
 impl Ledger {
@@ -56,42 +71,53 @@ impl Ledger {
         }
     }
 
-    fn decide(&self, cmd: &Cmd) -> Result<Vec<Recorded>, Rejection> {
-        match cmd {
-            Cmd::Member(m) => {
-                let who = match m {
-                    MemberCommand::Register(r) => &r.handle,
-                    MemberCommand::Grant(g) => &g.handle,
-                };
-                let w = self.wallets.get(who).cloned().unwrap_or_default();
-                Ok(w.decide(m)?
-                    .into_iter()
-                    .map(|e| Recorded::Member(who.clone(), e))
-                    .collect())
+    fn state(&self, s: &StreamId) -> State {
+        match s.kind() {
+            EntityKind::Member => {
+                State::Member(self.wallets.get(&h(s.key())).cloned().unwrap_or_default())
             }
-            Cmd::Job(id, jc) => {
-                let job = self.jobs.get(id).cloned().unwrap_or_default();
-                let wallets: BTreeMap<_, _> = jc
-                    .wallets_needed(&job)
-                    .into_iter()
-                    .map(|who| {
-                        let w = self.wallets.get(&who).cloned().unwrap_or_default();
-                        (who, w)
-                    })
-                    .collect();
-                let ctx = JobContext {
-                    id,
-                    job: &job,
-                    wallets: &wallets,
-                };
-                let d = job::decide(&ctx, jc)?;
-                Ok(d.job
-                    .into_iter()
-                    .map(|e| Recorded::Job(id.clone(), e))
-                    .chain(d.wallets.into_iter().map(|(w, e)| Recorded::Member(w, e)))
-                    .collect())
-            }
+            EntityKind::Job => State::Job(self.jobs.get(&j(s.key())).cloned().unwrap_or_default()),
         }
+    }
+
+    /// The states of `streams`, and only those.
+    fn load(&self, streams: &[StreamId], into: &mut States) {
+        for s in streams {
+            into.insert(s.clone(), self.state(s));
+        }
+    }
+
+    /// What `reads` names, loaded until it stops growing.
+    fn read(&self, mut reads: impl FnMut(&States) -> Vec<StreamId>) -> (Vec<StreamId>, States) {
+        let mut states = States::new();
+        let mut streams: Vec<StreamId> = Vec::new();
+        loop {
+            let more: Vec<StreamId> = reads(&states)
+                .into_iter()
+                .filter(|s| !streams.contains(s))
+                .collect();
+            if more.is_empty() {
+                return (streams, states);
+            }
+            self.load(&more, &mut states);
+            streams.extend(more);
+        }
+    }
+
+    fn decide(&self, cmd: &Cmd) -> Result<Vec<Recorded>, Rejection> {
+        let cx = Context {
+            actor: &cmd.actor,
+            new_job: &cmd.new_job,
+        };
+        let (streams, states) = self.read(|known| cmd.command.reads(&cx, known));
+        let changes = cmd.command.decide(&cx, &states)?;
+        for (s, _) in &changes {
+            assert!(
+                streams.contains(s),
+                "{s} is written but was not read (its version is unchecked)"
+            );
+        }
+        Ok(changes.into_iter().map(Recorded::of).collect())
     }
 
     fn execute(&mut self, cmd: &Cmd) -> Result<Vec<Recorded>, Rejection> {
@@ -100,6 +126,22 @@ impl Ledger {
             self.record(e);
         }
         Ok(events)
+    }
+
+    /// What `viewer` is offered on `stream`, with the states the candidates read (and only
+    /// those).
+    fn offered(&self, stream: &StreamId, viewer: &Actor) -> Vec<Action> {
+        let candidates = self.candidates(stream);
+        let (_, mut states) = self.read(|known| affordance::reads(&candidates, viewer, known));
+        self.load(std::slice::from_ref(stream), &mut states);
+        affordance::offered(candidates, viewer, &states)
+    }
+
+    fn candidates(&self, stream: &StreamId) -> Vec<Action> {
+        match self.state(stream) {
+            State::Member(w) => w.candidates(&h(stream.key())),
+            State::Job(job) => job.candidates(&j(stream.key())),
+        }
     }
 }
 
@@ -195,60 +237,79 @@ fn launched(id: &str, owner: &str, reward: u64) -> JobEvent {
     }
 }
 
+fn admin() -> Actor {
+    Actor::admin("root")
+}
+
+fn by(actor: Actor, command: impl Into<Command>) -> Cmd {
+    Cmd {
+        actor,
+        command: command.into(),
+        new_job: j("unused"),
+    }
+}
+
 fn register(who: &str) -> Cmd {
-    Cmd::Member(MemberCommand::Register(RegisterMember {
-        handle: h(who),
-        display_name: DisplayName::parse("Someone").unwrap(),
-    }))
-}
-fn grant(who: &str, n: u64) -> Cmd {
-    Cmd::Member(MemberCommand::Grant(GrantCredits {
-        handle: h(who),
-        amount: c(n),
-        reason: reason("test"),
-    }))
-}
-fn launch(id: &str, owner: &str, reward: u64) -> Cmd {
-    Cmd::Job(
-        j(id),
-        JobCommand::Launch(LaunchJob {
-            job: j(id),
-            owner: h(owner),
-            title: Title::parse("Logo").unwrap(),
-            description: Description::parse("").unwrap(),
-            reward: c(reward),
-        }),
+    by(
+        admin(),
+        RegisterMember {
+            handle: h(who),
+            display_name: DisplayName::parse("Someone").unwrap(),
+        },
     )
 }
+fn grant(who: &str, n: u64) -> Cmd {
+    by(
+        admin(),
+        GrantCredits {
+            handle: h(who),
+            amount: Amount::parse(i64::try_from(n).unwrap()).unwrap(),
+            reason: reason("test"),
+        },
+    )
+}
+fn launch(id: &str, owner: &str, reward: u64) -> Cmd {
+    Cmd {
+        new_job: j(id),
+        ..by(
+            Actor::member(owner),
+            LaunchJob {
+                title: Title::parse("Logo").unwrap(),
+                description: Description::parse("").unwrap(),
+                reward: Reward::parse(i64::try_from(reward).unwrap()).unwrap(),
+            },
+        )
+    }
+}
 fn apply(id: &str, who: &str) -> Cmd {
-    Cmd::Job(
-        j(id),
-        JobCommand::Apply {
-            by: h(who),
+    by(
+        Actor::member(who),
+        Apply {
+            job: j(id),
             pitch: pitch("pick me"),
         },
     )
 }
 fn withdraw(id: &str, who: &str) -> Cmd {
-    Cmd::Job(j(id), JobCommand::Withdraw { by: h(who) })
+    by(Actor::member(who), WithdrawApplication { job: j(id) })
 }
-fn accept(id: &str, by: &str, who: &str) -> Cmd {
-    Cmd::Job(
-        j(id),
-        JobCommand::Accept {
-            by: h(by),
+fn accept(id: &str, owner: &str, who: &str) -> Cmd {
+    by(
+        Actor::member(owner),
+        AcceptApplicant {
+            job: j(id),
             participant: h(who),
         },
     )
 }
-fn complete(id: &str, by: &str) -> Cmd {
-    Cmd::Job(j(id), JobCommand::Complete { by: h(by) })
+fn complete(id: &str, owner: &str) -> Cmd {
+    by(Actor::member(owner), CompleteJob { job: j(id) })
 }
-fn cancel(id: &str, by: &str) -> Cmd {
-    Cmd::Job(
-        j(id),
-        JobCommand::Cancel {
-            by: h(by),
+fn cancel(id: &str, owner: &str) -> Cmd {
+    by(
+        Actor::member(owner),
+        CancelJob {
+            job: j(id),
             reason: reason("changed my mind"),
         },
     )
@@ -667,35 +728,150 @@ fn acting_on_an_unknown_job_is_rejected() {
 }
 
 #[test]
-fn every_rejection_has_a_distinct_stable_code_and_a_message() {
+fn every_rejection_has_a_distinct_stable_code_a_message_and_survives_json() {
     let all = [
-        Rejection::HandleTaken(h("abc")),
-        Rejection::UnknownMember(h("abc")),
-        Rejection::UnknownJob(j("x")),
-        Rejection::JobExists(j("x")),
+        Rejection::SignInFirst,
+        Rejection::AdminOnly,
+        Rejection::MembersOnly,
+        Rejection::NotYourWallet,
+        Rejection::NotJobOwner { owner: h("abc") },
+        Rejection::UnknownMember { handle: h("abc") },
+        Rejection::UnknownJob { job: j("x") },
+        Rejection::HandleTaken { handle: h("abc") },
+        Rejection::JobExists { job: j("x") },
         Rejection::InsufficientCredits {
             needed: c(2),
             available: c(1),
         },
         Rejection::BalanceLimit,
         Rejection::OwnJob,
-        Rejection::AlreadyApplied(h("abc")),
-        Rejection::JobNotOpen("completed"),
-        Rejection::JobNotInProgress("open"),
-        Rejection::NoLiveApplication(h("abc")),
+        Rejection::AlreadyApplied {
+            participant: h("abc"),
+        },
+        Rejection::JobNotOpen {
+            job_status: JobStatus::Completed,
+        },
+        Rejection::JobNotInProgress {
+            job_status: JobStatus::Open,
+        },
+        Rejection::NoLiveApplication {
+            participant: h("abc"),
+        },
         Rejection::ApplicationAccepted,
-        Rejection::NotJobOwner(h("abc")),
     ];
     let codes: std::collections::BTreeSet<_> = all.iter().map(Rejection::code).collect();
     assert_eq!(codes.len(), all.len());
-    assert!(all.iter().all(|r| !r.to_string().is_empty()));
+    for r in &all {
+        assert!(!r.to_string().is_empty());
+        let v = serde_json::to_value(r).unwrap();
+        assert_eq!(v["code"], r.code(), "the serialized code is the code");
+        // Its details sit beside a problem document's own members: none may share a name.
+        for reserved in ["type", "title", "status", "detail", "field", "message"] {
+            assert!(v.get(reserved).is_none(), "{} uses {reserved}", r.code());
+        }
+        assert_eq!(&serde_json::from_value::<Rejection>(v).unwrap(), r);
+    }
     assert_eq!(
-        Rejection::NotJobOwner(h("abc")).kind(),
+        Rejection::NotJobOwner { owner: h("abc") }.kind(),
         RejectionKind::Forbidden
     );
     assert_eq!(
-        Rejection::UnknownJob(j("x")).kind(),
+        Rejection::UnknownJob { job: j("x") }.kind(),
         RejectionKind::NotFound
+    );
+    assert_eq!(
+        Rejection::SignInFirst.kind(),
+        RejectionKind::Unauthenticated
+    );
+}
+
+#[test]
+fn who_may_act_is_part_of_the_rules() {
+    let g = || given().member("alice").granted("alice", 10).member("bob");
+    g().when(Cmd {
+        actor: Actor::member("bob"),
+        ..register("mallory")
+    })
+    .then_rejects("admin_only");
+    // A visitor registers as they sign up.
+    g().when(Cmd {
+        actor: Actor::Anonymous,
+        ..register("carol")
+    })
+    .then(vec![Recorded::Member(
+        h("carol"),
+        MemberEvent::MemberRegistered {
+            handle: h("carol"),
+            display_name: DisplayName::parse("Someone").unwrap(),
+        },
+    )]);
+    g().when(Cmd {
+        actor: Actor::member("bob"),
+        ..grant("alice", 5)
+    })
+    .then_rejects("admin_only");
+    g().when(Cmd {
+        actor: Actor::Anonymous,
+        ..grant("alice", 5)
+    })
+    .then_rejects("unauthorized");
+    g().when(Cmd {
+        actor: admin(),
+        ..launch("j1", "alice", 5)
+    })
+    .then_rejects("members_only");
+    g().when(Cmd {
+        actor: Actor::Anonymous,
+        ..launch("j1", "alice", 5)
+    })
+    .then_rejects("unauthorized");
+    g().launched("j1", "alice", 5)
+        .when(Cmd {
+            actor: admin(),
+            ..apply("j1", "bob")
+        })
+        .then_rejects("members_only");
+}
+
+#[test]
+fn the_owner_is_offered_what_the_job_allows_and_others_what_they_may_do() {
+    let l = given()
+        .member("alice")
+        .member("bob")
+        .member("carol")
+        .granted("alice", 10)
+        .launched("j1", "alice", 10)
+        .applied("j1", "bob")
+        .0;
+    let job = StreamId::job(&j("j1"));
+    let kinds = |who: Actor| -> Vec<String> {
+        l.offered(&job, &who)
+            .iter()
+            .map(|a| a.label.clone())
+            .collect()
+    };
+    assert_eq!(
+        kinds(Actor::member("alice")),
+        ["Accept @bob", "Cancel the job"]
+    );
+    assert_eq!(kinds(Actor::member("bob")), ["Withdraw my application"]);
+    assert_eq!(kinds(Actor::member("carol")), ["Apply"]);
+    assert!(kinds(admin()).is_empty());
+    assert!(kinds(Actor::Anonymous).is_empty());
+    let wallet = StreamId::member(&h("alice"));
+    let w = |who: Actor| -> Vec<CommandKind> {
+        l.offered(&wallet, &who).iter().map(Action::kind).collect()
+    };
+    assert_eq!(w(admin()), [CommandKind::GrantCredits]);
+    assert!(
+        w(Actor::member("alice")).is_empty(),
+        "alice has no credits left to launch with"
+    );
+    let apply = &l.offered(&job, &Actor::member("carol"))[0];
+    assert_eq!(apply.given(), vec![("job".to_owned(), Raw::from("j1"))]);
+    assert_eq!(
+        apply.ask.iter().map(|a| a.field).collect::<Vec<_>>(),
+        ["pitch"]
     );
 }
 
@@ -722,7 +898,22 @@ const JOBS: [&str; 3] = ["j1", "j2", "j3"];
 fn arb_cmd() -> impl Strategy<Value = Cmd> {
     let m = || proptest::sample::select(&MEMBERS[..]);
     let jb = || proptest::sample::select(&JOBS[..]);
+    let anyone = || {
+        prop_oneof![
+            Just(admin()),
+            Just(Actor::Anonymous),
+            m().prop_map(Actor::member),
+        ]
+    };
     prop_oneof![
+        (anyone(), m()).prop_map(|(a, w)| Cmd {
+            actor: a,
+            ..register(w)
+        }),
+        (anyone(), m(), 1u64..200).prop_map(|(a, w, n)| Cmd {
+            actor: a,
+            ..grant(w, n)
+        }),
         m().prop_map(register),
         (m(), 1u64..200).prop_map(|(w, n)| grant(w, n)),
         (jb(), m(), 1u64..300).prop_map(|(id, w, n)| launch(id, w, n)),
@@ -767,6 +958,38 @@ proptest! {
                 }
             }
             check_invariants(&l)?;
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// After random histories, every action offered to every viewer is accepted when taken,
+    /// and reading only the streams the candidates name gives the same offer as reading all.
+    #[test]
+    fn what_is_offered_is_what_the_decision_accepts(cmds in proptest::collection::vec(arb_cmd(), 1..40)) {
+        let mut l = Ledger::default();
+        for cmd in &cmds {
+            let _ = l.execute(cmd);
+        }
+        let viewers: Vec<Actor> = MEMBERS.iter().map(|m| Actor::member(m)).chain([admin(), Actor::Anonymous]).collect();
+        let streams: Vec<StreamId> = l.wallets.keys().map(StreamId::member).chain(l.jobs.keys().map(StreamId::job)).collect();
+        for s in &streams {
+            for v in &viewers {
+                let offered = l.offered(s, v);
+                let mut all = States::new();
+                for w in l.wallets.keys().map(StreamId::member).chain(l.jobs.keys().map(StreamId::job)) {
+                    all.insert(w.clone(), l.state(&w));
+                }
+                let with_all = affordance::offered(l.candidates(s), v, &all);
+                prop_assert_eq!(&offered, &with_all);
+                for a in offered {
+                    let mut after = l.clone();
+                    let cmd = Cmd { actor: v.clone(), command: a.command.clone(), new_job: affordance::candidate_job() };
+                    prop_assert!(after.execute(&cmd).is_ok(), "{} offered {:?} but it was refused", v, a.label);
+                }
+            }
         }
     }
 }

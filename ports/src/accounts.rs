@@ -8,7 +8,7 @@
 //! calling this port, so an implementation only stores and compares strings. Every method is
 //! one simple statement against a table, so a SQL implementation stays straightforward.
 
-use crate::error::{Error, Result};
+use crate::error::{Conflict, Error, NotFound, Result};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -189,18 +189,21 @@ pub trait Accounts: Send + Sync {
 
 /// `Conflict` for a name that is taken (for implementations).
 pub fn account_exists(name: &str) -> Error {
-    Error::Conflict {
-        code: "account_exists".into(),
-        message: format!("an account named '{name}' already exists"),
+    Conflict::AccountExists {
+        name: name.to_owned(),
     }
+    .into()
 }
 
 /// `NotFound` for an account that does not exist (for implementations).
 pub fn unknown_account(name: &str) -> Error {
-    Error::not_found("unknown_account", format!("there is no account '{name}'"))
+    NotFound::UnknownAccount {
+        name: name.to_owned(),
+    }
+    .into()
 }
 
 /// `NotFound` for an API token that does not exist (for implementations).
 pub fn unknown_token(id: Uuid) -> Error {
-    Error::not_found("unknown_token", format!("there is no API token {id}"))
+    NotFound::UnknownToken { id }.into()
 }

@@ -1,7 +1,7 @@
 //! The driven ports: what the application needs from storage, time and id generation.
 //! Adapters implement these; [`crate::service::TallyService`] uses them.
 
-use crate::envelope::{EntityKind, FoldEvent, Payload, RecordedEvent, StreamId};
+use crate::envelope::{EntityKind, FoldEvent, RecordedEvent, StreamId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::sync::Mutex;
@@ -11,9 +11,13 @@ use uuid::Uuid;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
     /// A concurrent transaction won: an expected version no longer holds, a serialization
-    /// failure, a deadlock, or a command id recorded meanwhile. Safe to retry.
+    /// failure, a deadlock. Safe to retry.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The plan's command id was recorded meanwhile (by a concurrent copy of the command):
+    /// nothing was written; its outcome is the answer.
+    #[error("command {0} was recorded meanwhile")]
+    Duplicate(Uuid),
     /// Anything else (connection lost, storage down, corrupt data). Not retried.
     #[error("{0}")]
     Other(String),
@@ -58,17 +62,9 @@ pub struct AppendPlan {
     pub streams: Vec<StreamAppend>,
     /// The command id to record, if the client chose one.
     pub command: Option<CommandRecord>,
-    /// The states after the append. A store that can write them in the same transaction does
-    /// so (and says so in [`Appended::cache_written`]); otherwise the service writes them
-    /// through the [`StateCache`] afterwards.
+    /// The states after the append, for the state cache, written in the same transaction
+    /// ("only if newer or of another format", as [`StateCache::put`]).
     pub cache: Vec<CachedState>,
-}
-
-/// What an append did.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Appended {
-    /// Whether the plan's cache entries were written in the same transaction.
-    pub cache_written: bool,
 }
 
 /// What [`EventStore::fold_events`] hands events to; an error message stops the read.
@@ -82,22 +78,7 @@ fn fold_recorded(
     e: &RecordedEvent,
     fold: impl FnOnce(FoldEvent<'_>) -> Result<(), String>,
 ) -> Result<(), StoreError> {
-    fold(FoldEvent {
-        version: e.version,
-        event_type: &e.event_type,
-        schema_version: e.schema_version,
-        payload: Payload::Json(&e.payload),
-    })
-    .map_err(StoreError::Other)
-}
-
-/// What [`EventStore::append_if_current`] committed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Committed {
-    /// The appended events, with their global positions.
-    pub events: Vec<RecordedEvent>,
-    /// Whether the plan's cache entries were written in the same transaction.
-    pub cache_written: bool,
+    fold(e.as_fold()).map_err(StoreError::Other)
 }
 
 /// The event store.
@@ -163,17 +144,13 @@ pub trait EventStore: Send + Sync {
         &self,
         reads: &[(StreamId, u64)],
         plan: AppendPlan,
-    ) -> Result<Option<Committed>, StoreError> {
+    ) -> Result<Option<Vec<RecordedEvent>>, StoreError> {
         let mut tx = self.begin().await?;
         if tx.load(reads).await?.iter().any(|newer| !newer.is_empty()) {
             return Ok(None); // dropped: rolled back
         }
-        let appended = tx.append(plan).await?;
-        let events = tx.commit().await?;
-        Ok(Some(Committed {
-            events,
-            cache_written: appended.cache_written,
-        }))
+        tx.append(plan).await?;
+        Ok(Some(tx.commit().await?))
     }
 
     /// Up to `limit` events after global position `after`, in order. Never skips an event:
@@ -229,12 +206,13 @@ pub trait WriteTx: Send {
     }
 
     /// Appends to every stream of the plan, each only if its version is still the expected
-    /// one, and records the command id; all or nothing.
+    /// one, records the command id and writes the cache rows; all or nothing.
     ///
     /// # Errors
-    /// [`StoreError::Conflict`] when an expected version no longer holds, the command id was
-    /// recorded meanwhile, or on a serialization failure; [`StoreError::Other`] otherwise.
-    async fn append(&mut self, plan: AppendPlan) -> Result<Appended, StoreError>;
+    /// [`StoreError::Conflict`] when an expected version no longer holds, or on a
+    /// serialization failure; [`StoreError::Duplicate`] when the command id was recorded
+    /// meanwhile; [`StoreError::Other`] otherwise.
+    async fn append(&mut self, plan: AppendPlan) -> Result<(), StoreError>;
 
     /// Commits, and returns the appended events with their global positions.
     ///

@@ -1,55 +1,87 @@
-//! The driving port: every use case and view of Tally, in one trait, with the inputs it takes
-//! (raw, as a person typed them: the port parses them) and the views it returns.
+//! The driving port `Tally`: one typed command ([`Input`], parsed by the port into the
+//! domain's [`Command`]) and the views, each carrying what the viewer may do next.
 
-use crate::actor::Ctx;
+use crate::ctx::Ctx;
 use crate::envelope::{EntityRef, RecordedEvent, StreamId};
 use crate::error::Result;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tally_domain::{ApplicationStatus, Job, JobStatus, Wallet};
+use serde_json::Value as Json;
+use std::collections::BTreeMap;
+use tally_domain::{Action, ApplicationStatus, Command, CommandKind, JobStatus, Raw, State};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// Register a member.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RegisterMemberInput {
-    /// The handle: 3-32 characters of `a-z 0-9 - _`, starting with a letter.
-    pub handle: String,
-    /// The name shown: 1-80 characters.
-    pub display_name: String,
+/// A command as a caller sends it: its kind and its fields as typed (the port parses them,
+/// and refuses what breaks a rule with the field named). Built from a typed [`Command`], or
+/// field by field for input that may not parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    /// What the command is.
+    pub kind: CommandKind,
+    /// Its fields, by name.
+    pub fields: BTreeMap<String, Raw>,
 }
 
-/// Grant credits to a member (admins only).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GrantCreditsInput {
-    /// Who receives them.
-    pub handle: String,
-    /// How many: 1 to 1,000,000.
-    pub amount: i64,
-    /// Why (may be empty).
-    #[serde(default)]
-    pub reason: String,
+impl Input {
+    /// A command of `kind` with no fields yet.
+    pub fn new(kind: CommandKind) -> Self {
+        Self {
+            kind,
+            fields: BTreeMap::new(),
+        }
+    }
+
+    /// The same command with `field` set.
+    #[must_use]
+    pub fn with(mut self, field: &str, value: impl Into<Raw>) -> Self {
+        self.fields.insert(field.to_owned(), value.into());
+        self
+    }
+
+    /// The key of the entity the command acts on, as sent (for commands on an entity).
+    pub fn key(&self) -> Option<String> {
+        match self.kind.target() {
+            tally_domain::Target::On(k) => self.fields.get(k.key_field()).map(Raw::to_text),
+            tally_domain::Target::New(_) => None,
+        }
+    }
 }
 
-/// Launch a job as the acting member, escrowing the reward.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LaunchJobInput {
-    /// The title: 1-120 characters.
-    pub title: String,
-    /// The description (may be empty).
-    #[serde(default)]
-    pub description: String,
-    /// The reward: at least 1, at most the owner's balance.
-    pub reward: i64,
+impl From<Command> for Input {
+    fn from(c: Command) -> Self {
+        Self {
+            kind: c.kind(),
+            fields: c.to_fields(),
+        }
+    }
+}
+
+/// A raw value as JSON: text as a string, a whole number as a number.
+pub fn raw_to_json(r: &Raw) -> Json {
+    match r {
+        Raw::Text(s) | Raw::Other(s) => Json::String(s.clone()),
+        Raw::Int(n) => Json::from(*n),
+    }
+}
+
+/// A JSON number as a whole number, if it is one: `3` and `3.0` alike (JSON Schema counts
+/// both as integers, so clients and generators may send either).
+pub fn whole_number(n: &serde_json::Number) -> Option<i64> {
+    if let Some(i) = n.as_i64() {
+        return Some(i);
+    }
+    let f = n.as_f64()?;
+    // -2^63 and 2^63, exact in f64: every whole f64 in between fits an i64.
+    let bound = 2f64.powi(63);
+    (f.fract() == 0.0 && (-bound..bound).contains(&f)).then_some(f as i64)
 }
 
 /// The outcome of a command: what it recorded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Receipt {
-    /// The command's id (client-chosen, or assigned).
+    /// The command's id (the `Idempotency-Key`, or assigned).
     pub command_id: Uuid,
     /// The events recorded, in order.
     pub events: Vec<EventRef>,
@@ -66,9 +98,10 @@ impl Receipt {
 }
 
 /// Where an event was recorded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct EventRef {
-    /// The stream.
+    /// The stream: `member:<handle>` or `job:<id>`.
+    #[schema(value_type = String)]
     pub stream: StreamId,
     /// Its version in the stream.
     pub version: u64,
@@ -92,8 +125,62 @@ impl From<&RecordedEvent> for EventRef {
 /// One event of an entity's history, as people read it.
 pub type HistoryEntry = RecordedEvent;
 
+/// Something the viewer may do now: a command, the fields it is given, and those the viewer
+/// fills in. The API renders it as a link, the pages as a form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ActionView {
+    /// The command's name, e.g. `accept_applicant`.
+    pub command: String,
+    /// What its button says, e.g. `Accept @bob`.
+    pub label: String,
+    /// The fields it is given, by name.
+    #[schema(value_type = Object)]
+    pub given: BTreeMap<String, Json>,
+    /// The fields the viewer fills in, in order.
+    pub ask: Vec<AskView>,
+}
+
+/// A field the viewer fills in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AskView {
+    /// The field's name.
+    pub field: String,
+    /// What it starts with.
+    #[schema(value_type = serde_json::Value)]
+    pub initial: Json,
+}
+
+impl ActionView {
+    /// The kind of command, if this build knows it.
+    pub fn kind(&self) -> Option<CommandKind> {
+        CommandKind::parse(&self.command)
+    }
+}
+
+impl From<&Action> for ActionView {
+    fn from(a: &Action) -> Self {
+        Self {
+            command: a.kind().name().to_owned(),
+            label: a.label.clone(),
+            given: a
+                .given()
+                .into_iter()
+                .map(|(k, v)| (k, raw_to_json(&v)))
+                .collect(),
+            ask: a
+                .ask
+                .iter()
+                .map(|q| AskView {
+                    field: q.field.to_owned(),
+                    initial: raw_to_json(&q.initial),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// A member's wallet.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct WalletView {
     /// The handle.
     pub handle: String,
@@ -117,13 +204,15 @@ pub struct WalletView {
     pub version: u64,
     /// The wallet's most recent events (up to [`WALLET_HISTORY`]), oldest first.
     pub history: Vec<HistoryEntry>,
+    /// What the viewer may do with this wallet now.
+    pub actions: Vec<ActionView>,
 }
 
 /// How many recent events a [`WalletView`] carries; [`Tally::history`] has them all.
 pub const WALLET_HISTORY: u64 = 50;
 
 /// Credits held for one job.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct EscrowLine {
     /// The job.
     pub job: String,
@@ -132,18 +221,19 @@ pub struct EscrowLine {
 }
 
 /// One application, as its owner's view shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ApplicationView {
     /// The applicant.
     pub participant: String,
     /// Their pitch.
     pub pitch: String,
     /// Where it is.
+    #[schema(schema_with = crate::schema::application_status)]
     pub status: ApplicationStatus,
 }
 
 /// What everyone may see of a job.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct JobSummary {
     /// The job's id.
     pub id: String,
@@ -156,6 +246,7 @@ pub struct JobSummary {
     /// The reward.
     pub reward: u64,
     /// Where the job is.
+    #[schema(schema_with = crate::schema::job_status)]
     pub status: JobStatus,
     /// When it was launched.
     pub launched_at: DateTime<Utc>,
@@ -164,7 +255,7 @@ pub struct JobSummary {
 }
 
 /// A job as its owner (or an admin) sees it: everything, every application and pitch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct JobOwnerView {
     /// The public details.
     pub job: JobSummary,
@@ -174,19 +265,23 @@ pub struct JobOwnerView {
     pub accepted: Option<String>,
     /// Why it was cancelled, if it was.
     pub cancel_reason: Option<String>,
+    /// What the viewer may do with this job now.
+    pub actions: Vec<ActionView>,
 }
 
 /// A job as a participant sees it: the public details and only the viewer's own application.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct JobParticipantView {
     /// The public details.
     pub job: JobSummary,
     /// The viewer's own application, if any. Other applicants are never shown.
     pub my_application: Option<ApplicationView>,
+    /// What the viewer may do with this job now.
+    pub actions: Vec<ActionView>,
 }
 
 /// A member in the admins' list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct MemberSummary {
     /// The handle.
     pub handle: String,
@@ -198,30 +293,39 @@ pub struct MemberSummary {
     pub escrowed: u64,
 }
 
-/// When to look at an entity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AsOf {
-    /// After the event with this stream version (1 = the first event).
-    Version(u64),
-    /// After the last event recorded at or before this time.
-    Time(DateTime<Utc>),
+/// When to look at an entity: after the last event with a version up to `version` and a
+/// time up to `time` (either, both, or neither: the latest).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AsOf {
+    /// The version looked at (1 = after the first event); the entity must have it.
+    pub version: Option<u64>,
+    /// A time: what was recorded at or before it.
+    pub time: Option<DateTime<Utc>>,
 }
 
-/// An entity's state, of either kind.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "state", rename_all = "snake_case")]
-pub enum EntityState {
-    /// A member's wallet.
-    Member(Wallet),
-    /// A job.
-    Job(Job),
+impl AsOf {
+    /// After the event with this stream version (1 = the first event).
+    pub fn version(v: u64) -> Self {
+        Self {
+            version: Some(v),
+            time: None,
+        }
+    }
+
+    /// After the last event recorded at or before this time.
+    pub fn time(t: DateTime<Utc>) -> Self {
+        Self {
+            version: None,
+            time: Some(t),
+        }
+    }
 }
 
 /// An entity as it was at some moment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Snapshot {
     /// The entity's stream.
+    #[schema(value_type = String)]
     pub stream: StreamId,
     /// The version the state reflects.
     pub version: u64,
@@ -229,12 +333,13 @@ pub struct Snapshot {
     pub latest_version: u64,
     /// When that version's event was recorded.
     pub time: DateTime<Utc>,
-    /// The state then.
-    pub state: EntityState,
+    /// The state then: `{"kind": "member" | "job", "state": {...}}`.
+    #[schema(value_type = Object)]
+    pub state: State,
 }
 
 /// A page of the global history feed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct FeedPage {
     /// Events in global order.
     pub events: Vec<RecordedEvent>,
@@ -242,76 +347,33 @@ pub struct FeedPage {
     pub next_after: u64,
 }
 
-/// Tally's use cases and views. Every call carries the acting identity in [`Ctx`];
-/// implementations enforce authorization (admin-only grants, owner-only actions, participants
-/// see only their own application).
+/// Tally's commands and views. Every call carries the acting identity in [`Ctx`]; the
+/// domain decides who may do what (admin-only grants, owner-only actions, participants see
+/// only their own application), and implementations only establish who is calling.
 ///
 /// Every method returns [`crate::Error`]: `Invalid` for input that does not parse,
-/// `Unauthorized` for an anonymous caller where an identity is needed, `Forbidden` when the
-/// actor may not do it, `NotFound`, `Rejected` for a business rule, `Conflict` when retries
-/// are exhausted, `Infrastructure` when storage fails. A command that fails records nothing.
+/// `Rejected` for what the domain refuses (a rule, or who may do it: its code says which),
+/// `NotFound` for versions that do not exist, `Conflict` when retries are exhausted,
+/// `Infrastructure` when storage fails. A command that fails records nothing.
 #[async_trait]
 pub trait Tally: Send + Sync {
-    /// Registers a member. By an admin, or by an anonymous caller signing up.
+    /// Runs a command as the context's actor.
     ///
     /// # Errors
-    /// `invalid_handle`, `invalid_display_name`; `handle_taken`; `admin_only` for a member.
-    async fn register_member(&self, ctx: &Ctx, input: RegisterMemberInput) -> Result<Receipt>;
-
-    /// Grants credits to a member (admins only).
-    ///
-    /// # Errors
-    /// `invalid_handle`, `invalid_amount`, `invalid_reason`; `admin_only`; `unknown_member`.
-    async fn grant_credits(&self, ctx: &Ctx, input: GrantCreditsInput) -> Result<Receipt>;
-
-    /// Launches a job owned by the acting member, escrowing its reward.
-    ///
-    /// # Errors
-    /// `invalid_title`, `invalid_description`, `invalid_reward`; `members_only`;
-    /// `unknown_member`; `insufficient_credits`.
-    async fn launch_job(&self, ctx: &Ctx, input: LaunchJobInput) -> Result<Receipt>;
-
-    /// Applies to a job as the acting member.
-    ///
-    /// # Errors
-    /// `invalid_job_id`, `invalid_pitch`; `members_only`; `unknown_job`; `own_job`;
-    /// `job_not_open`; `already_applied`.
-    async fn apply(&self, ctx: &Ctx, job: &str, pitch: &str) -> Result<Receipt>;
-
-    /// Withdraws the acting member's live application.
-    ///
-    /// # Errors
-    /// `unknown_job`; `no_live_application`; `application_accepted`.
-    async fn withdraw_application(&self, ctx: &Ctx, job: &str) -> Result<Receipt>;
-
-    /// Accepts an applicant (the job's owner only).
-    ///
-    /// # Errors
-    /// `unknown_job`; `not_job_owner`; `job_not_open`; `no_live_application`.
-    async fn accept_applicant(&self, ctx: &Ctx, job: &str, participant: &str) -> Result<Receipt>;
-
-    /// Completes a job in progress, paying its participant (the owner only).
-    ///
-    /// # Errors
-    /// `unknown_job`; `not_job_owner`; `job_not_in_progress`.
-    async fn complete_job(&self, ctx: &Ctx, job: &str) -> Result<Receipt>;
-
-    /// Cancels an open job, refunding its owner (the owner only).
-    ///
-    /// # Errors
-    /// `unknown_job`; `not_job_owner`; `job_not_open`.
-    async fn cancel_job(&self, ctx: &Ctx, job: &str, reason: &str) -> Result<Receipt>;
+    /// `Invalid` (the field named) for input that breaks a rule; `Rejected` with the
+    /// domain's code; `Conflict` (`conflict`, `command_id_reused`); `Infrastructure`.
+    async fn execute(&self, ctx: &Ctx, input: Input) -> Result<Receipt>;
 
     /// A member's wallet (the member or an admin).
     ///
     /// # Errors
-    /// `invalid_handle`; `not_your_wallet`; `unknown_member`.
+    /// `invalid_handle`; `unauthorized`, `not_your_wallet`; `unknown_member`.
     async fn wallet(&self, ctx: &Ctx, handle: &str) -> Result<WalletView>;
 
     /// A job with every application (its owner or an admin).
     ///
     /// # Errors
-    /// `invalid_job_id`; `not_job_owner`; `unknown_job`.
+    /// `invalid_job_id`; `unauthorized`, `not_job_owner`; `unknown_job`.
     async fn job_owner_view(&self, ctx: &Ctx, job: &str) -> Result<JobOwnerView>;
 
     /// A job as a participant sees it: public details and only the viewer's own application.
@@ -329,15 +391,15 @@ pub trait Tally: Send + Sync {
     /// Every member, by handle (admins only).
     ///
     /// # Errors
-    /// `admin_only`.
+    /// `unauthorized`, `admin_only`.
     async fn members(&self, ctx: &Ctx) -> Result<Vec<MemberSummary>>;
 
     /// Every event of an entity, oldest first: the wallet's member or an admin; for a job,
     /// its owner or an admin (a job's history holds every pitch).
     ///
     /// # Errors
-    /// `Invalid` for a bad key; `not_your_wallet`, `not_job_owner`; `unknown_member`,
-    /// `unknown_job`.
+    /// `Invalid` for a bad key; `unauthorized`, `not_your_wallet`, `not_job_owner`;
+    /// `unknown_member`, `unknown_job`.
     async fn history(&self, ctx: &Ctx, entity: &EntityRef) -> Result<Vec<HistoryEntry>>;
 
     /// An entity's state as it was at an earlier version or time (same access as history).
@@ -350,6 +412,6 @@ pub trait Tally: Send + Sync {
     /// The global history feed: up to `limit` events after a position (admins only).
     ///
     /// # Errors
-    /// `admin_only`.
+    /// `unauthorized`, `admin_only`.
     async fn feed(&self, ctx: &Ctx, after: u64, limit: usize) -> Result<FeedPage>;
 }

@@ -1,118 +1,12 @@
-//! Streams and the event envelope.
+//! The event envelope, and entities as callers name them.
 
-use crate::actor::Actor;
 use crate::error::Error;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::fmt;
-use tally_domain::{Handle, JobId};
+use tally_domain::Actor;
+pub use tally_domain::{EntityKind, StreamId};
+use utoipa::ToSchema;
 use uuid::Uuid;
-
-/// The kinds of entity, each with its own streams.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EntityKind {
-    /// A member and their wallet; key: the handle.
-    Member,
-    /// A job; key: the job id.
-    Job,
-}
-
-impl EntityKind {
-    /// The kind as a word: `member` or `job`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Member => "member",
-            Self::Job => "job",
-        }
-    }
-
-    /// Parses `member` or `job`.
-    ///
-    /// # Errors
-    /// `invalid_entity_kind` otherwise.
-    pub fn parse(s: &str) -> Result<Self, Error> {
-        match s {
-            "member" => Ok(Self::Member),
-            "job" => Ok(Self::Job),
-            _ => Err(Error::invalid(
-                "kind",
-                "invalid_entity_kind",
-                "an entity kind is 'member' or 'job'",
-            )),
-        }
-    }
-}
-
-/// The identity of one entity's stream of events: its kind and natural key. Its text form,
-/// `member:alice` or `job:<id>`, is how stores name it (keys never contain `:`).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct StreamId {
-    kind: EntityKind,
-    key: String,
-}
-
-impl StreamId {
-    /// The stream of a member's wallet.
-    pub fn member(h: &Handle) -> Self {
-        Self {
-            kind: EntityKind::Member,
-            key: h.as_str().to_owned(),
-        }
-    }
-
-    /// The stream of a job.
-    pub fn job(j: &JobId) -> Self {
-        Self {
-            kind: EntityKind::Job,
-            key: j.as_str().to_owned(),
-        }
-    }
-
-    /// The entity kind.
-    pub fn kind(&self) -> EntityKind {
-        self.kind
-    }
-
-    /// The natural key (a handle or a job id).
-    pub fn key(&self) -> &str {
-        &self.key
-    }
-
-    /// Parses the text form `kind:key`.
-    ///
-    /// # Errors
-    /// `Invalid` when the kind or the key is not valid.
-    pub fn parse(s: &str) -> Result<Self, Error> {
-        let (kind, key) = s.split_once(':').ok_or_else(|| {
-            Error::invalid("stream", "invalid_stream", "a stream is written kind:key")
-        })?;
-        EntityRef {
-            kind: EntityKind::parse(kind)?,
-            key: key.to_owned(),
-        }
-        .stream()
-    }
-}
-
-impl fmt::Display for StreamId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.kind.as_str(), self.key)
-    }
-}
-
-impl Serialize for StreamId {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for StreamId {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Self::parse(&s).map_err(serde::de::Error::custom)
-    }
-}
 
 /// An entity named by a caller, not yet validated (the driving port parses it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,10 +39,7 @@ impl EntityRef {
     /// # Errors
     /// `invalid_handle` or `invalid_job_id`.
     pub fn stream(&self) -> Result<StreamId, Error> {
-        Ok(match self.kind {
-            EntityKind::Member => StreamId::member(&Handle::parse(&self.key)?),
-            EntityKind::Job => StreamId::job(&JobId::parse(&self.key)?),
-        })
+        Ok(StreamId::of(self.kind, &self.key)?)
     }
 }
 
@@ -178,11 +69,12 @@ pub enum Payload<'a> {
 }
 
 /// An event as recorded: the envelope and the payload.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RecordedEvent {
     /// Place in the global order (1, 2, 3...; the store assigns it at append).
     pub position: u64,
-    /// The stream.
+    /// The stream: `member:<handle>` or `job:<id>`.
+    #[schema(value_type = String, example = "member:alice")]
     pub stream: StreamId,
     /// Version of the stream after this event (1 for the stream's first event).
     pub version: u64,
@@ -193,10 +85,13 @@ pub struct RecordedEvent {
     /// The version of this event type's schema.
     pub schema_version: u32,
     /// The event's data.
+    #[schema(value_type = Object)]
     pub payload: serde_json::Value,
     /// When it was recorded.
     pub time: DateTime<Utc>,
-    /// Who issued the command.
+    /// Who issued the command: `admin:<name>`, `member:<handle>`, `system:<name>` or
+    /// `anonymous`.
+    #[schema(value_type = String, example = "member:alice")]
     pub actor: Actor,
     /// The command that produced it (all events of one command share it).
     pub command_id: Uuid,
@@ -204,4 +99,16 @@ pub struct RecordedEvent {
     pub correlation_id: Uuid,
     /// What directly caused it (the command, for events of a command).
     pub causation_id: Uuid,
+}
+
+impl RecordedEvent {
+    /// The event as folding needs it.
+    pub fn as_fold(&self) -> FoldEvent<'_> {
+        FoldEvent {
+            version: self.version,
+            event_type: &self.event_type,
+            schema_version: self.schema_version,
+            payload: Payload::Json(&self.payload),
+        }
+    }
 }

@@ -1,29 +1,35 @@
-//! Tally's ports: the traits that cut the hexagon, and the application service that runs
+//! Tally's ports: the traits that cut the hexagon, and the application services that run
 //! every use case through them.
 //!
-//! - [`driving::Tally`]: the driving port, one trait with every use case and view. Every call
-//!   carries the acting identity ([`Ctx`]); authorization happens here, not in adapters.
-//! - [`driven`]: the driven ports an adapter implements: [`driven::EventStore`] (load streams,
-//!   append to one or several streams atomically with expected versions, a global order),
-//!   [`driven::StateCache`], [`driven::Clock`] and [`driven::IdGenerator`].
-//! - [`service::TallyService`]: the command algorithm, written once over the driven ports.
+//! - Driving ports, the use cases: [`driving::Tally`] (one typed command, [`Input`], and the
+//!   views, each with what the viewer may do next) and [`identity::Identity`] (sign-up,
+//!   accounts, log-in, sessions, API tokens). Every call carries the acting identity
+//!   ([`Ctx`]); the domain decides who may do what, not the adapters.
+//! - Driven ports, what the services need: [`driven::EventStore`] (load streams, append to
+//!   one or several streams atomically with expected versions, a gap-free global order),
+//!   [`driven::StateCache`], [`accounts::Accounts`], [`driven::Clock`],
+//!   [`driven::IdGenerator`].
+//! - [`service::TallyService`]: the command algorithm, written once over the driven ports;
+//!   [`identity::IdentityService`]: the identity use cases.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod accounts;
-pub mod actor;
 pub mod codec;
+pub mod ctx;
 pub mod driven;
 pub mod driving;
 pub mod envelope;
 pub mod error;
 pub mod format;
+pub mod identity;
 mod locks;
+pub mod schema;
 pub mod service;
 
-pub use actor::{Actor, Ctx};
+pub use ctx::{Actor, Ctx};
 pub use driving::*;
 pub use envelope::{EntityKind, EntityRef, FoldEvent, Payload, RecordedEvent, StreamId};
-pub use error::{Error, Result};
+pub use error::{Conflict, Error, NotFound, Result, Unauthorized};
 pub use service::{RetryPolicy, TallyService};
-pub use tally_domain::{ApplicationStatus, JobStatus};
+pub use tally_domain::{ApplicationStatus, CommandKind, JobStatus, Raw, State};

@@ -49,10 +49,6 @@ impl Held<'_> {
             self.guards.push((s.clone(), g));
         }
     }
-
-    pub(crate) fn holds(&self, s: &StreamId) -> bool {
-        self.guards.iter().any(|(h, _)| h == s)
-    }
 }
 
 impl Drop for Held<'_> {

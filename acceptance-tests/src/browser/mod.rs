@@ -183,5 +183,6 @@ pub async fn backend(service: Arc<TallyService>, accounts: Arc<dyn Accounts>) ->
             server.shutdown().await.context("stopping the web service")
         })
     };
-    Ok(Backend::new(Arc::new(tally)).with_teardown(Box::new(teardown)))
+    let tally = Arc::new(tally);
+    Ok(Backend::new(tally.clone(), tally).with_teardown(Box::new(teardown)))
 }

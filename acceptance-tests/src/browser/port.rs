@@ -1,14 +1,23 @@
-//! The driving port, one page (or one form) per use case.
+//! The driving ports, through the pages: a command is its page's form, filled with the
+//! command's fields (wherever the pages say that command's form is); a view is its page, read
+//! from its hooks.
 
-use super::driver::{BrowserTally, enc, new_password};
+use super::driver::{BrowserTally, browser_error, enc, new_password};
 use super::read::{self, Scrape, error_of, parse, text, time};
 use super::session::{Memory, Who};
 use async_trait::async_trait;
 use chrono::SecondsFormat;
+use tally_domain::{CommandKind, Target};
+use tally_http::command_pages;
+use tally_ports::accounts::Principal;
+use tally_ports::identity::{
+    AccountView, CreatedToken, Identity, NewAccount, NewSession, NewToken, SignUp, SignedUp,
+    TokenView,
+};
 use tally_ports::{
-    Actor, AsOf, Ctx, EntityKind, EntityRef, EntityState, FeedPage, GrantCreditsInput,
-    HistoryEntry, JobOwnerView, JobParticipantView, JobSummary, LaunchJobInput, MemberSummary,
-    Receipt, RegisterMemberInput, Result, Snapshot, StreamId, Tally, WalletView,
+    Actor, AsOf, Ctx, EntityKind, EntityRef, Error, FeedPage, HistoryEntry, Input, JobOwnerView,
+    JobParticipantView, JobSummary, MemberSummary, Receipt, Result, Snapshot, State, StreamId,
+    Tally, WalletView,
 };
 
 impl BrowserTally {
@@ -47,19 +56,6 @@ impl BrowserTally {
         Ok(s)
     }
 
-    async fn job_command(
-        &self,
-        ctx: &Ctx,
-        job: &str,
-        what: &str,
-        fields: &[(&str, &str)],
-    ) -> Result<Receipt> {
-        let mut m = self.memory.lock().await;
-        let page = format!("/jobs/{}/{what}", enc(job));
-        self.command(&mut m, ctx, &page, &format!("{what}-form"), fields)
-            .await
-    }
-
     fn history_page(entity: &EntityRef) -> String {
         match entity.kind {
             EntityKind::Member => format!("/members/{}/history", enc(&entity.key)),
@@ -68,93 +64,62 @@ impl BrowserTally {
     }
 }
 
+/// The selector of the action forms a view's page shows.
+const ACTIONS: &str = "form.action[data-action]";
+
 #[async_trait]
 impl Tally for BrowserTally {
-    async fn register_member(&self, ctx: &Ctx, input: RegisterMemberInput) -> Result<Receipt> {
+    async fn execute(&self, ctx: &Ctx, input: Input) -> Result<Receipt> {
         let mut m = self.memory.lock().await;
-        let h = input.handle.as_str();
-        let password = m.passwords.get(h).cloned().unwrap_or_else(new_password);
-        let fields = [
-            ("handle", h),
-            ("display_name", input.display_name.as_str()),
-            ("password", password.as_str()),
-        ];
-        if ctx.actor == Actor::Anonymous {
-            // A visitor signs up, and is then signed in as the new member.
-            let r = self
-                .command(&mut m, ctx, "/signup", "signup-form", &fields)
-                .await?;
-            m.passwords.insert(h.to_owned(), password);
-            self.remember_session(&mut m, Who::Member(h.to_owned()))
-                .await?;
-            return Ok(r);
+        let key = input.key().unwrap_or_default();
+        let key_field = match input.kind.target() {
+            Target::On(k) => Some(k.key_field()),
+            Target::New(_) => None,
+        };
+        let values: Vec<(String, String)> = input
+            .fields
+            .iter()
+            .filter(|(k, _)| Some(k.as_str()) != key_field)
+            .map(|(k, v)| (k.clone(), v.to_text()))
+            .collect();
+        let mut fields: Vec<(&str, &str)> = values
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        // Registering a member on the pages gives them an account too: it takes a password.
+        let registering = input.kind == CommandKind::RegisterMember;
+        let handle = input
+            .fields
+            .get("handle")
+            .map(|h| h.to_text())
+            .unwrap_or_default();
+        let password = m
+            .passwords
+            .get(&handle)
+            .cloned()
+            .unwrap_or_else(new_password);
+        if registering {
+            fields.push(("password", &password));
         }
+        let page = command_pages::page(input.kind, &key);
         let r = self
-            .command(&mut m, ctx, "/admin/members/new", "register-form", &fields)
+            .command(
+                &mut m,
+                ctx,
+                &page,
+                &command_pages::form_id(input.kind),
+                &fields,
+            )
             .await?;
-        m.passwords.entry(h.to_owned()).or_insert(password);
+        if registering {
+            m.passwords.entry(handle).or_insert(password);
+        }
         Ok(r)
-    }
-
-    async fn grant_credits(&self, ctx: &Ctx, input: GrantCreditsInput) -> Result<Receipt> {
-        let mut m = self.memory.lock().await;
-        let page = format!("/admin/grants/new?handle={}", enc(&input.handle));
-        let amount = input.amount.to_string();
-        let fields = [
-            ("handle", input.handle.as_str()),
-            ("amount", &amount),
-            ("reason", &input.reason),
-        ];
-        self.command(&mut m, ctx, &page, "grant-form", &fields)
-            .await
-    }
-
-    async fn launch_job(&self, ctx: &Ctx, input: LaunchJobInput) -> Result<Receipt> {
-        let mut m = self.memory.lock().await;
-        let reward = input.reward.to_string();
-        let fields = [
-            ("title", input.title.as_str()),
-            ("description", &input.description),
-            ("reward", &reward),
-        ];
-        self.command(&mut m, ctx, "/jobs/new", "launch-form", &fields)
-            .await
-    }
-
-    async fn apply(&self, ctx: &Ctx, job: &str, pitch: &str) -> Result<Receipt> {
-        self.job_command(ctx, job, "apply", &[("pitch", pitch)])
-            .await
-    }
-
-    async fn withdraw_application(&self, ctx: &Ctx, job: &str) -> Result<Receipt> {
-        self.job_command(ctx, job, "withdraw", &[]).await
-    }
-
-    async fn accept_applicant(&self, ctx: &Ctx, job: &str, participant: &str) -> Result<Receipt> {
-        let mut m = self.memory.lock().await;
-        let page = format!("/jobs/{}/accept?participant={}", enc(job), enc(participant));
-        self.command(
-            &mut m,
-            ctx,
-            &page,
-            "accept-form",
-            &[("participant", participant)],
-        )
-        .await
-    }
-
-    async fn complete_job(&self, ctx: &Ctx, job: &str) -> Result<Receipt> {
-        self.job_command(ctx, job, "complete", &[]).await
-    }
-
-    async fn cancel_job(&self, ctx: &Ctx, job: &str, reason: &str) -> Result<Receipt> {
-        self.job_command(ctx, job, "cancel", &[("reason", reason)])
-            .await
     }
 
     async fn wallet(&self, ctx: &Ctx, handle: &str) -> Result<WalletView> {
         let page = format!("/members/{}/wallet", enc(handle));
-        let lists = ["#escrow tr.escrow", "#history tr.event"];
+        let lists = ["#escrow tr.escrow", "#history tr.event", ACTIONS];
         let s = self.view(&ctx.actor, &page, "#wallet", &lists).await?;
         let w = s.main("wallet")?;
         let escrow = s
@@ -179,13 +144,19 @@ impl Tally for BrowserTally {
             total_paid_out: parse(w, "totalPaidOut")?,
             version: parse(w, "version")?,
             history: read::events(s.list(1))?,
+            actions: read::actions(s.list(2))?,
         })
     }
 
     async fn job_owner_view(&self, ctx: &Ctx, job: &str) -> Result<JobOwnerView> {
         let page = format!("/jobs/{}/owner", enc(job));
         let s = self
-            .view(&ctx.actor, &page, "#job", &["#applications tr.application"])
+            .view(
+                &ctx.actor,
+                &page,
+                "#job",
+                &["#applications tr.application", ACTIONS],
+            )
             .await?;
         let j = s.main("job")?;
         Ok(JobOwnerView {
@@ -197,6 +168,7 @@ impl Tally for BrowserTally {
                 .collect::<Result<_>>()?,
             accepted: j.get("accepted").cloned(),
             cancel_reason: j.get("cancelReason").cloned(),
+            actions: read::actions(s.list(1))?,
         })
     }
 
@@ -205,11 +177,12 @@ impl Tally for BrowserTally {
         // theirs: they have none (owners cannot apply to their jobs, admins to any).
         let page = format!("/jobs/{}", enc(job));
         let s = self
-            .view(&ctx.actor, &page, "#job", &["#my-application"])
+            .view(&ctx.actor, &page, "#job", &["#my-application", ACTIONS])
             .await?;
         Ok(JobParticipantView {
             job: read::job(s.main("job")?)?,
             my_application: s.list(0).first().map(read::application).transpose()?,
+            actions: read::actions(s.list(1))?,
         })
     }
 
@@ -239,13 +212,15 @@ impl Tally for BrowserTally {
         self.act_as(&mut m, &ctx.actor).await?;
         let opened = self.read(&Self::history_page(entity), "", &[]).await?;
         self.check_actor(&opened, &ctx.actor)?;
-        let (form, field, value) = match at {
-            AsOf::Version(v) => ("version-form", "version", v.to_string()),
-            AsOf::Time(t) => (
+        // The pages look by version or by time (a version asked for wins).
+        let (form, field, value) = match (at.version, at.time) {
+            (Some(v), _) => ("version-form", "version", v.to_string()),
+            (None, Some(t)) => (
                 "time-form",
                 "at",
                 t.to_rfc3339_opts(SecondsFormat::AutoSi, true),
             ),
+            (None, None) => ("version-form", "version", String::new()),
         };
         let s = self
             .submit(form, &[(field, &value)], "#snapshot", &[])
@@ -254,8 +229,8 @@ impl Tally for BrowserTally {
             return Err(e);
         }
         let h = s.main("state")?;
-        let state: EntityState = serde_json::from_str(text(h, "state")?)
-            .map_err(|e| super::driver::browser_error(format!("the state shown: {e}")))?;
+        let state: State = serde_json::from_str(text(h, "state")?)
+            .map_err(|e| browser_error(format!("the state shown: {e}")))?;
         Ok(Snapshot {
             stream: StreamId::parse(text(h, "stream")?)?,
             version: parse(h, "version")?,
@@ -275,5 +250,82 @@ impl Tally for BrowserTally {
             events: read::events(s.list(0))?,
             next_after: parse(f, "nextAfter")?,
         })
+    }
+}
+
+fn not_on_pages(what: &str) -> Error {
+    Error::infrastructure(format!("the pages do not {what}"))
+}
+
+#[async_trait]
+impl Identity for BrowserTally {
+    async fn sign_up(&self, ctx: &Ctx, s: SignUp) -> Result<SignedUp> {
+        let mut m = self.memory.lock().await;
+        let fields = [
+            ("handle", s.handle.as_str()),
+            ("display_name", s.display_name.as_str()),
+            ("password", s.password.as_str()),
+        ];
+        // A visitor signs up, and is then signed in as the new member.
+        let receipt = self
+            .command(&mut m, ctx, "/signup", "signup-form", &fields)
+            .await?;
+        m.passwords.insert(s.handle.clone(), s.password.clone());
+        self.remember_session(&mut m, Who::Member(s.handle.clone()))
+            .await?;
+        let actor = Actor::Member(tally_domain::Handle::parse(&s.handle)?);
+        Ok(SignedUp {
+            receipt,
+            session: NewSession {
+                name: s.handle,
+                role: tally_ports::accounts::Role::Member,
+                actor,
+                // The session lives in the browser's cookie jar, not here.
+                token: String::new(),
+                expires_at: chrono::Utc::now(),
+            },
+        })
+    }
+
+    async fn register_with_account(&self, ctx: &Ctx, s: SignUp) -> Result<Receipt> {
+        let mut m = self.memory.lock().await;
+        let fields = [
+            ("handle", s.handle.as_str()),
+            ("display_name", s.display_name.as_str()),
+            ("password", s.password.as_str()),
+        ];
+        let page = command_pages::page(CommandKind::RegisterMember, "");
+        let form = command_pages::form_id(CommandKind::RegisterMember);
+        let r = self.command(&mut m, ctx, &page, &form, &fields).await?;
+        m.passwords.entry(s.handle).or_insert(s.password);
+        Ok(r)
+    }
+
+    async fn create_account(&self, _ctx: &Ctx, _a: NewAccount) -> Result<AccountView> {
+        Err(not_on_pages("create accounts for the scenarios"))
+    }
+
+    async fn log_in(&self, _name: &str, _password: &str) -> Result<NewSession> {
+        Err(not_on_pages("log in for the scenarios (the driver does)"))
+    }
+
+    async fn log_out(&self, _session_token: &str) -> Result<()> {
+        Err(not_on_pages("log out for the scenarios"))
+    }
+
+    async fn resolve(&self, _credential: &str) -> Result<Principal> {
+        Err(not_on_pages("resolve credentials"))
+    }
+
+    async fn create_token(&self, _ctx: &Ctx, _t: NewToken) -> Result<CreatedToken> {
+        Err(not_on_pages("manage API tokens"))
+    }
+
+    async fn tokens(&self, _ctx: &Ctx) -> Result<Vec<TokenView>> {
+        Err(not_on_pages("manage API tokens"))
+    }
+
+    async fn revoke_token(&self, _ctx: &Ctx, _id: uuid::Uuid) -> Result<()> {
+        Err(not_on_pages("manage API tokens"))
     }
 }

@@ -8,8 +8,8 @@ use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use std::str::FromStr;
 use tally_ports::{
-    Actor, ApplicationView, Error, EventRef, JobSummary, MemberSummary, Receipt, RecordedEvent,
-    Result, StreamId,
+    ActionView, Actor, ApplicationView, Error, EventRef, JobSummary, MemberSummary, Receipt,
+    RecordedEvent, Result, StreamId,
 };
 
 /// One element's hooks: its `data-*` attributes (camelCased, as the DOM's `dataset` names
@@ -73,24 +73,28 @@ pub(crate) fn time(h: &Hooks, key: &str) -> Result<DateTime<Utc>> {
         .map_err(|e| browser_error(format!("{key} = {s:?}: {e}")))
 }
 
-/// The error a page shows, as the port's error.
+/// The error a page shows, as the port's error: the page carries the problem document the
+/// JSON API would send, read back the way the Rust client reads it.
 pub(crate) fn error_of(s: &Scrape) -> Option<Error> {
     let h = s.error.as_ref()?;
-    let get = |k: &str| h.get(k).cloned().unwrap_or_default();
-    let (code, message) = (get("errorCode"), get("message"));
-    Some(match get("errorKind").as_str() {
-        "invalid" => Error::Invalid {
-            field: get("errorField"),
-            code,
-            message,
+    let problem = h.get("problem")?;
+    Some(
+        match serde_json::from_str::<tally_api::problem::Problem>(problem) {
+            Ok(p) => p.to_error(),
+            Err(e) => browser_error(format!("the error shown: {e}")),
         },
-        "unauthorized" => Error::Unauthorized { message },
-        "forbidden" => Error::Forbidden { code, message },
-        "not_found" => Error::NotFound { code, message },
-        "conflict" => Error::Conflict { code, message },
-        "rejected" => Error::Rejected { code, message },
-        _ => Error::Infrastructure { message },
-    })
+    )
+}
+
+/// The actions a view's page offers, from its action forms.
+pub(crate) fn actions(forms: &[Hooks]) -> Result<Vec<ActionView>> {
+    forms
+        .iter()
+        .map(|f| {
+            let json = text(f, "action")?;
+            serde_json::from_str(json).map_err(|e| browser_error(format!("action {json:?}: {e}")))
+        })
+        .collect()
 }
 
 /// The receipt the page shows after a command.
@@ -118,7 +122,7 @@ pub(crate) fn receipt(s: &Scrape) -> Result<Receipt> {
 }
 
 fn stream(h: &Hooks) -> Result<StreamId> {
-    StreamId::parse(text(h, "stream")?)
+    Ok(StreamId::parse(text(h, "stream")?)?)
 }
 
 /// A history row.

@@ -78,7 +78,7 @@ impl BrowserTally {
             return Ok(());
         }
         self.client
-            .delete_cookie(tally_http::auth::SESSION_COOKIE)
+            .delete_cookie(tally_http::extract::SESSION_COOKIE)
             .await
             .map_err(browser_error)?;
         m.current = Some(Who::Visitor);
@@ -103,7 +103,7 @@ impl BrowserTally {
     pub(crate) async fn remember_session(&self, m: &mut Memory, who: Who) -> Result<()> {
         let cookie = self
             .client
-            .get_named_cookie(tally_http::auth::SESSION_COOKIE)
+            .get_named_cookie(tally_http::extract::SESSION_COOKIE)
             .await
             .map_err(browser_error)?;
         m.sessions.insert(who.clone(), cookie);

@@ -1,5 +1,6 @@
 //! Accepting an applicant: the job is then in progress.
 
+use super::commands;
 use super::params::Who;
 use crate::TallyWorld;
 use anyhow::{Context, Result, ensure};
@@ -9,7 +10,7 @@ use cucumber::{given, then, when};
 async fn has_accepted(w: &mut TallyWorld, owner: String, who: String, title: String) -> Result<()> {
     let id = w.job(&title)?;
     w.tally()
-        .accept_applicant(&TallyWorld::member(&owner)?, &id, &who)
+        .execute(&TallyWorld::member(&owner)?, commands::accept(&id, &who))
         .await
         .with_context(|| format!("{owner} accepting {who} for {title:?}"))?;
     Ok(())
@@ -19,7 +20,7 @@ async fn has_accepted(w: &mut TallyWorld, owner: String, who: String, title: Str
 async fn accepts(w: &mut TallyWorld, by: Who, who: String, title: String) -> Result<()> {
     let id = w.job(&title)?;
     let t = w.begin().await?;
-    let r = t.accept_applicant(&by.ctx(), &id, &who).await;
+    let r = t.execute(&by.ctx(), commands::accept(&id, &who)).await;
     w.settle_command(r);
     Ok(())
 }

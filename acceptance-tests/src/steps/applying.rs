@@ -1,5 +1,6 @@
 //! Applying to a job, as a participant with a pitch.
 
+use super::commands;
 use super::params::{AppStatus, Who, text_of};
 use crate::TallyWorld;
 use anyhow::{Context, Result, ensure};
@@ -15,7 +16,7 @@ async fn has_applied_with(
 ) -> Result<()> {
     let id = w.job(&title)?;
     w.tally()
-        .apply(&TallyWorld::member(&who)?, &id, &pitch)
+        .execute(&TallyWorld::member(&who)?, commands::apply(&id, &pitch))
         .await
         .with_context(|| format!("{who} applying to {title:?}"))?;
     Ok(())
@@ -29,7 +30,7 @@ async fn has_applied(w: &mut TallyWorld, who: String, title: String) -> Result<(
 async fn apply(w: &mut TallyWorld, who: &Who, title: &str, pitch: &str) -> Result<()> {
     let id = w.job(title)?;
     let t = w.begin().await?;
-    let r = t.apply(&who.ctx(), &id, pitch).await;
+    let r = t.execute(&who.ctx(), commands::apply(&id, pitch)).await;
     w.settle_command(r);
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Cancelling an open job: its reward returns to the owner.
 
+use super::commands;
 use super::params::Who;
 use crate::TallyWorld;
 use anyhow::{Context, Result, ensure};
@@ -9,7 +10,10 @@ use cucumber::{given, then, when};
 async fn has_cancelled(w: &mut TallyWorld, owner: String, title: String) -> Result<()> {
     let id = w.job(&title)?;
     w.tally()
-        .cancel_job(&TallyWorld::member(&owner)?, &id, "no longer needed")
+        .execute(
+            &TallyWorld::member(&owner)?,
+            commands::cancel(&id, "no longer needed"),
+        )
         .await
         .with_context(|| format!("{owner} cancelling {title:?}"))?;
     Ok(())
@@ -18,7 +22,7 @@ async fn has_cancelled(w: &mut TallyWorld, owner: String, title: String) -> Resu
 async fn cancel(w: &mut TallyWorld, by: &Who, title: &str, reason: &str) -> Result<()> {
     let id = w.job(title)?;
     let t = w.begin().await?;
-    let r = t.cancel_job(&by.ctx(), &id, reason).await;
+    let r = t.execute(&by.ctx(), commands::cancel(&id, reason)).await;
     w.settle_command(r);
     Ok(())
 }

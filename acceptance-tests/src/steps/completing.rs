@@ -1,5 +1,6 @@
 //! Completing a job: the participant is paid the reward out of the owner's escrow.
 
+use super::commands;
 use super::params::Who;
 use crate::TallyWorld;
 use anyhow::{Context, Result};
@@ -9,7 +10,7 @@ use cucumber::{given, when};
 async fn has_completed(w: &mut TallyWorld, owner: String, title: String) -> Result<()> {
     let id = w.job(&title)?;
     w.tally()
-        .complete_job(&TallyWorld::member(&owner)?, &id)
+        .execute(&TallyWorld::member(&owner)?, commands::complete(&id))
         .await
         .with_context(|| format!("{owner} completing {title:?}"))?;
     Ok(())
@@ -19,7 +20,7 @@ async fn has_completed(w: &mut TallyWorld, owner: String, title: String) -> Resu
 async fn completes(w: &mut TallyWorld, by: Who, title: String) -> Result<()> {
     let id = w.job(&title)?;
     let t = w.begin().await?;
-    let r = t.complete_job(&by.ctx(), &id).await;
+    let r = t.execute(&by.ctx(), commands::complete(&id)).await;
     w.settle_command(r);
     Ok(())
 }

@@ -1,7 +1,6 @@
 //! Commands racing each other: the rules hold and no credit is created or lost.
 
-use super::grants::grant;
-use super::launching::launch;
+use super::commands::{self, grant, launch};
 use crate::TallyWorld;
 use anyhow::{Context, Result, ensure};
 use cucumber::{given, then, when};
@@ -95,9 +94,7 @@ async fn launches_at_once(w: &mut TallyWorld, owner: String, n: usize, reward: i
             let (t, ctx) = (Arc::clone(&t), ctx.clone());
             async move {
                 let mut b = Burst::default();
-                let r = t
-                    .launch_job(&ctx, launch(&format!("Job {i}"), reward))
-                    .await;
+                let r = t.execute(&ctx, launch(&format!("Job {i}"), reward)).await;
                 b.add("launch", r);
                 b
             }
@@ -125,7 +122,7 @@ async fn grants_at_once(
             let (t, ctx, input) = (Arc::clone(&t), ctx.clone(), grant(&handle, amount, ""));
             async move {
                 let mut b = Burst::default();
-                b.add("grant", t.grant_credits(&ctx, input).await);
+                b.add("grant", t.execute(&ctx, input).await);
                 b
             }
             .boxed()
@@ -150,7 +147,7 @@ async fn apply_at_once(w: &mut TallyWorld, title: String) -> Result<()> {
         tasks.push(
             async move {
                 let mut b = Burst::default();
-                b.add("apply", t.apply(&ctx, &id, &pitch).await);
+                b.add("apply", t.execute(&ctx, commands::apply(&id, &pitch)).await);
                 b
             }
             .boxed(),
@@ -194,7 +191,7 @@ async fn race(t: Arc<dyn Tally>, me: String, seed: u64, rounds: usize, jobs: Job
             0..25 => {
                 let reward = i64::try_from(1 + dice.roll(80)).unwrap_or(1);
                 let r = t
-                    .launch_job(&ctx, launch(&format!("{me} job {round}"), reward))
+                    .execute(&ctx, launch(&format!("{me} job {round}"), reward))
                     .await;
                 if let Ok(receipt) = &r
                     && let Some(id) = receipt.launched_job()
@@ -206,13 +203,15 @@ async fn race(t: Arc<dyn Tally>, me: String, seed: u64, rounds: usize, jobs: Job
             }
             25..55 => {
                 if let Some((job, _)) = pick(&others, &mut dice) {
-                    let r = t.apply(&ctx, &job, &format!("{me} wants it")).await;
+                    let r = t
+                        .execute(&ctx, commands::apply(&job, &format!("{me} wants it")))
+                        .await;
                     b.add("apply", r);
                 }
             }
             55..65 => {
                 if let Some((job, _)) = pick(&others, &mut dice) {
-                    b.add("withdraw", t.withdraw_application(&ctx, &job).await);
+                    b.add("withdraw", t.execute(&ctx, commands::withdraw(&job)).await);
                 }
             }
             65..80 => {
@@ -224,7 +223,9 @@ async fn race(t: Arc<dyn Tally>, me: String, seed: u64, rounds: usize, jobs: Job
                                 .iter()
                                 .find(|a| a.status == ApplicationStatus::Live);
                             if let Some(a) = live {
-                                let r = t.accept_applicant(&ctx, &job, &a.participant).await;
+                                let r = t
+                                    .execute(&ctx, commands::accept(&job, &a.participant))
+                                    .await;
                                 b.add("accept", r);
                             }
                         }
@@ -234,12 +235,16 @@ async fn race(t: Arc<dyn Tally>, me: String, seed: u64, rounds: usize, jobs: Job
             }
             80..92 => {
                 if let Some((job, _)) = pick(&mine, &mut dice) {
-                    b.add("complete", t.complete_job(&ctx, &job).await);
+                    b.add("complete", t.execute(&ctx, commands::complete(&job)).await);
                 }
             }
             _ => {
                 if let Some((job, _)) = pick(&mine, &mut dice) {
-                    b.add("cancel", t.cancel_job(&ctx, &job, "changed my mind").await);
+                    b.add(
+                        "cancel",
+                        t.execute(&ctx, commands::cancel(&job, "changed my mind"))
+                            .await,
+                    );
                 }
             }
         }
@@ -256,10 +261,7 @@ async fn grants(t: Arc<dyn Tally>, racers: Vec<String>, n: usize) -> Burst {
     for _ in 0..n {
         let who = &racers[dice.roll(racers.len())];
         let amount = i64::try_from(1 + dice.roll(100)).unwrap_or(1);
-        b.add(
-            "grant",
-            t.grant_credits(&admin, grant(who, amount, "race")).await,
-        );
+        b.add("grant", t.execute(&admin, grant(who, amount, "race")).await);
         tokio::task::yield_now().await;
     }
     b

@@ -1,23 +1,15 @@
 //! Granting credits, and reading a wallet's balance and escrow.
 
+pub(crate) use super::commands::grant;
 use super::params::Who;
 use crate::TallyWorld;
 use anyhow::{Context, Result, ensure};
 use cucumber::{given, then, when};
-use tally_ports::GrantCreditsInput;
-
-pub(crate) fn grant(handle: &str, amount: i64, reason: &str) -> GrantCreditsInput {
-    GrantCreditsInput {
-        handle: handle.to_owned(),
-        amount,
-        reason: reason.to_owned(),
-    }
-}
 
 #[given(expr = "the admin has granted {int} credits to {word}")]
 async fn has_granted(w: &mut TallyWorld, amount: i64, handle: String) -> Result<()> {
     w.tally()
-        .grant_credits(&TallyWorld::admin(), grant(&handle, amount, "a grant"))
+        .execute(&TallyWorld::admin(), grant(&handle, amount, "a grant"))
         .await
         .with_context(|| format!("granting {amount} credits to {handle}"))?;
     Ok(())
@@ -26,9 +18,7 @@ async fn has_granted(w: &mut TallyWorld, amount: i64, handle: String) -> Result<
 #[when(expr = "{actor} grants {int} credits to {word}")]
 async fn grants(w: &mut TallyWorld, who: Who, amount: i64, handle: String) -> Result<()> {
     let t = w.begin().await?;
-    let r = t
-        .grant_credits(&who.ctx(), grant(&handle, amount, ""))
-        .await;
+    let r = t.execute(&who.ctx(), grant(&handle, amount, "")).await;
     w.settle_command(r);
     Ok(())
 }
@@ -42,9 +32,7 @@ async fn grants_for(
     reason: String,
 ) -> Result<()> {
     let t = w.begin().await?;
-    let r = t
-        .grant_credits(&who.ctx(), grant(&handle, amount, &reason))
-        .await;
+    let r = t.execute(&who.ctx(), grant(&handle, amount, &reason)).await;
     w.settle_command(r);
     Ok(())
 }

@@ -1,13 +1,11 @@
 //! Idempotent commands: a command repeated with the same command id is recorded once; a
 //! command id reused for another command is refused.
 
-use super::grants::grant;
-use super::launching::launch;
+use super::commands::{grant, launch, register};
 use super::params::Who;
 use crate::TallyWorld;
 use anyhow::{Result, bail, ensure};
 use cucumber::{then, when};
-use tally_ports::RegisterMemberInput;
 
 #[when(expr = "{actor} grants {int} credits to {word} with the command id {string}")]
 async fn grants_with_id(
@@ -19,7 +17,7 @@ async fn grants_with_id(
 ) -> Result<()> {
     let ctx = who.ctx().with_command_id(w.command_id(&id));
     let t = w.begin().await?;
-    let r = t.grant_credits(&ctx, grant(&handle, amount, "")).await;
+    let r = t.execute(&ctx, grant(&handle, amount, "")).await;
     w.settle_command(r);
     Ok(())
 }
@@ -36,7 +34,7 @@ async fn launches_with_id(
 ) -> Result<()> {
     let ctx = who.ctx().with_command_id(w.command_id(&id));
     let t = w.begin().await?;
-    let r = t.launch_job(&ctx, launch(&title, reward)).await;
+    let r = t.execute(&ctx, launch(&title, reward)).await;
     if let Some(r) = w.settle_command(r) {
         w.remember_launch(&title, &r)?;
     }
@@ -53,15 +51,7 @@ async fn registers_with_id(
 ) -> Result<()> {
     let ctx = who.ctx().with_command_id(w.command_id(&id));
     let t = w.begin().await?;
-    let r = t
-        .register_member(
-            &ctx,
-            RegisterMemberInput {
-                handle,
-                display_name: name,
-            },
-        )
-        .await;
+    let r = t.execute(&ctx, register(&handle, &name)).await;
     w.settle_command(r);
     Ok(())
 }

@@ -4,22 +4,15 @@ use super::params::{Status, Who, text_of};
 use crate::TallyWorld;
 use anyhow::{Context, Result, ensure};
 use cucumber::{given, then, when};
-use tally_ports::LaunchJobInput;
 use uuid::Uuid;
 
-pub(crate) fn launch(title: &str, reward: i64) -> LaunchJobInput {
-    LaunchJobInput {
-        title: title.to_owned(),
-        description: format!("Everything about {title}."),
-        reward,
-    }
-}
+pub(crate) use super::commands::launch;
 
 #[given(expr = "{word} has launched the job {string} with a reward of {int} credits")]
 async fn has_launched(w: &mut TallyWorld, owner: String, title: String, reward: i64) -> Result<()> {
     let r = w
         .tally()
-        .launch_job(&TallyWorld::member(&owner)?, launch(&title, reward))
+        .execute(&TallyWorld::member(&owner)?, launch(&title, reward))
         .await
         .with_context(|| format!("{owner} launching {title:?}"))?;
     w.remember_launch(&title, &r)?;
@@ -35,7 +28,7 @@ async fn never_launched(w: &mut TallyWorld, title: String) {
 #[when(expr = "{actor} launches the job {string} with a reward of {int} credits")]
 async fn launches(w: &mut TallyWorld, who: Who, title: String, reward: i64) -> Result<()> {
     let t = w.begin().await?;
-    let r = t.launch_job(&who.ctx(), launch(&title, reward)).await;
+    let r = t.execute(&who.ctx(), launch(&title, reward)).await;
     if let Some(r) = w.settle_command(r) {
         w.remember_launch(&title, &r)?;
     }
@@ -47,7 +40,7 @@ async fn launches(w: &mut TallyWorld, who: Who, title: String, reward: i64) -> R
 )]
 async fn launches_long(w: &mut TallyWorld, who: Who, n: i64, reward: i64) -> Result<()> {
     let t = w.begin().await?;
-    let r = t.launch_job(&who.ctx(), launch(&text_of(n), reward)).await;
+    let r = t.execute(&who.ctx(), launch(&text_of(n), reward)).await;
     w.settle_command(r);
     Ok(())
 }

@@ -5,6 +5,7 @@ mod accepting;
 mod applying;
 mod board;
 mod cancelling;
+mod commands;
 mod completing;
 pub(crate) mod concurrency;
 mod grants;

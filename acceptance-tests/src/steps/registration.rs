@@ -1,35 +1,24 @@
 //! Registering members: by the admin, or by a visitor signing up.
 
+use super::commands::{grant, register};
 use super::params::{Who, display_name, text_of};
 use crate::TallyWorld;
 use anyhow::{Context, Result, bail, ensure};
 use cucumber::{gherkin::Step, given, then, when};
-use tally_ports::{GrantCreditsInput, RegisterMemberInput};
+use tally_ports::identity::SignUp;
+use tally_ports::{Actor, Ctx};
 
 /// Registers `handle` (by the admin) and grants it `credits` if any.
 pub(crate) async fn member_with(w: &mut TallyWorld, handle: &str, credits: i64) -> Result<()> {
     let t = w.tally();
     let admin = TallyWorld::admin();
-    t.register_member(
-        &admin,
-        RegisterMemberInput {
-            handle: handle.to_owned(),
-            display_name: display_name(handle),
-        },
-    )
-    .await
-    .with_context(|| format!("registering {handle}"))?;
-    if credits > 0 {
-        t.grant_credits(
-            &admin,
-            GrantCreditsInput {
-                handle: handle.to_owned(),
-                amount: credits,
-                reason: "welcome".into(),
-            },
-        )
+    t.execute(&admin, register(handle, &display_name(handle)))
         .await
-        .with_context(|| format!("granting {credits} credits to {handle}"))?;
+        .with_context(|| format!("registering {handle}"))?;
+    if credits > 0 {
+        t.execute(&admin, grant(handle, credits, "welcome"))
+            .await
+            .with_context(|| format!("granting {credits} credits to {handle}"))?;
     }
     Ok(())
 }
@@ -62,34 +51,37 @@ async fn these_members(w: &mut TallyWorld, step: &Step) -> Result<()> {
     Ok(())
 }
 
-async fn register(w: &mut TallyWorld, who: &Who, handle: String, name: String) -> Result<()> {
+async fn registers_as(w: &mut TallyWorld, who: &Who, handle: String, name: String) -> Result<()> {
     let t = w.begin().await?;
-    let r = t
-        .register_member(
-            &who.ctx(),
-            RegisterMemberInput {
-                handle,
-                display_name: name,
-            },
-        )
-        .await;
+    let r = t.execute(&who.ctx(), register(&handle, &name)).await;
     w.settle_command(r);
     Ok(())
 }
 
 #[when(expr = "{actor} registers {string} named {string}")]
 async fn registers(w: &mut TallyWorld, who: Who, handle: String, name: String) -> Result<()> {
-    register(w, &who, handle, name).await
+    registers_as(w, &who, handle, name).await
 }
 
 #[when(expr = "{actor} registers {string} with a name of {int} characters")]
 async fn registers_long(w: &mut TallyWorld, who: Who, handle: String, n: i64) -> Result<()> {
-    register(w, &who, handle, text_of(n)).await
+    registers_as(w, &who, handle, text_of(n)).await
 }
 
 #[when(expr = "a visitor signs up as {string} named {string}")]
 async fn signs_up(w: &mut TallyWorld, handle: String, name: String) -> Result<()> {
-    register(w, &"a visitor".parse().expect("an actor"), handle, name).await
+    w.begin().await?;
+    let sign_up = SignUp {
+        handle,
+        display_name: name,
+        password: "a fine password".into(),
+    };
+    let r = w
+        .identity()
+        .sign_up(&Ctx::new(Actor::Anonymous), sign_up)
+        .await;
+    w.settle_command(r.map(|done| done.receipt));
+    Ok(())
 }
 
 #[then(expr = "{word} is a member named {string}")]

@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail, ensure};
 use chrono::TimeDelta;
 use cucumber::{then, when};
 use tally_domain::ApplicationStatus;
-use tally_ports::{AsOf, EntityRef, EntityState};
+use tally_ports::{AsOf, EntityRef, State};
 
 async fn look(w: &mut TallyWorld, who: &Who, entity: EntityRef, at: AsOf) -> Result<()> {
     let t = w.begin().await?;
@@ -26,20 +26,20 @@ async fn time_of(w: &TallyWorld, entity: &EntityRef, n: usize) -> Result<AsOf> {
     let e = h
         .get(n - 1)
         .with_context(|| format!("the history has {} events, not {n}", h.len()))?;
-    Ok(AsOf::Time(e.time))
+    Ok(AsOf::time(e.time))
 }
 
 /// A time just before the entity's first event.
 async fn before_first(w: &TallyWorld, entity: &EntityRef) -> Result<AsOf> {
-    let AsOf::Time(t) = time_of(w, entity, 1).await? else {
+    let Some(t) = time_of(w, entity, 1).await?.time else {
         unreachable!("time_of gives a time")
     };
-    Ok(AsOf::Time(t - TimeDelta::microseconds(1)))
+    Ok(AsOf::time(t - TimeDelta::microseconds(1)))
 }
 
 #[when(expr = "{actor} looks at {word}'s wallet as of version {int}")]
 async fn wallet_at_version(w: &mut TallyWorld, who: Who, handle: String, v: u64) -> Result<()> {
-    look(w, &who, EntityRef::member(handle), AsOf::Version(v)).await
+    look(w, &who, EntityRef::member(handle), AsOf::version(v)).await
 }
 
 #[when(expr = "{actor} looks at {word}'s wallet as it was when its {ordinal} event was recorded")]
@@ -59,7 +59,7 @@ async fn wallet_before_first(w: &mut TallyWorld, who: Who, handle: String) -> Re
 #[when(expr = "{actor} looks at the job {string} as of version {int}")]
 async fn job_at_version(w: &mut TallyWorld, who: Who, title: String, v: u64) -> Result<()> {
     let id = w.job(&title)?;
-    look(w, &who, EntityRef::job(id), AsOf::Version(v)).await
+    look(w, &who, EntityRef::job(id), AsOf::version(v)).await
 }
 
 #[when(expr = "{actor} looks at the job {string} as it was when its {ordinal} event was recorded")]
@@ -79,7 +79,7 @@ fn snapshot(w: &TallyWorld) -> Result<&tally_ports::Snapshot> {
 #[then(expr = "back then {word} had {int} credits and {int} in escrow")]
 async fn wallet_then(w: &mut TallyWorld, handle: String, balance: u64, escrow: u64) -> Result<()> {
     let s = snapshot(w)?;
-    let EntityState::Member(wallet) = &s.state else {
+    let State::Member(wallet) = &s.state else {
         bail!("that is not a wallet: {:?}", s.stream)
     };
     ensure!(
@@ -99,7 +99,7 @@ async fn wallet_then(w: &mut TallyWorld, handle: String, balance: u64, escrow: u
 #[then(expr = "back then the job was {status} with {int} live application(s)")]
 async fn job_then(w: &mut TallyWorld, status: Status, live: usize) -> Result<()> {
     let s = snapshot(w)?;
-    let EntityState::Job(job) = &s.state else {
+    let State::Job(job) = &s.state else {
         bail!("that is not a job: {:?}", s.stream)
     };
     let seen = job

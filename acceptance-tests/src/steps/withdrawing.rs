@@ -1,5 +1,6 @@
 //! Withdrawing an application.
 
+use super::commands;
 use super::params::Who;
 use crate::TallyWorld;
 use anyhow::{Context, Result};
@@ -9,7 +10,7 @@ use cucumber::{given, when};
 async fn has_withdrawn(w: &mut TallyWorld, who: String, title: String) -> Result<()> {
     let id = w.job(&title)?;
     w.tally()
-        .withdraw_application(&TallyWorld::member(&who)?, &id)
+        .execute(&TallyWorld::member(&who)?, commands::withdraw(&id))
         .await
         .with_context(|| format!("{who} withdrawing from {title:?}"))?;
     Ok(())
@@ -19,7 +20,7 @@ async fn has_withdrawn(w: &mut TallyWorld, who: String, title: String) -> Result
 async fn withdraws(w: &mut TallyWorld, who: Who, title: String) -> Result<()> {
     let id = w.job(&title)?;
     let t = w.begin().await?;
-    let r = t.withdraw_application(&who.ctx(), &id).await;
+    let r = t.execute(&who.ctx(), commands::withdraw(&id)).await;
     w.settle_command(r);
     Ok(())
 }

@@ -3,8 +3,10 @@
 #![forbid(unsafe_code)]
 
 pub mod accounts;
+pub mod inputs;
 
 use futures::future::BoxFuture;
+use inputs::{apply, cancel, grant, launch, register};
 use serde_json::json;
 use std::sync::Arc;
 use tally_domain::{Handle, JobId};
@@ -13,8 +15,7 @@ use tally_ports::driven::{
     StreamAppend,
 };
 use tally_ports::{
-    Actor, Ctx, EntityKind, EntityRef, GrantCreditsInput, LaunchJobInput, Payload, RecordedEvent,
-    RegisterMemberInput, StreamId, Tally, TallyService,
+    Actor, Ctx, EntityKind, EntityRef, Payload, RecordedEvent, StreamId, Tally, TallyService,
 };
 use uuid::Uuid;
 
@@ -231,7 +232,10 @@ pub async fn a_command_id_is_recorded_once_with_its_events(h: &Harness) {
     assert_eq!(o.fingerprint, "grant/1");
     assert_eq!(o.events, got);
     let again = commit(h, plan(&[(&b, 0, 1)], rec())).await;
-    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    assert!(
+        matches!(again, Err(StoreError::Duplicate(d)) if d == id),
+        "{again:?}"
+    );
     assert!(h.store.load(&b, 0).await.unwrap().is_empty());
 }
 
@@ -368,26 +372,13 @@ fn admin() -> Ctx {
 }
 
 async fn member_with(svc: &TallyService, handle: &str, credits: i64) {
-    svc.register_member(
-        &admin(),
-        RegisterMemberInput {
-            handle: handle.into(),
-            display_name: handle.into(),
-        },
-    )
-    .await
-    .expect("register");
-    if credits > 0 {
-        svc.grant_credits(
-            &admin(),
-            GrantCreditsInput {
-                handle: handle.into(),
-                amount: credits,
-                reason: "test".into(),
-            },
-        )
+    svc.execute(&admin(), register(handle, handle))
         .await
-        .expect("grant");
+        .expect("register");
+    if credits > 0 {
+        svc.execute(&admin(), grant(handle, credits, "test"))
+            .await
+            .expect("grant");
     }
 }
 
@@ -408,16 +399,7 @@ pub async fn the_service_survives_foreign_and_garbage_cache_rows(h: &Harness) {
     assert_eq!(svc.wallet(&admin(), "alice").await.unwrap().balance, 100);
     // A row of the current format that does not decode.
     (h.force_cache_row)(row(&a, 1, &fmt, json!("garbage"))).await;
-    svc.grant_credits(
-        &admin(),
-        GrantCreditsInput {
-            handle: "alice".into(),
-            amount: 5,
-            reason: String::new(),
-        },
-    )
-    .await
-    .unwrap();
+    svc.execute(&admin(), grant("alice", 5, "")).await.unwrap();
     assert_eq!(svc.wallet(&admin(), "alice").await.unwrap().balance, 105);
     let rows = h.cache.get(std::slice::from_ref(&a)).await.unwrap();
     assert_eq!(rows.len(), 1);
@@ -435,17 +417,7 @@ pub async fn the_service_loses_nothing_when_the_cache_is_emptied(h: &Harness) {
     member_with(&svc, "alice", 100).await;
     member_with(&svc, "bobby", 0).await;
     let alice = Ctx::new(Actor::member("alice"));
-    let r = svc
-        .launch_job(
-            &alice,
-            LaunchJobInput {
-                title: "Logo".into(),
-                description: String::new(),
-                reward: 30,
-            },
-        )
-        .await
-        .unwrap();
+    let r = svc.execute(&alice, launch("Logo", 30)).await.unwrap();
     let job = r.launched_job().unwrap().to_owned();
     (h.clear_cache)().await;
     let w = svc.wallet(&admin(), "alice").await.unwrap();
@@ -456,7 +428,7 @@ pub async fn the_service_loses_nothing_when_the_cache_is_emptied(h: &Harness) {
         .unwrap();
     assert_eq!(board.len(), 1);
     assert_eq!(board[0].id, job);
-    svc.apply(&Ctx::new(Actor::member("bobby")), &job, "me")
+    svc.execute(&Ctx::new(Actor::member("bobby")), apply(&job, "me"))
         .await
         .unwrap();
     let history = svc.history(&admin(), &EntityRef::job(job)).await.unwrap();
@@ -471,17 +443,7 @@ pub async fn the_job_board_is_right_when_cache_rows_are_missing_or_stale(h: &Har
     let alice = Ctx::new(Actor::member("alice"));
     let mut jobs = Vec::new();
     for t in ["one", "two", "three"] {
-        let r = svc
-            .launch_job(
-                &alice,
-                LaunchJobInput {
-                    title: t.into(),
-                    description: String::new(),
-                    reward: 10,
-                },
-            )
-            .await
-            .unwrap();
+        let r = svc.execute(&alice, launch(t, 10)).await.unwrap();
         jobs.push(r.launched_job().unwrap().to_owned());
     }
     let fmt = svc.format(EntityKind::Job).to_owned();
@@ -493,7 +455,7 @@ pub async fn the_job_board_is_right_when_cache_rows_are_missing_or_stale(h: &Har
         .await
         .unwrap()
         .remove(0);
-    svc.cancel_job(&alice, &jobs[0], "no").await.unwrap();
+    svc.execute(&alice, cancel(&jobs[0], "no")).await.unwrap();
     (h.force_cache_row)(stale).await;
     // "two" has no row of the current format.
     (h.force_cache_row)(row(&job_stream(&jobs[1]), 1, "Job/0", json!({}))).await;
@@ -520,25 +482,15 @@ pub async fn a_repeated_command_id_records_once(h: &Harness) {
     let svc = h.service();
     member_with(&svc, "alice", 0).await;
     let id = Uuid::now_v7();
-    let grant = || GrantCreditsInput {
-        handle: "alice".into(),
-        amount: 10,
-        reason: "once".into(),
-    };
+    let once = || grant("alice", 10, "once");
     let ctx = admin().with_command_id(id);
-    let first = svc.grant_credits(&ctx, grant()).await.unwrap();
-    let second = svc.grant_credits(&ctx, grant()).await.unwrap();
+    let first = svc.execute(&ctx, once()).await.unwrap();
+    let second = svc.execute(&ctx, once()).await.unwrap();
     assert_eq!(first, second);
     assert_eq!(first.command_id, id);
     assert_eq!(svc.wallet(&admin(), "alice").await.unwrap().balance, 10);
     let reused = svc
-        .grant_credits(
-            &ctx,
-            GrantCreditsInput {
-                amount: 11,
-                ..grant()
-            },
-        )
+        .execute(&ctx, grant("alice", 11, "once"))
         .await
         .unwrap_err();
     assert_eq!(reused.code(), "command_id_reused");
@@ -550,8 +502,7 @@ pub async fn a_repeated_command_id_records_once(h: &Harness) {
     for _ in 0..8 {
         let svc = svc.clone();
         handles.push(tokio::spawn(async move {
-            svc.grant_credits(&admin().with_command_id(id2), grant())
-                .await
+            svc.execute(&admin().with_command_id(id2), once()).await
         }));
     }
     let mut receipts = Vec::new();
@@ -562,15 +513,9 @@ pub async fn a_repeated_command_id_records_once(h: &Harness) {
     assert_eq!(h.store.read_all(0, 1000).await.unwrap().len(), before + 1);
     // Concurrent duplicates of a launch: the copies that decide after the first committed see
     // the job already there, and must still answer with the first receipt, not `job_exists`.
-    svc.grant_credits(
-        &admin(),
-        GrantCreditsInput {
-            amount: 50,
-            ..grant()
-        },
-    )
-    .await
-    .unwrap();
+    svc.execute(&admin(), grant("alice", 50, "once"))
+        .await
+        .unwrap();
     let before = h.store.read_all(0, 1000).await.unwrap().len();
     let id3 = Uuid::now_v7();
     let mut handles = Vec::new();
@@ -578,12 +523,7 @@ pub async fn a_repeated_command_id_records_once(h: &Harness) {
         let svc = svc.clone();
         handles.push(tokio::spawn(async move {
             let alice = Ctx::new(Actor::member("alice")).with_command_id(id3);
-            let launch = LaunchJobInput {
-                title: "Once".into(),
-                description: String::new(),
-                reward: 5,
-            };
-            svc.launch_job(&alice, launch).await
+            svc.execute(&alice, launch("Once", 5)).await
         }));
     }
     let mut receipts = Vec::new();
@@ -612,12 +552,10 @@ pub async fn an_append_if_current_writes_only_when_no_stream_moved(h: &Harness) 
         .await
         .expect("append")
         .expect("current");
-    assert_eq!(got.events.len(), 1);
-    assert_eq!(h.store.load(&a, 0).await.unwrap(), got.events);
-    if got.cache_written {
-        let cached = h.cache.get(std::slice::from_ref(&a)).await.unwrap();
-        assert_eq!(cached, vec![row(&a, 1, "F1", json!({"v": 1}))]);
-    }
+    assert_eq!(got.len(), 1);
+    assert_eq!(h.store.load(&a, 0).await.unwrap(), got);
+    let cached = h.cache.get(std::slice::from_ref(&a)).await.unwrap();
+    assert_eq!(cached, vec![row(&a, 1, "F1", json!({"v": 1}))]);
     // Stale: `alice` is at 1, not 0. Nothing is written.
     let stale = h
         .store
@@ -640,7 +578,7 @@ pub async fn an_append_if_current_writes_only_when_no_stream_moved(h: &Harness) 
         .append_if_current(&[(a.clone(), 1), (b.clone(), 1)], plan(&[(&a, 1, 1)], None))
         .await
         .unwrap();
-    assert_eq!(ok.expect("current").events[0].version, 2);
+    assert_eq!(ok.expect("current")[0].version, 2);
     // An existing stream that moved on (alice is at 2, not 1): nothing is written, and it is
     // no conflict either (the caller simply loads and decides again).
     let stale = h
@@ -665,17 +603,17 @@ pub async fn an_append_if_current_writes_only_when_no_stream_moved(h: &Harness) 
         .await
         .unwrap()
         .expect("current");
-    assert_eq!(got.events.len(), 3);
-    assert!(got.events.windows(2).all(|w| w[0].position < w[1].position));
+    assert_eq!(got.len(), 3);
+    assert!(got.windows(2).all(|w| w[0].position < w[1].position));
     let outcome = h
         .store
         .command_outcome(id)
         .await
         .unwrap()
         .expect("recorded");
-    assert_eq!(outcome.events, got.events);
+    assert_eq!(outcome.events, got);
     assert_eq!(all().await.len(), 6);
-    // The same command id again, on current streams: a conflict, nothing written.
+    // The same command id again, on current streams: refused as a duplicate, nothing written.
     let again = h
         .store
         .append_if_current(
@@ -689,7 +627,10 @@ pub async fn an_append_if_current_writes_only_when_no_stream_moved(h: &Harness) 
             ),
         )
         .await;
-    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    assert!(
+        matches!(again, Err(StoreError::Duplicate(d)) if d == id),
+        "{again:?}"
+    );
     assert_eq!(all().await.len(), 6);
 }
 
@@ -726,35 +667,17 @@ pub async fn a_service_never_acts_on_a_stale_state_it_holds(h: &Harness) {
     member_with(&one, "alice", 0).await;
     // `one` holds alice at balance 0; `two` grants her 10.
     member_with(&two, "bobby", 0).await;
-    two.grant_credits(
-        &admin(),
-        GrantCreditsInput {
-            handle: "alice".into(),
-            amount: 10,
-            reason: "elsewhere".into(),
-        },
-    )
-    .await
-    .unwrap();
+    two.execute(&admin(), grant("alice", 10, "elsewhere"))
+        .await
+        .unwrap();
     let alice = Ctx::new(Actor::member("alice"));
-    one.launch_job(
-        &alice,
-        LaunchJobInput {
-            title: "Paid from credits granted elsewhere".into(),
-            description: String::new(),
-            reward: 6,
-        },
-    )
-    .await
-    .expect("the grant made elsewhere counts");
-    let grant = |n| GrantCreditsInput {
-        handle: "alice".into(),
-        amount: n,
-        reason: "more".into(),
-    };
-    one.grant_credits(&admin(), grant(1)).await.unwrap();
-    two.grant_credits(&admin(), grant(5)).await.unwrap();
-    one.grant_credits(&admin(), grant(1)).await.unwrap();
+    one.execute(&alice, launch("Paid from credits granted elsewhere", 6))
+        .await
+        .expect("the grant made elsewhere counts");
+    let more = |n| grant("alice", n, "more");
+    one.execute(&admin(), more(1)).await.unwrap();
+    two.execute(&admin(), more(5)).await.unwrap();
+    one.execute(&admin(), more(1)).await.unwrap();
     for svc in [&one, &two] {
         let w = svc.wallet(&admin(), "alice").await.unwrap();
         assert_eq!((w.balance, w.escrowed), (10 - 6 + 1 + 5 + 1, 6));

@@ -1,63 +1,44 @@
-//! Tally's driving port over the JSON API: [`HttpTally`] implements [`Tally`] by calling a
-//! running Tally web service, so that the same tests run in process and over HTTP.
+//! Tally's driving ports over the JSON API: [`HttpTally`] implements [`Tally`] and
+//! [`HttpIdentity`] implements [`Identity`] by calling a running Tally web service, so that
+//! the same tests run in process and over HTTP.
 //!
-//! Problem responses are mapped back to the same [`Error`] variants and codes the service
-//! returns in process (the reverse of the server's mapping). Who acts is chosen per call by
-//! `Ctx::actor`, through a [`TokenSource`] that gives each actor's bearer token; the
-//! `Ctx::command_id` travels as the `Idempotency-Key` header.
+//! Both are generic: a command goes to its path with its fields as the body, whatever the
+//! command ([`tally_api::paths::command_on`], [`tally_api::body::to_json`]); problem responses
+//! come back as the same [`Error`] the service returns in process
+//! ([`tally_api::problem::Problem::to_error`]). Who acts is chosen per call by `Ctx::actor`,
+//! through a [`TokenSource`] that gives each actor's bearer token; the `Ctx::command_id`
+//! travels as the `Idempotency-Key` header.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod identity;
 mod tokens;
 
+pub use identity::HttpIdentity;
 pub use tokens::{ProvisioningTokens, StaticTokens, TokenSource, log_in};
 
 use async_trait::async_trait;
 use reqwest::{Client, Method, StatusCode, Url};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
+use tally_api::paths;
+use tally_api::problem::Problem;
 use tally_ports::{
-    AsOf, Ctx, EntityKind, EntityRef, Error, FeedPage, GrantCreditsInput, HistoryEntry,
-    JobOwnerView, JobParticipantView, JobSummary, LaunchJobInput, MemberSummary, Receipt,
-    RegisterMemberInput, Result, Snapshot, Tally, WalletView,
+    AsOf, Ctx, EntityRef, Error, FeedPage, HistoryEntry, Input, JobOwnerView, JobParticipantView,
+    JobSummary, MemberSummary, Receipt, Result, Snapshot, Tally, WalletView,
 };
-
-/// A problem report, as the server sends it.
-#[derive(Debug, Deserialize)]
-struct Problem {
-    code: String,
-    #[serde(default)]
-    detail: String,
-    #[serde(default)]
-    field: Option<String>,
-}
 
 /// Maps a problem response back to the driving port's error (STYLE rule 13).
 fn to_error(status: StatusCode, body: &[u8]) -> Error {
-    let Ok(p) = serde_json::from_slice::<Problem>(body) else {
-        return Error::infrastructure(format!(
+    match serde_json::from_slice::<Problem>(body) {
+        Ok(p) => p.to_error(),
+        Err(_) => Error::infrastructure(format!(
             "HTTP {status} without a problem report: {}",
             String::from_utf8_lossy(&body[..body.len().min(200)])
-        ));
-    };
-    let (code, message) = (p.code, p.detail);
-    match status.as_u16() {
-        400 | 413 | 415 => Error::Invalid {
-            field: p.field.unwrap_or_else(|| "body".into()),
-            code,
-            message,
-        },
-        401 => Error::Unauthorized { message },
-        403 => Error::Forbidden { code, message },
-        404 => Error::NotFound { code, message },
-        409 => Error::Conflict { code, message },
-        422 => Error::Rejected { code, message },
-        _ => Error::Infrastructure {
-            message: format!("HTTP {status}: {message}"),
-        },
+        )),
     }
 }
 
@@ -89,10 +70,9 @@ impl HttpTally {
         })
     }
 
-    /// The URL of `segments` under the base (each segment percent-encoded, so that a key can
-    /// never escape its place in the path).
-    fn url(&self, segments: &[&str]) -> Url {
-        url(&self.base, segments)
+    /// The URL of an API path (from [`tally_api::paths`]).
+    fn url(&self, path: &str) -> Url {
+        at(&self.base, path)
     }
 
     async fn call<T: DeserializeOwned>(
@@ -121,17 +101,6 @@ impl HttpTally {
     async fn get<T: DeserializeOwned>(&self, ctx: &Ctx, url: Url) -> Result<T> {
         self.call(ctx, Method::GET, url, None).await
     }
-
-    async fn post(&self, ctx: &Ctx, url: Url, body: Option<Value>) -> Result<Receipt> {
-        self.call(ctx, Method::POST, url, body).await
-    }
-
-    fn entity_url(&self, e: &EntityRef, what: &str) -> Url {
-        match e.kind {
-            EntityKind::Member => self.url(&["members", &e.key, what]),
-            EntityKind::Job => self.url(&["jobs", &e.key, what]),
-        }
-    }
 }
 
 pub(crate) fn parse_base(base_url: &str) -> Result<Url> {
@@ -146,11 +115,12 @@ pub(crate) fn client() -> Result<Client> {
         .map_err(Error::infrastructure)
 }
 
-pub(crate) fn url(base: &Url, segments: &[&str]) -> Url {
+/// The URL of `path` (already percent-encoded, as [`tally_api::paths`] builds them) under the
+/// base.
+pub(crate) fn at(base: &Url, path: &str) -> Url {
     let mut u = base.clone();
-    if let Ok(mut p) = u.path_segments_mut() {
-        p.pop_if_empty().extend(["api", "v1"]).extend(segments);
-    }
+    let prefix = u.path().trim_end_matches('/').to_owned();
+    u.set_path(&format!("{prefix}{path}"));
     u
 }
 
@@ -168,71 +138,37 @@ pub(crate) async fn send<T: DeserializeOwned>(req: reqwest::RequestBuilder) -> R
     if !status.is_success() {
         return Err(to_error(status, &body));
     }
+    if body.is_empty() {
+        return serde_json::from_value(Value::Null)
+            .map_err(|e| Error::infrastructure(format!("decoding the answer ({status}): {e}")));
+    }
     serde_json::from_slice(&body)
         .map_err(|e| Error::infrastructure(format!("decoding the answer ({status}): {e}")))
 }
 
 #[async_trait]
 impl Tally for HttpTally {
-    async fn register_member(&self, ctx: &Ctx, input: RegisterMemberInput) -> Result<Receipt> {
-        let body = json!({"handle": input.handle, "display_name": input.display_name});
-        self.post(ctx, self.url(&["members"]), Some(body)).await
-    }
-
-    async fn grant_credits(&self, ctx: &Ctx, input: GrantCreditsInput) -> Result<Receipt> {
-        let url = self.url(&["members", &input.handle, "grants"]);
-        let body = json!({"amount": input.amount, "reason": input.reason});
-        self.post(ctx, url, Some(body)).await
-    }
-
-    async fn launch_job(&self, ctx: &Ctx, input: LaunchJobInput) -> Result<Receipt> {
-        let body = json!({
-            "title": input.title, "description": input.description, "reward": input.reward
-        });
-        self.post(ctx, self.url(&["jobs"]), Some(body)).await
-    }
-
-    async fn apply(&self, ctx: &Ctx, job: &str, pitch: &str) -> Result<Receipt> {
-        let url = self.url(&["jobs", job, "applications"]);
-        self.post(ctx, url, Some(json!({"pitch": pitch}))).await
-    }
-
-    async fn withdraw_application(&self, ctx: &Ctx, job: &str) -> Result<Receipt> {
-        self.post(ctx, self.url(&["jobs", job, "withdraw"]), None)
+    async fn execute(&self, ctx: &Ctx, input: Input) -> Result<Receipt> {
+        let (key, body) = tally_api::body::to_json(&input);
+        let url = self.url(&paths::command_on(input.kind, &key.unwrap_or_default()));
+        self.call(ctx, Method::POST, url, Some(Value::Object(body)))
             .await
-    }
-
-    async fn accept_applicant(&self, ctx: &Ctx, job: &str, participant: &str) -> Result<Receipt> {
-        let url = self.url(&["jobs", job, "accept"]);
-        self.post(ctx, url, Some(json!({"participant": participant})))
-            .await
-    }
-
-    async fn complete_job(&self, ctx: &Ctx, job: &str) -> Result<Receipt> {
-        self.post(ctx, self.url(&["jobs", job, "complete"]), None)
-            .await
-    }
-
-    async fn cancel_job(&self, ctx: &Ctx, job: &str, reason: &str) -> Result<Receipt> {
-        let url = self.url(&["jobs", job, "cancel"]);
-        self.post(ctx, url, Some(json!({"reason": reason}))).await
     }
 
     async fn wallet(&self, ctx: &Ctx, handle: &str) -> Result<WalletView> {
-        self.get(ctx, self.url(&["members", handle, "wallet"]))
-            .await
+        self.get(ctx, self.url(&paths::wallet(handle))).await
     }
 
     async fn job_owner_view(&self, ctx: &Ctx, job: &str) -> Result<JobOwnerView> {
-        self.get(ctx, self.url(&["jobs", job, "owner-view"])).await
+        self.get(ctx, self.url(&paths::job_owner(job))).await
     }
 
     async fn job_participant_view(&self, ctx: &Ctx, job: &str) -> Result<JobParticipantView> {
-        self.get(ctx, self.url(&["jobs", job])).await
+        self.get(ctx, self.url(&paths::job(job))).await
     }
 
     async fn job_board(&self, ctx: &Ctx, limit: usize) -> Result<Vec<JobSummary>> {
-        let mut url = self.url(&["jobs"]);
+        let mut url = self.url(paths::JOBS);
         url.query_pairs_mut()
             .append_pair("limit", &limit.to_string());
         let page: Items<JobSummary> = self.get(ctx, url).await?;
@@ -240,26 +176,29 @@ impl Tally for HttpTally {
     }
 
     async fn members(&self, ctx: &Ctx) -> Result<Vec<MemberSummary>> {
-        let page: Items<MemberSummary> = self.get(ctx, self.url(&["members"])).await?;
+        let page: Items<MemberSummary> = self.get(ctx, self.url(paths::MEMBERS)).await?;
         Ok(page.items)
     }
 
     async fn history(&self, ctx: &Ctx, entity: &EntityRef) -> Result<Vec<HistoryEntry>> {
-        let page: Items<HistoryEntry> = self.get(ctx, self.entity_url(entity, "history")).await?;
+        let url = self.url(&paths::history(entity.kind, &entity.key));
+        let page: Items<HistoryEntry> = self.get(ctx, url).await?;
         Ok(page.items)
     }
 
     async fn state_as_of(&self, ctx: &Ctx, entity: &EntityRef, at: AsOf) -> Result<Snapshot> {
-        let mut url = self.entity_url(entity, "state");
-        match at {
-            AsOf::Version(v) => url.query_pairs_mut().append_pair("version", &v.to_string()),
-            AsOf::Time(t) => url.query_pairs_mut().append_pair("at", &t.to_rfc3339()),
-        };
+        let mut url = self.url(&paths::state(entity.kind, &entity.key));
+        if let Some(v) = at.version {
+            url.query_pairs_mut().append_pair("version", &v.to_string());
+        }
+        if let Some(t) = at.time {
+            url.query_pairs_mut().append_pair("at", &t.to_rfc3339());
+        }
         self.get(ctx, url).await
     }
 
     async fn feed(&self, ctx: &Ctx, after: u64, limit: usize) -> Result<FeedPage> {
-        let mut url = self.url(&["feed"]);
+        let mut url = self.url(paths::FEED);
         url.query_pairs_mut()
             .append_pair("after", &after.to_string())
             .append_pair("limit", &limit.to_string());
@@ -270,41 +209,13 @@ impl Tally for HttpTally {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tally_domain::Rejection;
 
     #[test]
     fn problems_map_back_to_the_same_errors() {
-        let p = |status: u16, code: &str, field: Option<&str>| {
-            let body = json!({"type": "x", "title": "t", "status": status, "detail": "why",
-                "code": code, "field": field});
-            to_error(
-                StatusCode::from_u16(status).unwrap(),
-                body.to_string().as_bytes(),
-            )
-        };
-        assert_eq!(
-            p(400, "invalid_amount", Some("amount")),
-            Error::invalid("amount", "invalid_amount", "why")
-        );
-        assert_eq!(
-            p(401, "unauthorized", None),
-            Error::Unauthorized {
-                message: "why".into()
-            }
-        );
-        assert_eq!(
-            p(403, "admin_only", None),
-            Error::forbidden("admin_only", "why")
-        );
-        assert_eq!(
-            p(404, "unknown_job", None),
-            Error::not_found("unknown_job", "why")
-        );
-        assert_eq!(p(409, "conflict", None).code(), "conflict");
-        assert_eq!(
-            p(422, "insufficient_credits", None).code(),
-            "insufficient_credits"
-        );
-        assert_eq!(p(500, "internal", None).code(), "internal");
+        let e = Error::Rejected(Rejection::OwnJob);
+        let body = serde_json::to_vec(&Problem::of(&e)).unwrap();
+        assert_eq!(to_error(StatusCode::UNPROCESSABLE_ENTITY, &body), e);
         assert_eq!(
             to_error(StatusCode::BAD_GATEWAY, b"<html>").code(),
             "internal"
@@ -315,7 +226,7 @@ mod tests {
     fn keys_cannot_escape_their_path_segment() {
         let base = Url::parse("http://h:1/").unwrap();
         assert_eq!(
-            url(&base, &["jobs", "../members", "owner-view"]).as_str(),
+            at(&base, &paths::job_owner("../members")).as_str(),
             "http://h:1/api/v1/jobs/..%2Fmembers/owner-view"
         );
     }

@@ -1,6 +1,6 @@
 //! Which bearer token each actor uses.
 
-use crate::{client, parse_base, send, url};
+use crate::{at, client, parse_base, send};
 use async_trait::async_trait;
 use reqwest::{Client, Url};
 use serde::Deserialize;
@@ -17,6 +17,9 @@ pub trait TokenSource: Send + Sync {
     /// # Errors
     /// Whatever getting a token failed with (for instance `unknown_member`, `Unauthorized`).
     async fn token(&self, actor: &Actor) -> Result<Option<String>>;
+
+    /// Remembers `token` as `actor`'s (a session just opened by signing up or logging in).
+    async fn remember(&self, _actor: &Actor, _token: &str) {}
 }
 
 /// Fixed tokens per actor; other actors are anonymous.
@@ -47,7 +50,7 @@ pub async fn log_in(base_url: &str, name: &str, password: &str) -> Result<String
 
 async fn log_in_with(client: &Client, base: &Url, name: &str, password: &str) -> Result<String> {
     let req = client
-        .post(url(base, &["session"]))
+        .post(at(base, tally_api::paths::SESSION))
         .json(&json!({"name": name, "password": password}));
     let s: SessionAnswer = send(req).await?;
     Ok(s.token)
@@ -85,7 +88,7 @@ impl ProvisioningTokens {
         let password: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         let req = self
             .client
-            .post(url(&self.base, &["accounts"]))
+            .post(at(&self.base, tally_api::paths::ACCOUNTS))
             .bearer_auth(&self.admin_token)
             .json(&json!({"name": handle, "password": password, "role": "member"}));
         let _: serde_json::Value = send(req).await?;
@@ -109,5 +112,14 @@ impl TokenSource for ProvisioningTokens {
         let token = self.provision(handle).await?;
         members.insert(actor.clone(), token.clone());
         Ok(Some(token))
+    }
+
+    async fn remember(&self, actor: &Actor, token: &str) {
+        if matches!(actor, Actor::Member(_)) {
+            self.members
+                .lock()
+                .await
+                .insert(actor.clone(), token.to_owned());
+        }
     }
 }

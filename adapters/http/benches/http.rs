@@ -10,11 +10,11 @@ use reqwest::{Client, Method};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tally_http::auth::{PasswordCost, bootstrap_admin};
 use tally_http::testing::{Server, spawn};
 use tally_http::{AppState, HttpConfig};
 use tally_ports::TallyService;
 use tally_ports::accounts::Accounts;
+use tally_ports::identity::{PasswordCost, bootstrap_admin};
 use tally_postgres::testing::TestDb;
 
 /// How long each measurement runs, after a short warm-up.
@@ -109,7 +109,7 @@ async fn setup(storage: Storage) -> Fixture {
         call(
             &c,
             Method::POST,
-            api("/members/reader/grants"),
+            api("/members/reader/grant-credits"),
             &admin,
             Some(grant)
         )
@@ -162,7 +162,7 @@ async fn worker(f: Arc<Fixture>, load: Load, id: usize, until: Instant) -> (Vec<
         .expect("client");
     let (mut lat, mut errors) = (Vec::new(), 0);
     let wallet = format!("{}/api/v1/members/reader/wallet", f.url);
-    let grant = format!("{}/api/v1/members/target{id}/grants", f.url);
+    let grant = format!("{}/api/v1/members/target{id}/grant-credits", f.url);
     while Instant::now() < until {
         let t = Instant::now();
         let ok = match load {

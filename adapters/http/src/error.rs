@@ -1,34 +1,16 @@
-//! Errors as `application/problem+json` (RFC 9457): the one mapping of the driving port's
-//! error taxonomy to HTTP, and the problems only HTTP has (a body too large, no route).
+//! Errors as `application/problem+json` (RFC 9457): the driving ports' errors through the one
+//! mapping of `tally-api` ([`tally_api::problem`]), and the problems only HTTP has (a body too
+//! large, no route, a timeout).
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+pub use tally_api::problem::{PROBLEM_JSON, Problem};
 use tally_ports::Error;
-use utoipa::ToSchema;
 
-/// The media type of problems.
-pub const PROBLEM_JSON: &str = "application/problem+json";
-
-/// A problem report: what went wrong, for people (`title`, `detail`) and for programs
-/// (`status`, `code`, `field`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Problem {
-    /// A URI naming the kind of problem: `urn:tally:problem:<code>`.
-    #[serde(rename = "type")]
-    pub problem_type: String,
-    /// A short summary of the kind of problem.
-    pub title: String,
-    /// The HTTP status.
-    pub status: u16,
-    /// What happened this time, for a person.
-    pub detail: String,
-    /// A stable machine code, the same one the driving port returns (e.g. `insufficient_credits`).
-    pub code: String,
-    /// The input field at fault (for invalid input).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
+/// The HTTP status of a driving-port error (the one mapping, shared by the API and the pages).
+pub fn status_of(e: &Error) -> StatusCode {
+    StatusCode::from_u16(tally_api::problem::status(e)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 /// An error a handler returns: a problem, and for internal errors the cause to log.
@@ -44,14 +26,7 @@ impl ApiError {
     /// A problem with a status, code and detail.
     pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
         Self {
-            problem: Box::new(Problem {
-                problem_type: format!("urn:tally:problem:{code}"),
-                title: status.canonical_reason().unwrap_or("Error").to_owned(),
-                status: status.as_u16(),
-                detail: detail.into(),
-                code: code.to_owned(),
-                field: None,
-            }),
+            problem: Box::new(Problem::new(status.as_u16(), code, detail)),
             cause: None,
         }
     }
@@ -63,17 +38,6 @@ impl ApiError {
         self
     }
 
-    /// An internal error: the client sees an opaque problem, the cause goes to the log.
-    pub fn internal(cause: impl std::fmt::Display) -> Self {
-        let mut e = Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "something went wrong on our side; it has been logged",
-        );
-        e.cause = Some(cause.to_string());
-        e
-    }
-
     /// The problem as the client will see it.
     pub fn problem(&self) -> &Problem {
         &self.problem
@@ -82,30 +46,14 @@ impl ApiError {
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
-        let (status, title) = match &e {
-            Error::Invalid { .. } => (StatusCode::BAD_REQUEST, "Invalid input"),
-            Error::Unauthorized { .. } => (StatusCode::UNAUTHORIZED, "Not signed in"),
-            Error::Forbidden { .. } => (StatusCode::FORBIDDEN, "Not allowed"),
-            Error::NotFound { .. } => (StatusCode::NOT_FOUND, "Not found"),
-            Error::Conflict { .. } => (StatusCode::CONFLICT, "Conflict"),
-            Error::Rejected { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "Rejected"),
-            Error::Infrastructure { message } => return Self::internal(message),
+        let cause = match &e {
+            Error::Infrastructure(m) => Some(m.clone()),
+            _ => None,
         };
-        let detail = match &e {
-            Error::Invalid { message, .. }
-            | Error::Unauthorized { message }
-            | Error::Forbidden { message, .. }
-            | Error::NotFound { message, .. }
-            | Error::Conflict { message, .. }
-            | Error::Rejected { message, .. }
-            | Error::Infrastructure { message } => message.clone(),
-        };
-        let mut out = Self::new(status, e.code(), detail);
-        title.clone_into(&mut out.problem.title);
-        if let Error::Invalid { field, .. } = e {
-            out = out.with_field(field);
+        Self {
+            problem: Box::new(Problem::of(&e)),
+            cause,
         }
-        out
     }
 }
 
@@ -175,28 +123,15 @@ pub(crate) async fn problems_everywhere(res: Response) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tally_domain::Rejection;
 
     #[test]
     fn each_port_error_has_its_status() {
         let cases = [
             (Error::invalid("amount", "invalid_amount", "no"), 400),
-            (Error::unauthorized(), 401),
-            (Error::forbidden("admin_only", "no"), 403),
-            (Error::not_found("unknown_job", "no"), 404),
-            (
-                Error::Conflict {
-                    code: "conflict".into(),
-                    message: "again".into(),
-                },
-                409,
-            ),
-            (
-                Error::Rejected {
-                    code: "insufficient_credits".into(),
-                    message: "poor".into(),
-                },
-                422,
-            ),
+            (Rejection::SignInFirst.into(), 401),
+            (Rejection::AdminOnly.into(), 403),
+            (Rejection::OwnJob.into(), 422),
             (Error::infrastructure("disk on fire"), 500),
         ];
         for (e, status) in cases {
@@ -211,12 +146,5 @@ mod tests {
         let e = ApiError::from(Error::infrastructure("password=hunter2 at db:5432"));
         assert!(!e.problem.detail.contains("hunter2"));
         assert_eq!(e.cause.as_deref(), Some("password=hunter2 at db:5432"));
-    }
-
-    #[test]
-    fn invalid_input_names_its_field() {
-        let p = ApiError::from(Error::invalid("handle", "invalid_handle", "bad")).problem;
-        assert_eq!(p.field.as_deref(), Some("handle"));
-        assert_eq!(p.problem_type, "urn:tally:problem:invalid_handle");
     }
 }

@@ -1,22 +1,74 @@
-//! Extractors: the JSON body (with precise problems), the caller's identity, and the
-//! per-call context (idempotency key, correlation id).
+//! Extractors: JSON bodies (with precise problems), the caller's identity, and the per-call
+//! context (idempotency key, correlation id); and the session cookie.
 
 use crate::AppState;
-use crate::auth::{self, SESSION_COOKIE};
 use crate::error::ApiError;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
 use tally_ports::accounts::Principal;
-use tally_ports::{Actor, Ctx, Error};
+use tally_ports::identity::{SESSION_PREFIX, actor_of};
+use tally_ports::{Actor, Ctx, Error, Unauthorized};
 use uuid::Uuid;
 
 /// The header that carries a client-chosen command id.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// The header that ties a command to a wider piece of work.
 pub const CORRELATION_ID: &str = "x-correlation-id";
+/// The name of the session cookie.
+pub const SESSION_COOKIE: &str = "tally_session";
+
+/// The session cookie (the JSON API and the pages set the same one): `HttpOnly`,
+/// `SameSite=Lax`, `Secure` when configured; `max_age` 0 clears it.
+pub fn session_cookie(secure: bool, value: &str, max_age: i64) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    let c = format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+    );
+    HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// Whether a `Content-Type` value is JSON: the media type `application/json`, compared as
+/// RFC 9110 says (case-insensitively, parameters aside), not by prefix.
+pub fn is_json(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json")
+}
+
+fn unsupported() -> ApiError {
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        "send the body as application/json",
+    )
+}
+
+/// The body's bytes, if its media type is JSON (or it is empty and has none: then `None`).
+async fn json_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Option<Bytes>, ApiError> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or("?").to_owned());
+    let bytes = Bytes::from_request(req, state).await.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                "the request body is larger than this service accepts",
+            )
+        } else {
+            ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", r.body_text())
+        }
+    })?;
+    match content_type {
+        Some(t) if is_json(&t) => Ok(Some(bytes)),
+        None if bytes.is_empty() => Ok(None),
+        _ => Err(unsupported()),
+    }
+}
 
 /// A JSON request body. Unlike `axum::Json`, every failure is a problem naming the field:
 /// malformed JSON, a wrong type, a missing or unknown field are 400; too large is 413.
@@ -26,47 +78,42 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim_start().starts_with("application/json"));
-        if !json {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "send the body as application/json",
-            ));
+        match json_bytes(req, state).await? {
+            Some(bytes) => parse(&bytes).map(Body),
+            None => Err(unsupported()),
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|r| {
-            if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
-                    "the request body is larger than this service accepts",
-                )
-            } else {
-                ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", r.body_text())
-            }
-        })?;
-        parse(&bytes).map(Body)
     }
+}
+
+/// A command's JSON body: an object (or nothing, for a command with no fields to send).
+pub struct JsonObject(pub Map<String, Value>);
+
+impl<S: Send + Sync> FromRequest<S> for JsonObject {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match json_bytes(req, state).await? {
+            Some(bytes) => parse(&bytes).map(JsonObject),
+            None => Ok(Self(Map::new())),
+        }
+    }
+}
+
+fn malformed(e: &serde_json::Error) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "malformed_json",
+        format!("the body is not valid JSON: {e}"),
+    )
+    .with_field("body")
 }
 
 /// Parses a JSON body, turning serde's errors into problems with a field.
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let malformed = |e: &serde_json::Error| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed_json",
-            format!("the body is not valid JSON: {e}"),
-        )
-        .with_field("body")
-    };
     // serde would also read a struct from an array (`[5]`): only objects are bodies here.
     if let Some(c) = bytes.iter().find(|c| !c.is_ascii_whitespace())
         && *c != b'{'
-        && serde_json::from_slice::<serde_json::Value>(bytes).is_ok()
+        && serde_json::from_slice::<Value>(bytes).is_ok()
     {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -126,31 +173,20 @@ pub struct Caller {
     pub principal: Option<Principal>,
     /// The session credential used, if the caller signed in with a session.
     pub session: Option<String>,
+    /// Whether the credential came from the session cookie (not an `Authorization` header).
+    pub by_cookie: bool,
 }
 
-impl Caller {
-    /// The signed-in account.
-    ///
-    /// # Errors
-    /// `Unauthorized` for an anonymous caller.
-    pub fn principal(&self) -> Result<&Principal, Error> {
-        self.principal.as_ref().ok_or_else(Error::unauthorized)
-    }
-}
-
-/// Where a credential came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Source {
-    Bearer,
-    Cookie,
-}
-
-/// The credential a request carries: `Authorization: Bearer`, else the session cookie.
-fn credential(headers: &HeaderMap) -> Option<(Source, String)> {
+/// The credential a request carries: `Authorization: Bearer` (the scheme is
+/// case-insensitive, RFC 9110), else the session cookie; and whether it is the cookie.
+fn credential(headers: &HeaderMap) -> Option<(bool, String)> {
     if let Some(v) = headers.get(header::AUTHORIZATION) {
-        let v = v.to_str().unwrap_or_default();
-        let token = v.strip_prefix("Bearer ").unwrap_or(v);
-        return Some((Source::Bearer, token.trim().to_owned()));
+        let v = v.to_str().unwrap_or_default().trim();
+        let token = match v.split_once(' ') {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest,
+            _ => v,
+        };
+        return Some((false, token.trim().to_owned()));
     }
     headers
         .get_all(header::COOKIE)
@@ -159,7 +195,7 @@ fn credential(headers: &HeaderMap) -> Option<(Source, String)> {
         .flat_map(|v| v.split(';'))
         .find_map(|c| {
             let (k, v) = c.trim().split_once('=')?;
-            (k == SESSION_COOKIE).then(|| (Source::Cookie, v.to_owned()))
+            (k == SESSION_COOKIE).then(|| (true, v.to_owned()))
         })
 }
 
@@ -167,25 +203,29 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let anonymous = Self {
+        let anonymous = |by_cookie| Self {
             actor: Actor::Anonymous,
             principal: None,
             session: None,
+            by_cookie,
         };
-        let Some((source, cred)) = credential(&parts.headers) else {
-            return Ok(anonymous);
+        let Some((by_cookie, cred)) = credential(&parts.headers) else {
+            return Ok(anonymous(false));
         };
-        let p = match auth::resolve(state.accounts.as_ref(), &cred).await {
+        let p = match state.identity.resolve(&cred).await {
             Ok(p) => p,
             // A browser keeps an expired cookie around: it is simply signed out, so that
             // public pages still work. A bearer token was sent on purpose: refuse it.
-            Err(Error::Unauthorized { .. }) if source == Source::Cookie => return Ok(anonymous),
+            Err(Error::Unauthorized(Unauthorized::BadCredential)) if by_cookie => {
+                return Ok(anonymous(true));
+            }
             Err(e) => return Err(e.into()),
         };
         Ok(Self {
-            actor: auth::actor_of(&p)?,
+            actor: actor_of(&p)?,
             principal: Some(p),
-            session: cred.starts_with(auth::SESSION_PREFIX).then_some(cred),
+            session: cred.starts_with(SESSION_PREFIX).then_some(cred),
+            by_cookie,
         })
     }
 }
@@ -264,10 +304,40 @@ mod tests {
             problem(r#"{"amount":"5"}"#),
             ("invalid_field".into(), f("amount"))
         );
-        assert_eq!(
-            problem(r#"{"amount":99999999999999999999999}"#),
-            ("invalid_field".into(), f("amount"))
-        );
         assert!(parse::<Grant>(br#"{"amount":5}"#).is_ok());
+    }
+
+    #[test]
+    fn media_types_are_parsed_not_prefix_matched() {
+        for ok in [
+            "application/json",
+            "Application/JSON",
+            "application/json; charset=utf-8",
+        ] {
+            assert!(is_json(ok), "{ok}");
+        }
+        for bad in [
+            "application/jsonx",
+            "application/json-patch+json",
+            "text/json",
+            "application/x-www-form-urlencoded",
+        ] {
+            assert!(!is_json(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("bearer tly_pat_x"),
+        );
+        assert_eq!(credential(&h), Some((false, "tly_pat_x".into())));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("BEARER  tly_pat_y "),
+        );
+        assert_eq!(credential(&h), Some((false, "tly_pat_y".into())));
     }
 }

@@ -1,11 +1,12 @@
-//! Tally's HTTP adapter: the JSON API under `/api/v1` (every use case and view of the
-//! driving port, plus accounts, sessions and API tokens), health checks, the OpenAPI
-//! document at `/api/v1/openapi.json`, and HTML pages for people (`pages`: `/` is their
-//! dashboard for a browser, and the API's index for other clients).
+//! Tally's HTTP adapter: the JSON API under `/api/v1` (every command and view of the driving
+//! port, and the identity port: accounts, sessions and API tokens), health checks, the
+//! OpenAPI document at `/api/v1/openapi.json`, and HTML pages for people (`pages`: `/` is
+//! their dashboard for a browser, and the API's index for other clients).
 //!
 //! Handlers parse input, call one port method as the authenticated actor, and render the
-//! result with hypermedia `_links`. Authorization is the port's business; this adapter only
-//! establishes who is calling. Errors are `application/problem+json` ([`error::Problem`]).
+//! result: views with hypermedia `_links` built from the actions the domain says the caller
+//! may take. Who may do what is the domain's business; this adapter only establishes who is
+//! calling. Errors are `application/problem+json` (the mapping of `tally-api`).
 //!
 //! ```no_run
 //! # async fn run(state: tally_http::AppState) -> std::io::Result<()> {
@@ -17,23 +18,26 @@
 #![warn(missing_docs)]
 
 mod api;
-pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod links;
 pub mod openapi;
 mod pages;
-mod routes;
 pub mod testing;
 
+/// Where each command's page and form are, for browser drivers (the pages' own paths).
+pub mod command_pages {
+    pub use crate::pages::commands::{form_id, page};
+}
+
 use async_trait::async_trait;
-use auth::PasswordCost;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Request, StatusCode};
 use std::sync::Arc;
 use std::time::Duration;
 use tally_ports::accounts::Accounts;
+use tally_ports::identity::{Identity, IdentityService, PasswordCost};
 use tally_ports::{Result, Tally, TallyService};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -50,10 +54,17 @@ pub trait Readiness: Send + Sync {
     async fn ready(&self) -> Result<()>;
 }
 
+/// The readiness of the service's storage: the event store and the accounts.
+struct Storage {
+    service: Arc<TallyService>,
+    accounts: Arc<dyn Accounts>,
+}
+
 #[async_trait]
-impl Readiness for TallyService {
+impl Readiness for Storage {
     async fn ready(&self) -> Result<()> {
-        TallyService::ready(self).await
+        self.service.ready().await?;
+        self.accounts.ping().await
     }
 }
 
@@ -84,42 +95,55 @@ impl Default for HttpConfig {
     }
 }
 
-/// What every handler uses: the driving port, the accounts, the settings.
+/// What every handler uses: the driving ports, the readiness check, the settings.
 #[derive(Clone)]
 pub struct AppState {
-    /// The driving port.
+    /// The commands and views.
     pub tally: Arc<dyn Tally>,
+    /// Sign-up, accounts, log-in, sessions, tokens.
+    pub identity: Arc<dyn Identity>,
     /// The storage check behind `/health/ready`.
     pub readiness: Arc<dyn Readiness>,
-    /// Accounts, sessions and API tokens.
-    pub accounts: Arc<dyn Accounts>,
     /// Settings.
     pub config: Arc<HttpConfig>,
+    service: Arc<TallyService>,
+    accounts: Arc<dyn Accounts>,
 }
 
 impl AppState {
     /// A state over the application service and an accounts store, with default settings.
     pub fn new(service: Arc<TallyService>, accounts: Arc<dyn Accounts>) -> Self {
+        Self::with(service, accounts, HttpConfig::default())
+    }
+
+    fn with(service: Arc<TallyService>, accounts: Arc<dyn Accounts>, config: HttpConfig) -> Self {
+        let identity = IdentityService::new(accounts.clone(), service.clone())
+            .with_password_cost(config.password_cost)
+            .with_session_ttl(config.session_ttl);
         Self {
             tally: service.clone(),
-            readiness: service,
+            identity: Arc::new(identity),
+            readiness: Arc::new(Storage {
+                service: service.clone(),
+                accounts: accounts.clone(),
+            }),
+            config: Arc::new(config),
+            service,
             accounts,
-            config: Arc::new(HttpConfig::default()),
         }
     }
 
     /// The same state with other settings.
     #[must_use]
-    pub fn with_config(mut self, config: HttpConfig) -> Self {
-        self.config = Arc::new(config);
-        self
+    pub fn with_config(self, config: HttpConfig) -> Self {
+        Self::with(self.service, self.accounts, config)
     }
 }
 
 /// The whole web service: every route, with request ids, tracing, a body limit, a timeout;
 /// problems for every error of the API, error pages for the HTML pages.
 pub fn router(state: AppState) -> Router {
-    let (api, _) = api::routes().into_parts();
+    let (api, _) = api::router().split_for_parts();
     let body_limit = state.config.body_limit;
     let timeout = state.config.request_timeout;
     // The problem layer wraps the API's routes only: the pages answer errors with pages.
@@ -158,7 +182,24 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Every route the router serves, as (method, path template): for tests and documentation.
+/// Every route of the JSON API, as (method, path template), from the OpenAPI document (the
+/// routes come from the same registry).
 pub fn route_list() -> Vec<(Method, String)> {
-    api::routes().into_parts().1
+    let doc = openapi::document();
+    let mut out = Vec::new();
+    for (path, item) in &doc.paths.paths {
+        let ops = [
+            (Method::GET, item.get.is_some()),
+            (Method::POST, item.post.is_some()),
+            (Method::PUT, item.put.is_some()),
+            (Method::DELETE, item.delete.is_some()),
+            (Method::PATCH, item.patch.is_some()),
+        ];
+        for (m, present) in ops {
+            if present {
+                out.push((m, path.clone()));
+            }
+        }
+    }
+    out
 }

@@ -1,12 +1,12 @@
-//! Hypermedia: the `_links` a response carries to what the caller may do next, and the
-//! paths of every resource (built in one place so that links and routes agree).
+//! Hypermedia: the `_links` a response carries to what the caller may do next. Reads link to
+//! their paths; commands come from the view's actions (what the domain says the viewer may do
+//! now), each to its command's path, so no rule is restated here.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use tally_api::paths;
+use tally_ports::ActionView;
 use utoipa::ToSchema;
-
-/// The API's root path.
-pub const API: &str = "/api/v1";
 
 /// One link: where, and with which method (omitted for `GET`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -18,7 +18,7 @@ pub struct Link {
     pub method: Option<String>,
 }
 
-/// Links by relation name (`self`, `accept`, `wallet`...).
+/// Links by relation name (`self`, `history`, and a command's name for each action).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(transparent)]
 pub struct Links(pub BTreeMap<String, Link>);
@@ -55,19 +55,32 @@ impl Links {
         self
     }
 
-    /// Adds a link only when `cond` holds.
+    /// Adds a `POST` link per kind of command among `actions` (the command's name is the
+    /// relation; its fields are in the view's `actions`).
     #[must_use]
-    pub fn action_if(self, cond: bool, rel: &str, method: &str, href: impl Into<String>) -> Self {
-        if cond {
-            self.action(rel, method, href)
-        } else {
-            self
+    pub fn commands(mut self, actions: &[ActionView]) -> Self {
+        for a in actions {
+            let Some(kind) = a.kind() else { continue };
+            if self.0.contains_key(&a.command) {
+                continue;
+            }
+            let key = match kind.target() {
+                tally_domain::Target::On(k) => a
+                    .given
+                    .get(k.key_field())
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_owned(),
+                tally_domain::Target::New(_) => String::new(),
+            };
+            self = self.action(&a.command, "POST", paths::command_on(kind, &key));
         }
+        self
     }
 }
 
 /// A response body with its links: the body's own fields, plus `_links`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Linked<T> {
     /// The body.
     #[serde(flatten)]
@@ -78,45 +91,11 @@ pub struct Linked<T> {
 }
 
 /// A list with its links: `{"items": [...], "_links": {...}}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Items<T> {
     /// The items.
     pub items: Vec<T>,
     /// What the caller may do next.
     #[serde(rename = "_links")]
     pub links: Links,
-}
-
-/// Paths of the resources.
-pub mod path {
-    use super::API;
-
-    /// The members.
-    pub fn members() -> String {
-        format!("{API}/members")
-    }
-    /// A member's wallet.
-    pub fn wallet(h: &str) -> String {
-        format!("{API}/members/{h}/wallet")
-    }
-    /// A member's grants.
-    pub fn grants(h: &str) -> String {
-        format!("{API}/members/{h}/grants")
-    }
-    /// The jobs.
-    pub fn jobs() -> String {
-        format!("{API}/jobs")
-    }
-    /// A job, or one of its sub-resources (`""` for the job itself).
-    pub fn job(id: &str, sub: &str) -> String {
-        if sub.is_empty() {
-            format!("{API}/jobs/{id}")
-        } else {
-            format!("{API}/jobs/{id}/{sub}")
-        }
-    }
-    /// A member's sub-resource.
-    pub fn member(h: &str, sub: &str) -> String {
-        format!("{API}/members/{h}/{sub}")
-    }
 }

@@ -34,7 +34,7 @@ async fn rejected_requests_answer_with_a_problem_and_record_nothing() {
     let app = App::start().await;
     let alice = app.member("alice", 100).await;
     let admin = app.admin.clone();
-    let grant = "/api/v1/members/alice/grants";
+    let grant = "/api/v1/members/alice/grant-credits";
     let json_cases: Vec<Case> = vec![
         // (path, token, body, status, code, field)
         (
@@ -170,7 +170,7 @@ async fn rejected_requests_answer_with_a_problem_and_record_nothing() {
             Some("reason"),
         ),
         (
-            "/api/v1/members/ghost/grants",
+            "/api/v1/members/ghost/grant-credits",
             &admin,
             r#"{"amount": 5}"#,
             404,
@@ -178,7 +178,7 @@ async fn rejected_requests_answer_with_a_problem_and_record_nothing() {
             None,
         ),
         (
-            "/api/v1/members/Not%20Valid/grants",
+            "/api/v1/members/Not%20Valid/grant-credits",
             &admin,
             r#"{"amount": 5}"#,
             400,
@@ -236,7 +236,7 @@ async fn rejected_requests_answer_with_a_problem_and_record_nothing() {
         (
             "/api/v1/jobs",
             &alice,
-            r#"{"title": "T", "reward": 1e3}"#,
+            r#"{"title": "T", "reward": 1.5e-3}"#,
             400,
             "invalid_field",
             Some("reward"),
@@ -250,7 +250,7 @@ async fn rejected_requests_answer_with_a_problem_and_record_nothing() {
             None,
         ),
         (
-            "/api/v1/jobs/no-such-job/applications",
+            "/api/v1/jobs/no-such-job/apply",
             &alice,
             r#"{"pitch": "p"}"#,
             404,
@@ -258,7 +258,7 @@ async fn rejected_requests_answer_with_a_problem_and_record_nothing() {
             None,
         ),
         (
-            "/api/v1/jobs/BAD_ID/applications",
+            "/api/v1/jobs/BAD_ID/apply",
             &alice,
             r#"{"pitch": "p"}"#,
             400,
@@ -286,8 +286,24 @@ async fn rejected_requests_answer_with_a_problem_and_record_nothing() {
             &alice,
             r#"{"name": "x", "expires_in_days": -1}"#,
             400,
+            "invalid_expiry",
+            Some("expires_in_days"),
+        ),
+        (
+            "/api/v1/tokens",
+            &alice,
+            r#"{"name": "x", "expires_in_days": 2.5}"#,
+            400,
             "invalid_field",
             Some("expires_in_days"),
+        ),
+        (
+            "/api/v1/members/alice/grant-credits",
+            &admin,
+            r#"{"amount": 2.5, "reason": "half"}"#,
+            400,
+            "invalid_field",
+            Some("amount"),
         ),
     ];
     let before = app.feed().await;
@@ -306,11 +322,6 @@ async fn rejected_requests_answer_with_a_problem_and_record_nothing() {
     for (path, code) in [
         ("/api/v1/feed?after=-1", "invalid_query"),
         ("/api/v1/jobs?limit=lots", "invalid_query"),
-        ("/api/v1/members/alice/state", "invalid_as_of"),
-        (
-            "/api/v1/members/alice/state?version=1&at=2020-01-01T00:00:00Z",
-            "invalid_as_of",
-        ),
         ("/api/v1/members/alice/state?at=yesterday", "invalid_query"),
     ] {
         assert_problem(&app.get(path, Some(&admin)).await, 400, code);
@@ -319,6 +330,18 @@ async fn rejected_requests_answer_with_a_problem_and_record_nothing() {
         .get("/api/v1/members/alice/state?version=99", Some(&admin))
         .await;
     assert_problem(&a, 404, "no_such_version");
+    // Neither bound is the latest; both are the stricter of the two.
+    let latest = app.get("/api/v1/members/alice/state", Some(&admin)).await;
+    assert_eq!(latest.status.as_u16(), 200, "{}", latest.body);
+    assert_eq!(latest.body["version"], latest.body["latest_version"]);
+    let far = "2999-01-01T00:00:00Z";
+    let both = app
+        .get(
+            &format!("/api/v1/members/alice/state?version=1&at={far}"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(both.body["version"], 1, "{}", both.body);
     let a = app
         .call(
             reqwest::Method::DELETE,
@@ -344,7 +367,7 @@ async fn a_ten_megabyte_body_is_refused_with_413_and_records_nothing() {
     let body = json!({"amount": 5, "reason": reason}).to_string();
     let a = raw(
         &app,
-        "/api/v1/members/alice/grants",
+        "/api/v1/members/alice/grant-credits",
         &app.admin,
         "application/json",
         body,
@@ -356,7 +379,7 @@ async fn a_ten_megabyte_body_is_refused_with_413_and_records_nothing() {
     let stream = futures_stream(body);
     let a = raw(
         &app,
-        "/api/v1/members/alice/grants",
+        "/api/v1/members/alice/grant-credits",
         &app.admin,
         "application/json",
         stream,
@@ -397,7 +420,7 @@ async fn sql_and_html_payloads_are_stored_verbatim_and_come_back_intact() {
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
     let g = app
         .post(
-            "/api/v1/members/mallory/grants",
+            "/api/v1/members/mallory/grant-credits",
             Some(&app.admin),
             json!({"amount": 50, "reason": html}),
         )
@@ -422,7 +445,7 @@ async fn sql_and_html_payloads_are_stored_verbatim_and_come_back_intact() {
         .to_owned();
     let p = app
         .post(
-            &format!("/api/v1/jobs/{job}/applications"),
+            &format!("/api/v1/jobs/{job}/apply"),
             Some(&bob),
             json!({"pitch": sql}),
         )
@@ -453,4 +476,33 @@ async fn sql_and_html_payloads_are_stored_verbatim_and_come_back_intact() {
     assert_eq!(board.body["items"][0]["title"], html);
     // The store still works: nothing was dropped.
     assert!(app.feed().await.len() >= 6);
+}
+
+/// JSON Schema counts `5.0` as an integer, so a whole number written with a zero fraction is
+/// accepted wherever a whole number is asked for; `null` is "no expiry", as documented.
+#[tokio::test]
+async fn whole_numbers_may_have_a_zero_fraction() {
+    let app = App::start().await;
+    let alice = app.member("alice", 100).await;
+    let a = app
+        .post(
+            "/api/v1/members/alice/grant-credits",
+            Some(&app.admin),
+            json!({"amount": 5.0, "reason": "five"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let w = app.get("/api/v1/members/alice/wallet", Some(&alice)).await;
+    assert_eq!(w.body["balance"], 105, "{}", w.body);
+    for (days, expiry) in [(json!(30.0), true), (Value::Null, false)] {
+        let t = app
+            .post(
+                "/api/v1/tokens",
+                Some(&alice),
+                json!({"name": "ci", "expires_in_days": days}),
+            )
+            .await;
+        assert_eq!(t.status, StatusCode::CREATED, "{}", t.body);
+        assert_eq!(!t.body["expires_at"].is_null(), expiry, "{}", t.body);
+    }
 }

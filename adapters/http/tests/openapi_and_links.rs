@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 #[test]
 fn every_route_of_the_router_is_in_the_openapi_document() {
-    let doc = serde_json::to_value(tally_http::openapi::document()).unwrap();
+    let doc = tally_http::openapi::json().clone();
     let routes = tally_http::route_list();
     assert!(routes.len() >= 30, "{routes:?}");
     for (method, path) in &routes {
@@ -34,13 +34,70 @@ fn every_route_of_the_router_is_in_the_openapi_document() {
     );
 }
 
-/// The property names of a schema in the document.
+/// Every OpenAPI link names, in camel case, an operation the document has (so that a client
+/// or a stateful fuzzer can follow it), with the parameters that operation takes.
+#[test]
+fn every_link_names_an_operation_of_the_document() {
+    let doc = tally_http::openapi::json();
+    let mut ops = std::collections::BTreeMap::new();
+    for item in doc["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            if let Some(id) = op["operationId"].as_str() {
+                assert!(ops.insert(id, op).is_none(), "operation id {id} twice");
+            }
+        }
+    }
+    let mut links = 0;
+    for item in doc["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            for r in op["responses"].as_object().unwrap().values() {
+                for (name, link) in r["links"].as_object().into_iter().flatten() {
+                    links += 1;
+                    let id = link["operationId"]
+                        .as_str()
+                        .unwrap_or_else(|| panic!("link {name} names no operationId: {link}"));
+                    let target = ops.get(id).unwrap_or_else(|| panic!("no operation {id}"));
+                    let names: BTreeSet<&str> = target["parameters"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|p| p["name"].as_str())
+                        .collect();
+                    for p in link["parameters"].as_object().unwrap().keys() {
+                        assert!(names.contains(p.as_str()), "{id} takes no {p}");
+                    }
+                }
+            }
+        }
+    }
+    assert!(links >= 10, "only {links} links");
+}
+
+/// The property names of a schema in the document, through `$ref`s and `allOf`s.
 fn properties(doc: &Value, schema: &str) -> BTreeSet<String> {
     let s = &doc["components"]["schemas"][schema];
-    let props = s["properties"]
+    assert!(s.is_object(), "no schema {schema}");
+    props_of(doc, s)
+}
+
+fn props_of(doc: &Value, s: &Value) -> BTreeSet<String> {
+    if let Some(r) = s["$ref"].as_str() {
+        return properties(doc, r.trim_start_matches("#/components/schemas/"));
+    }
+    let mut out: BTreeSet<String> = s["properties"]
         .as_object()
-        .unwrap_or_else(|| panic!("no schema {schema}"));
-    props.keys().cloned().collect()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    for part in s["allOf"].as_array().into_iter().flatten() {
+        out.extend(props_of(doc, part));
+    }
+    out
+}
+
+/// The schema of the items of a list schema.
+fn item_props(doc: &Value, schema: &str) -> BTreeSet<String> {
+    let s = &doc["components"]["schemas"][schema]["properties"]["items"]["items"];
+    props_of(doc, s)
 }
 
 fn keys(v: &Value) -> BTreeSet<String> {
@@ -57,7 +114,7 @@ async fn response_bodies_have_the_documented_shapes() {
     let job = app.job(&alice, 10).await;
     let applied = app
         .post(
-            &format!("/api/v1/jobs/{job}/applications"),
+            &format!("/api/v1/jobs/{job}/apply"),
             Some(&bob),
             json!({"pitch": "me"}),
         )
@@ -87,23 +144,23 @@ async fn response_bodies_have_the_documented_shapes() {
     let feed = app.get("/api/v1/feed", Some(&app.admin)).await.body;
     let problem = app.get("/api/v1/feed", Some(&bob)).await.body;
     let cases = [
-        ("ReceiptDoc", &applied.body),
-        ("EventRefDoc", &applied.body["events"][0]),
-        ("WalletDoc", &wallet),
-        ("EventDoc", &wallet["history"][0]),
-        ("EscrowLineDoc", &wallet["escrow"][0]),
-        ("JobOwnerDoc", &owner),
-        ("JobSummaryDoc", &owner["job"]),
-        ("ApplicationDoc", &owner["applications"][0]),
-        ("JobParticipantDoc", &part),
-        ("JobBoardDoc", &board),
-        ("JobBoardItemDoc", &board["items"][0]),
-        ("MembersDoc", &members),
-        ("MemberSummaryDoc", &members["items"][0]),
-        ("HistoryDoc", &history),
-        ("SnapshotDoc", &state),
-        ("EntityStateDoc", &state["state"]),
-        ("FeedDoc", &feed),
+        ("CommandReceipt", &applied.body),
+        ("EventRef", &applied.body["events"][0]),
+        ("Linked_WalletView", &wallet),
+        ("RecordedEvent", &wallet["history"][0]),
+        ("EscrowLine", &wallet["escrow"][0]),
+        ("ActionView", &wallet["actions"][0]),
+        ("Linked_JobOwnerView", &owner),
+        ("JobSummary", &owner["job"]),
+        ("ApplicationView", &owner["applications"][0]),
+        ("ActionView", &owner["actions"][0]),
+        ("Linked_JobParticipantView", &part),
+        ("Items_Linked_JobSummary", &board),
+        ("Items_MemberSummary", &members),
+        ("MemberSummary", &members["items"][0]),
+        ("Items_RecordedEvent", &history),
+        ("Linked_Snapshot", &state),
+        ("Linked_FeedPage", &feed),
         ("Problem", &problem),
     ];
     for (schema, body) in cases {
@@ -113,6 +170,11 @@ async fn response_bodies_have_the_documented_shapes() {
         }
         assert_eq!(keys(body), want, "{schema}: {body}");
     }
+    assert_eq!(
+        keys(&board["items"][0]),
+        item_props(&doc, "Items_Linked_JobSummary"),
+        "a board item: {board}"
+    );
 }
 
 /// The relations of a body's `_links`.
@@ -136,7 +198,7 @@ async fn a_job_links_to_the_actions_its_status_allows() {
 
     let open = app.get(&owner_view, Some(&alice)).await.body;
     assert!(
-        rels(&open).contains("cancel") && !rels(&open).contains("accept"),
+        rels(&open).contains("cancel_job") && !rels(&open).contains("accept_applicant"),
         "{open}"
     );
     let p = app.get(&public, Some(&bob)).await.body;
@@ -145,7 +207,7 @@ async fn a_job_links_to_the_actions_its_status_allows() {
 
     let a = app
         .post(
-            &format!("/api/v1/jobs/{job}/applications"),
+            &format!("/api/v1/jobs/{job}/apply"),
             Some(&bob),
             json!({"pitch": "me"}),
         )
@@ -153,16 +215,16 @@ async fn a_job_links_to_the_actions_its_status_allows() {
     assert_eq!(a.status, StatusCode::OK);
     let p = app.get(&public, Some(&bob)).await.body;
     assert!(
-        rels(&p).contains("withdraw") && !rels(&p).contains("apply"),
+        rels(&p).contains("withdraw_application") && !rels(&p).contains("apply"),
         "{p}"
     );
     let with_applicant = app.get(&owner_view, Some(&alice)).await.body;
     assert!(
-        rels(&with_applicant).is_superset(&["accept", "cancel"].into()),
+        rels(&with_applicant).is_superset(&["accept_applicant", "cancel_job"].into()),
         "{with_applicant}"
     );
 
-    let href = with_applicant["_links"]["accept"]["href"]
+    let href = with_applicant["_links"]["accept_applicant"]["href"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -173,11 +235,11 @@ async fn a_job_links_to_the_actions_its_status_allows() {
     let in_progress = app.get(&owner_view, Some(&alice)).await.body;
     let r = rels(&in_progress);
     assert!(
-        r.contains("complete") && !r.contains("cancel") && !r.contains("accept"),
+        r.contains("complete_job") && !r.contains("cancel_job") && !r.contains("accept_applicant"),
         "{in_progress}"
     );
 
-    let href = in_progress["_links"]["complete"]["href"]
+    let href = in_progress["_links"]["complete_job"]["href"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -191,12 +253,12 @@ async fn a_job_links_to_the_actions_its_status_allows() {
     assert!(
         !rels(&done)
             .iter()
-            .any(|r| ["accept", "cancel", "complete"].contains(r)),
+            .any(|r| ["accept_applicant", "cancel_job", "complete_job"].contains(r)),
         "{done}"
     );
     // An admin sees the owner's view but is offered none of the owner's actions.
     let admin = app.get(&owner_view, Some(&app.admin)).await.body;
-    assert!(!rels(&admin).contains("complete"));
+    assert!(!rels(&admin).contains("complete_job"));
 }
 
 #[tokio::test]
@@ -222,5 +284,29 @@ async fn the_index_links_to_what_the_caller_may_do() {
         .get("/api/v1/members/alice/wallet", Some(&app.admin))
         .await
         .body;
-    assert!(rels(&wallet).contains("grant"));
+    assert!(rels(&wallet).contains("grant_credits"));
+}
+
+/// The paths commands had before they took their names still work, marked deprecated.
+#[tokio::test]
+async fn the_former_command_paths_still_work_and_are_deprecated() {
+    let doc = tally_http::openapi::json();
+    let op = &doc["paths"]["/api/v1/members/{handle}/grants"]["post"];
+    assert_eq!(op["deprecated"], true, "{op}");
+    assert_eq!(
+        doc["paths"]["/api/v1/members/{handle}/grant-credits"]["post"]["deprecated"],
+        Value::Null
+    );
+    let app = App::start().await;
+    let alice = app.member("alice", 10).await;
+    let a = app
+        .post(
+            "/api/v1/members/alice/grants",
+            Some(&app.admin),
+            json!({"amount": 5, "reason": "old client"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let w = app.get("/api/v1/members/alice/wallet", Some(&alice)).await;
+    assert_eq!(w.body["balance"], 15, "{}", w.body);
 }

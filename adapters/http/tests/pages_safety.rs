@@ -15,8 +15,8 @@ async fn a_form_without_a_valid_csrf_token_is_refused_with_403_and_records_nothi
     let root = admin(&app).await;
     let before = app.feed().await;
 
-    let fields = [("handle", "bob"), ("amount", "5"), ("reason", "x")];
-    let missing = root.post("/admin/grants", &fields).await;
+    let fields = [("amount", "5"), ("reason", "x")];
+    let missing = root.post("/members/bob/grant-credits", &fields).await;
     assert_eq!(missing.status, StatusCode::FORBIDDEN);
     assert_eq!(missing.error_code().as_deref(), Some("csrf_failed"));
     // A token from another session is no better than none.
@@ -24,7 +24,9 @@ async fn a_form_without_a_valid_csrf_token_is_refused_with_403_and_records_nothi
     let mut stolen = vec![("csrf", bobs.as_str())];
     stolen.extend_from_slice(&fields);
     assert_eq!(
-        root.post("/admin/grants", &stolen).await.status,
+        root.post("/members/bob/grant-credits", &stolen)
+            .await
+            .status,
         StatusCode::FORBIDDEN
     );
     // Anonymous forms use a double-submit cookie: a fresh browser without it is refused.
@@ -46,7 +48,11 @@ async fn a_form_without_a_valid_csrf_token_is_refused_with_403_and_records_nothi
 
     // With the page's own token, the same grant goes through.
     let ok = root
-        .submit("/admin/grants/new", "/admin/grants", &fields)
+        .submit(
+            "/members/bob/grant-credits",
+            "/members/bob/grant-credits",
+            &fields,
+        )
         .await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.html);
     assert_eq!(app.feed().await.len(), before.len() + 1);
@@ -70,9 +76,9 @@ async fn script_payloads_are_escaped_on_every_page() {
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.html);
     root.submit(
-        "/admin/grants/new",
-        "/admin/grants",
-        &[("handle", "mallory"), ("amount", "50"), ("reason", evil)],
+        "/members/mallory/grant-credits",
+        "/members/mallory/grant-credits",
+        &[("amount", "50"), ("reason", evil)],
     )
     .await;
     let mallory = Browser::log_in(&app, "mallory", "mallory-password").await;
@@ -146,10 +152,10 @@ async fn a_participant_never_sees_another_applicants_pitch_on_any_page() {
     for path in [
         format!("/jobs/{job}"),
         format!("/jobs/{job}/apply"),
-        format!("/jobs/{job}/withdraw"),
+        format!("/jobs/{job}/withdraw-application"),
         format!("/jobs/{job}/owner"),
-        format!("/jobs/{job}/accept?participant=carol"),
-        format!("/jobs/{job}/cancel"),
+        format!("/jobs/{job}/accept-applicant?participant=carol"),
+        format!("/jobs/{job}/cancel-job"),
         format!("/jobs/{job}/history"),
         format!("/jobs/{job}/state?version=3"),
         "/jobs".to_owned(),
@@ -176,19 +182,15 @@ async fn a_participant_never_sees_another_applicants_pitch_on_any_page() {
     let refused = bob.get(&format!("/jobs/{job}/owner")).await;
     assert_eq!(refused.error_code().as_deref(), Some("not_job_owner"));
 
-    // The owner sees every application and its pitch, with a button to accept each.
+    // The owner sees every application and its pitch, with a button to accept each, at the
+    // job's own address.
     let owner = alice.get(&format!("/jobs/{job}")).await;
-    assert_eq!(
-        owner.status,
-        StatusCode::SEE_OTHER,
-        "the owner is sent to the full view"
-    );
-    let owner = alice.follow(&owner).await;
+    assert_eq!(owner.status, StatusCode::OK);
     assert!(
         owner.has("Bob&#39;s secret plan") || owner.has("Bob's secret plan"),
         "{}",
         owner.html
     );
     assert!(owner.has("Carol&#39;s secret plan") || owner.has("Carol's secret plan"));
-    assert!(owner.has("id=\"accept-bob\"") && owner.has("id=\"accept-carol\""));
+    assert!(owner.has(">Accept @bob</button>") && owner.has(">Accept @carol</button>"));
 }

@@ -19,7 +19,7 @@ async fn calls_without_credentials_are_unauthorized() {
         (Method::GET, "/api/v1/feed".to_owned()),
         (Method::GET, format!("/api/v1/jobs/{job}")),
         (Method::GET, format!("/api/v1/jobs/{job}/owner-view")),
-        (Method::POST, format!("/api/v1/jobs/{job}/complete")),
+        (Method::POST, format!("/api/v1/jobs/{job}/complete-job")),
         (Method::GET, "/api/v1/tokens".to_owned()),
     ] {
         let a = app.call(m.clone(), &p, None, None).await;
@@ -42,7 +42,7 @@ async fn a_participant_cannot_see_the_owner_view_or_another_members_wallet() {
     let job = app.job(&alice, 10).await;
     let a = app
         .post(
-            &format!("/api/v1/jobs/{job}/applications"),
+            &format!("/api/v1/jobs/{job}/apply"),
             Some(&bob),
             json!({"pitch": "me"}),
         )
@@ -78,7 +78,7 @@ async fn a_participant_cannot_see_the_owner_view_or_another_members_wallet() {
     );
     assert_problem(
         &app.post(
-            "/api/v1/members/bob/grants",
+            "/api/v1/members/bob/grant-credits",
             Some(&bob),
             json!({"amount": 5}),
         )
@@ -89,7 +89,7 @@ async fn a_participant_cannot_see_the_owner_view_or_another_members_wallet() {
     assert_problem(
         &app.call(
             Method::POST,
-            &format!("/api/v1/jobs/{job}/cancel"),
+            &format!("/api/v1/jobs/{job}/cancel-job"),
             Some(&bob),
             Some(json!({})),
         )
@@ -295,7 +295,7 @@ async fn signing_up_registers_the_member_and_signs_them_in() {
             json!({"handle": "carol", "display_name": "C", "password": "another-password"}),
         )
         .await;
-    assert_problem(&again, 409, "account_exists");
+    assert_problem(&again, 422, "handle_taken");
     let short = app
         .post(
             "/api/v1/signup",
@@ -355,7 +355,7 @@ async fn an_idempotency_key_makes_a_repeated_command_record_nothing_new() {
     let key = uuid::Uuid::now_v7().to_string();
     let grant = || {
         app.client
-            .post(app.url("/api/v1/members/alice/grants"))
+            .post(app.url("/api/v1/members/alice/grant-credits"))
             .bearer_auth(&app.admin)
             .header("idempotency-key", &key)
             .json(&json!({"amount": 5}))
@@ -369,7 +369,7 @@ async fn an_idempotency_key_makes_a_repeated_command_record_nothing_new() {
     assert_eq!(app.feed().await.len(), n);
     let bad = answer(
         app.client
-            .post(app.url("/api/v1/members/alice/grants"))
+            .post(app.url("/api/v1/members/alice/grant-credits"))
             .bearer_auth(&app.admin)
             .header("idempotency-key", "not-a-uuid")
             .json(&json!({"amount": 5}))

@@ -5,32 +5,24 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tally_ports::{
-    Actor, Ctx, EntityRef, GrantCreditsInput, RegisterMemberInput, Tally, TallyService,
-};
+use tally_ports::{Actor, CommandKind, Ctx, EntityRef, Input, Tally, TallyService};
 
 fn admin() -> Ctx {
     Ctx::new(Actor::admin("root"))
 }
 
-fn grant(handle: &str) -> GrantCreditsInput {
-    GrantCreditsInput {
-        handle: handle.into(),
-        amount: 1,
-        reason: "bench".into(),
-    }
+fn grant(handle: &str) -> Input {
+    Input::new(CommandKind::GrantCredits)
+        .with("handle", handle)
+        .with("amount", 1)
+        .with("reason", "bench")
 }
 
 async fn register(svc: &dyn Tally, handle: &str) {
-    svc.register_member(
-        &admin(),
-        RegisterMemberInput {
-            handle: handle.into(),
-            display_name: handle.into(),
-        },
-    )
-    .await
-    .expect("register");
+    let input = Input::new(CommandKind::RegisterMember)
+        .with("handle", handle)
+        .with("display_name", handle);
+    svc.execute(&admin(), input).await.expect("register");
 }
 
 /// Runs `tasks` tasks issuing grants for `window`; `hot` puts them all on one wallet.
@@ -53,9 +45,7 @@ async fn throughput(tasks: usize, hot: bool, window: Duration) -> (f64, Vec<Dura
             let mut lat = Vec::new();
             while start.elapsed() < window {
                 let t0 = Instant::now();
-                svc.grant_credits(&admin(), grant(&handle))
-                    .await
-                    .expect("grant");
+                svc.execute(&admin(), grant(&handle)).await.expect("grant");
                 lat.push(t0.elapsed());
             }
             lat
@@ -104,9 +94,7 @@ async fn main() {
     let (svc, store) = tally_memory::service();
     register(&svc, "big").await;
     for _ in 0..9_999 {
-        svc.grant_credits(&admin(), grant("big"))
-            .await
-            .expect("grant");
+        svc.execute(&admin(), grant("big")).await.expect("grant");
     }
     let big = EntityRef::member("big");
     // Loads through the state cache or the events, not from the states kept in memory.

@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tally_ports::driven::{
-    AppendPlan, Appended, CacheFilter, CachedState, CommandOutcome, EventStore, Listed, StateCache,
+    AppendPlan, CacheFilter, CachedState, CommandOutcome, EventStore, Listed, StateCache,
     StoreError, WriteTx,
 };
 use tally_ports::{EntityKind, RecordedEvent, StreamId, TallyService};
@@ -56,10 +56,7 @@ impl Inner {
         if let Some(c) = &plan.command
             && self.commands.contains_key(&c.command_id)
         {
-            return Err(StoreError::Conflict(format!(
-                "command {} was recorded meanwhile",
-                c.command_id
-            )));
+            return Err(StoreError::Duplicate(c.command_id));
         }
         for a in &plan.streams {
             let v = self.version(&a.stream);
@@ -181,15 +178,13 @@ impl WriteTx for MemoryTx {
         Ok(reads.iter().map(|(s, v)| inner.load(s, *v)).collect())
     }
 
-    async fn append(&mut self, plan: AppendPlan) -> Result<Appended, StoreError> {
+    async fn append(&mut self, plan: AppendPlan) -> Result<(), StoreError> {
         if self.pending.is_some() {
             return Err(StoreError::Other("one append per transaction".into()));
         }
         self.store.lock().check(&plan)?;
         self.pending = Some(plan);
-        Ok(Appended {
-            cache_written: true,
-        })
+        Ok(())
     }
 
     async fn commit(self: Box<Self>) -> Result<Vec<RecordedEvent>, StoreError> {

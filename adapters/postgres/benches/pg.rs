@@ -19,12 +19,11 @@ use sqlx::PgPool;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use tally_domain::{Credits, Handle, MemberEvent, Reason, Wallet};
+use tally_domain::{Credits, Entity, Handle, MemberEvent, Reason, Wallet};
 use tally_ports::codec;
 use tally_ports::driven::{AppendPlan, EventStore, StreamAppend};
 use tally_ports::{
-    Actor, Ctx, EntityRef, GrantCreditsInput, RecordedEvent, RegisterMemberInput, StreamId, Tally,
-    TallyService,
+    Actor, CommandKind, Ctx, EntityRef, Input, RecordedEvent, StreamId, Tally, TallyService,
 };
 use tally_postgres::testing::TestDb;
 use tally_postgres::{PgOptions, PgStore};
@@ -131,24 +130,18 @@ fn admin() -> Ctx {
     Ctx::new(Actor::admin("bench"))
 }
 
-fn grant(handle: &str) -> GrantCreditsInput {
-    GrantCreditsInput {
-        handle: handle.into(),
-        amount: 1,
-        reason: "bench".into(),
-    }
+fn grant(handle: &str) -> Input {
+    Input::new(CommandKind::GrantCredits)
+        .with("handle", handle)
+        .with("amount", 1)
+        .with("reason", "bench")
 }
 
 async fn register(svc: &TallyService, handle: &str) {
-    svc.register_member(
-        &admin(),
-        RegisterMemberInput {
-            handle: handle.into(),
-            display_name: handle.into(),
-        },
-    )
-    .await
-    .expect("register");
+    let input = Input::new(CommandKind::RegisterMember)
+        .with("handle", handle)
+        .with("display_name", handle);
+    svc.execute(&admin(), input).await.expect("register");
 }
 
 fn service(store: &PgStore) -> Arc<TallyService> {
@@ -188,9 +181,7 @@ async fn tally_grants(
     let op: Op = Arc::new(move |c| {
         let (s, names) = (s.clone(), names.clone());
         Box::pin(async move {
-            s.grant_credits(&admin(), grant(&names[c]))
-                .await
-                .expect("grant");
+            s.execute(&admin(), grant(&names[c])).await.expect("grant");
         })
     });
     (op, svc)
@@ -274,7 +265,7 @@ fn reference_b(pool: &PgPool, clients: usize, retries: Arc<AtomicU64>) -> Op {
 
 /// Appends `n` raw CreditsGranted events to `stream`, from `version`, in batches.
 async fn grow(store: &PgStore, stream: &StreamId, mut version: u64, n: u64) {
-    let (t, payload) = codec::encode(&MemberEvent::CreditsGranted {
+    let (t, payload) = codec::encode_one(&MemberEvent::CreditsGranted {
         amount: Credits::new(1),
         reason: Reason::parse("bench").expect("reason"),
     });
@@ -428,9 +419,7 @@ async fn main() {
     for i in 0..100 {
         for (lat, who) in [(&mut warm, "big".to_owned()), (&mut new, format!("new{i}"))] {
             let t = Instant::now();
-            svc.grant_credits(&admin(), grant(&who))
-                .await
-                .expect("grant");
+            svc.execute(&admin(), grant(&who)).await.expect("grant");
             lat.push(t.elapsed());
         }
     }
@@ -457,9 +446,7 @@ async fn main() {
         move |_| {
             let s = s.clone();
             Box::pin(async move {
-                s.grant_credits(&admin(), grant("big"))
-                    .await
-                    .expect("grant");
+                s.execute(&admin(), grant("big")).await.expect("grant");
             })
         },
     )
@@ -504,7 +491,7 @@ async fn main() {
     for _ in 0..10 {
         let t = Instant::now();
         let w = events.iter().fold(Wallet::default(), |w, (t, v, p)| {
-            w.evolve(&codec::decode_text::<MemberEvent>(t, *v, p).expect("decode"))
+            w.evolve(&codec::decode_one_text::<MemberEvent>(t, *v, p).expect("decode"))
         });
         fold.push(t.elapsed());
         assert!(w.profile.is_some());

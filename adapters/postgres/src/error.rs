@@ -7,6 +7,8 @@ use tally_ports::driven::StoreError;
 pub(crate) enum Failure {
     /// A concurrent transaction won (serialization failure, deadlock, unique violation).
     Conflict(String),
+    /// A concurrent copy of the command recorded its id first.
+    Duplicate,
     /// The connection broke (terminated backend, reset socket): whatever the transaction did
     /// is gone, unless this happened while committing.
     Lost(String),
@@ -29,7 +31,9 @@ pub(crate) fn classify(e: &sqlx::Error) -> Failure {
         sqlx::Error::Database(db) => {
             let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
             let msg = format!("{} ({code})", db.message());
-            if CONFLICTS.contains(&code.as_str()) {
+            if code == "23505" && db.constraint() == Some("commands_pkey") {
+                Failure::Duplicate
+            } else if CONFLICTS.contains(&code.as_str()) {
                 Failure::Conflict(msg)
             } else if is_lost_code(&code) {
                 Failure::Lost(msg)
@@ -47,6 +51,9 @@ pub(crate) fn classify(e: &sqlx::Error) -> Failure {
 pub(crate) fn in_tx(what: &str, e: &sqlx::Error) -> StoreError {
     match classify(e) {
         Failure::Conflict(m) => StoreError::Conflict(format!("{what}: {m}")),
+        Failure::Duplicate => {
+            StoreError::Conflict(format!("{what}: the command id was recorded meanwhile"))
+        }
         Failure::Lost(m) => StoreError::Conflict(format!("{what}: {m}; nothing was committed")),
         Failure::Other(m) => StoreError::Other(format!("{what}: {m}")),
     }
@@ -56,6 +63,9 @@ pub(crate) fn in_tx(what: &str, e: &sqlx::Error) -> StoreError {
 pub(crate) fn at_commit(e: &sqlx::Error) -> StoreError {
     match classify(e) {
         Failure::Conflict(m) => StoreError::Conflict(format!("commit: {m}")),
+        Failure::Duplicate => {
+            StoreError::Conflict("commit: the command id was recorded meanwhile".into())
+        }
         Failure::Lost(m) => StoreError::Other(format!(
             "commit: {m}; the transaction may or may not have committed"
         )),
@@ -69,6 +79,7 @@ pub(crate) fn outside(what: &str, e: &sqlx::Error) -> StoreError {
         Failure::Conflict(m) | Failure::Lost(m) | Failure::Other(m) => {
             StoreError::Other(format!("{what}: {m}"))
         }
+        Failure::Duplicate => StoreError::Other(format!("{what}: a duplicate command id")),
     }
 }
 
@@ -81,4 +92,9 @@ pub(crate) fn is_lost(e: &sqlx::Error) -> bool {
 /// Corrupt stored data.
 pub(crate) fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Other(format!("corrupt stored data: {what}"))
+}
+
+/// Whether a statement failed because the plan's command id was recorded meanwhile.
+pub(crate) fn is_duplicate(e: &sqlx::Error) -> bool {
+    matches!(classify(e), Failure::Duplicate)
 }

@@ -85,6 +85,7 @@ mod accounts;
 mod cache;
 mod conns;
 mod error;
+mod named;
 mod rows;
 mod sql;
 mod store;

@@ -9,9 +9,7 @@ use async_trait::async_trait;
 use futures::TryStreamExt;
 use sqlx::postgres::PgRow;
 use sqlx::{Executor, Row};
-use tally_ports::driven::{
-    AppendPlan, CommandOutcome, Committed, EventStore, Fold, StoreError, WriteTx,
-};
+use tally_ports::driven::{AppendPlan, CommandOutcome, EventStore, Fold, StoreError, WriteTx};
 use tally_ports::{RecordedEvent, StreamId};
 use uuid::Uuid;
 
@@ -113,7 +111,7 @@ impl EventStore for PgStore {
         &self,
         reads: &[(StreamId, u64)],
         plan: AppendPlan,
-    ) -> Result<Option<Committed>, StoreError> {
+    ) -> Result<Option<Vec<RecordedEvent>>, StoreError> {
         crate::tx::append_if_current(&self.commands, reads, plan).await
     }
 

@@ -1,18 +1,18 @@
 //! One command's write transaction.
 
 use crate::conns::{Conn, Conns};
-use crate::error::{at_commit, corrupt, in_tx, is_lost, outside};
+use crate::error::{at_commit, corrupt, in_tx, is_duplicate, is_lost, outside};
+use crate::named::{Args, Named};
 use crate::rows::{CacheArrays, Decoder, fold_event, signed, unsigned};
-use crate::sql::{LOAD_MANY, LOAD_MANY_FOLDING, append_one_sql, append_sql};
+use crate::sql::{APPEND_MANY, APPEND_ONE, LOAD_MANY, LOAD_MANY_FOLDING};
 use async_trait::async_trait;
 use futures::TryStreamExt;
 use sqlx::postgres::PgArguments;
 use sqlx::postgres::PgRow;
 use sqlx::{Executor, Postgres, Row};
 use std::sync::Arc;
-use tally_ports::driven::{
-    AppendPlan, Appended, Committed, FoldMany, StoreError, StreamAppend, WriteTx,
-};
+use std::sync::OnceLock;
+use tally_ports::driven::{AppendPlan, FoldMany, StoreError, StreamAppend, WriteTx};
 use tally_ports::{RecordedEvent, StreamId};
 use uuid::Uuid;
 
@@ -161,28 +161,21 @@ impl WriteTx for PgTx {
         .await
     }
 
-    async fn append(&mut self, plan: AppendPlan) -> Result<Appended, StoreError> {
+    async fn append(&mut self, plan: AppendPlan) -> Result<(), StoreError> {
         if self.appended.is_some() {
             return Err(StoreError::Other("one append per transaction".into()));
         }
         let bound = Bound::new(&plan, None)?;
-        let row = bound.query().fetch_one(&mut **self.conn()?).await;
+        // A stream no longer at its expected version fails the statement (40001): a conflict.
+        let row = bound.query()?.fetch_one(&mut **self.conn()?).await;
         let row = match row {
             Ok(row) => row,
+            Err(e) if is_duplicate(&e) => return Err(duplicate(&plan)),
             Err(e) => return Err(self.failed("appending", &e)),
         };
         let first: Option<i64> = row.try_get(0).map_err(corrupt)?;
-        let moved: i64 = row.try_get(1).map_err(corrupt)?;
-        if usize::try_from(moved).ok() != Some(bound.streams) {
-            // An expected version no longer holds (the unique index usually says so first).
-            return Err(StoreError::Conflict(
-                "a stream is no longer at its expected version".into(),
-            ));
-        }
         self.appended = Some(positioned(plan, first)?);
-        Ok(Appended {
-            cache_written: true,
-        })
+        Ok(())
     }
 
     async fn commit(mut self: Box<Self>) -> Result<Vec<RecordedEvent>, StoreError> {
@@ -215,13 +208,13 @@ pub(crate) async fn append_if_current(
     conns: &Conns,
     reads: &[(StreamId, u64)],
     plan: AppendPlan,
-) -> Result<Option<Committed>, StoreError> {
+) -> Result<Option<Vec<RecordedEvent>>, StoreError> {
     let bound = Bound::new(&plan, Some(reads))?;
     let mut conn = conns
         .acquire()
         .await
         .map_err(|e| outside("connecting", &e))?;
-    let row = bound.query().fetch_one(&mut *conn).await;
+    let row = bound.query()?.fetch_one(&mut *conn).await;
     let row = match row {
         Ok(row) => row,
         Err(e) => {
@@ -229,6 +222,9 @@ pub(crate) async fn append_if_current(
                 conns.connection_lost(&mut conn);
             } else {
                 conns.give_back(conn);
+            }
+            if is_duplicate(&e) {
+                return Err(duplicate(&plan));
             }
             return Err(at_commit(&e));
         }
@@ -239,10 +235,14 @@ pub(crate) async fn append_if_current(
     if wrote == 0 {
         return Ok(None);
     }
-    Ok(Some(Committed {
-        events: positioned(plan, first)?,
-        cache_written: true,
-    }))
+    Ok(Some(positioned(plan, first)?))
+}
+
+fn duplicate(plan: &AppendPlan) -> StoreError {
+    match &plan.command {
+        Some(c) => StoreError::Duplicate(c.command_id),
+        None => StoreError::Conflict("a command id was recorded meanwhile".into()),
+    }
 }
 
 /// The plan's events, with the positions drawn from `first` on.
@@ -259,12 +259,16 @@ fn positioned(plan: AppendPlan, first: Option<i64>) -> Result<Vec<RecordedEvent>
     Ok(recorded)
 }
 
+/// The append statements, with their named parameters turned into positions once.
+fn statements() -> &'static (Named, Named) {
+    static S: OnceLock<(Named, Named)> = OnceLock::new();
+    S.get_or_init(|| (Named::new(APPEND_ONE), Named::new(APPEND_MANY)))
+}
+
 /// A plan, as the append statement's parameters.
 struct Bound<'p> {
+    plan: &'p AppendPlan,
     shape: Shape<'p>,
-    command: Option<(Uuid, &'p str)>,
-    /// How many streams get events.
-    streams: usize,
     /// The streams the decision read and their versions, for the guarded statement.
     guard: Option<(Vec<String>, Vec<i64>)>,
 }
@@ -354,89 +358,76 @@ impl<'p> Bound<'p> {
             )),
             None => None,
         };
-        Ok(Self {
-            shape,
-            command: plan
-                .command
-                .as_ref()
-                .map(|c| (c.command_id, c.fingerprint.as_str())),
-            streams: streams.len(),
-            guard,
-        })
+        Ok(Self { plan, shape, guard })
     }
 
     /// The append statement, bound.
-    fn query(&self) -> sqlx::query::Query<'_, Postgres, PgArguments> {
-        let guarded = self.guard.is_some();
+    fn query(&self) -> Result<sqlx::query::Query<'_, Postgres, PgArguments>, StoreError> {
+        let (one, many) = statements();
+        let command = self.plan.command.as_ref();
+        let record_id = command.map(|c| c.command_id);
+        let fingerprint = command.map(|c| c.fingerprint.as_str());
         match &self.shape {
             Shape::One(o) => {
                 let e = o.event;
-                let sql = append_one_sql(
-                    o.expected == 0,
-                    self.command.is_some(),
-                    o.cache.is_some(),
-                    guarded,
-                );
-                sqlx::query(sql)
-                    .bind(&o.stream)
-                    .bind(o.version)
-                    .bind(&e.event_type)
-                    .bind(o.schema_version)
-                    .bind(&e.payload)
-                    .bind(e.actor.to_string())
-                    .bind(e.event_id)
-                    .bind(e.command_id)
-                    .bind(e.correlation_id)
-                    .bind(e.causation_id)
-                    .bind(e.time)
-                    .bind(o.kind)
-                    .bind(o.expected)
-                    .bind(self.command.map(|c| c.0))
-                    .bind(self.command.map(|c| c.1))
-                    .bind(o.cache.map(|c| c.0))
-                    .bind(o.cache.map(|c| c.1))
-                    .bind(o.cache.map(|c| c.2))
+                one.query(
+                    Args::default()
+                        .set("guarded", self.guard.is_some())
+                        .set("stream", o.stream.as_str())
+                        .set("kind", o.kind)
+                        .set("version", o.version)
+                        .set("expected", o.expected)
+                        .set("event_type", e.event_type.as_str())
+                        .set("schema_version", o.schema_version)
+                        .set("payload", &e.payload)
+                        .set("actor", e.actor.to_string())
+                        .set("event_id", e.event_id)
+                        .set("command_id", e.command_id)
+                        .set("correlation_id", e.correlation_id)
+                        .set("causation_id", e.causation_id)
+                        .set("time", e.time)
+                        .set("record_id", record_id)
+                        .set("fingerprint", fingerprint)
+                        .set("cache_format", o.cache.map(|c| c.0))
+                        .set("cache_state", o.cache.map(|c| c.1))
+                        .set("cache_version", o.cache.map(|c| c.2)),
+                )
             }
             Shape::Many { a, cache } => {
-                let sql = append_sql(
-                    a.s_expected.contains(&0),
-                    a.s_expected.iter().any(|&e| e > 0),
-                    self.command.is_some(),
-                    !cache.streams.is_empty(),
-                    guarded,
-                );
-                let q = sqlx::query(sql)
-                    .bind(&a.stream)
-                    .bind(&a.version)
-                    .bind(&a.event_type)
-                    .bind(&a.schema_version)
-                    .bind(&a.payload)
-                    .bind(&a.actor)
-                    .bind(&a.event_id)
-                    .bind(&a.command_id)
-                    .bind(&a.correlation_id)
-                    .bind(&a.causation_id)
-                    .bind(&a.time)
-                    .bind(&a.s_stream)
-                    .bind(&a.s_kind)
-                    .bind(&a.s_expected)
-                    .bind(&a.s_version)
-                    .bind(&a.s_created_at)
-                    .bind(&a.s_first_event)
-                    .bind(self.command.map(|c| c.0))
-                    .bind(self.command.map(|c| c.1))
-                    .bind(&cache.streams)
-                    .bind(&cache.kinds)
-                    .bind(&cache.versions)
-                    .bind(&cache.formats)
-                    .bind(&cache.states);
-                match &self.guard {
-                    Some((streams, versions)) => q
-                        .bind(streams)
-                        .bind(versions)
-                        .bind(i64::try_from(self.streams).unwrap_or(i64::MAX)),
-                    None => q,
-                }
+                let (r_stream, r_version) = match &self.guard {
+                    Some((s, v)) => (s.as_slice(), v.as_slice()),
+                    None => (&[][..], &[][..]),
+                };
+                many.query(
+                    Args::default()
+                        .set("guarded", self.guard.is_some())
+                        .set("r_stream", r_stream)
+                        .set("r_version", r_version)
+                        .set("e_stream", &a.stream)
+                        .set("e_version", &a.version)
+                        .set("e_type", &a.event_type)
+                        .set("e_schema", &a.schema_version)
+                        .set("e_payload", &a.payload)
+                        .set("e_actor", &a.actor)
+                        .set("e_event_id", &a.event_id)
+                        .set("e_command_id", &a.command_id)
+                        .set("e_correlation_id", &a.correlation_id)
+                        .set("e_causation_id", &a.causation_id)
+                        .set("e_time", &a.time)
+                        .set("s_stream", &a.s_stream)
+                        .set("s_kind", &a.s_kind)
+                        .set("s_expected", &a.s_expected)
+                        .set("s_version", &a.s_version)
+                        .set("s_created_at", &a.s_created_at)
+                        .set("s_first", &a.s_first_event)
+                        .set("record_id", record_id)
+                        .set("fingerprint", fingerprint)
+                        .set("c_stream", &cache.streams)
+                        .set("c_kind", &cache.kinds)
+                        .set("c_version", &cache.versions)
+                        .set("c_format", &cache.formats)
+                        .set("c_state", &cache.states),
+                )
             }
         }
     }

@@ -5,7 +5,7 @@
 //! command's transaction checks that nothing newer was recorded (by another process, say)
 //! and loads it if so, exactly as for a state read from the cache.
 
-use super::state::Loaded;
+use super::state::Versioned;
 use crate::envelope::StreamId;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -19,7 +19,7 @@ pub(crate) struct Memo {
 #[derive(Default)]
 struct Inner {
     tick: u64,
-    states: HashMap<StreamId, (Loaded, u64)>,
+    states: HashMap<StreamId, (Versioned, u64)>,
 }
 
 impl Memo {
@@ -36,7 +36,7 @@ impl Memo {
     }
 
     /// The last state seen of `stream`, if still held.
-    pub(crate) fn get(&self, stream: &StreamId) -> Option<Loaded> {
+    pub(crate) fn get(&self, stream: &StreamId) -> Option<Versioned> {
         if self.capacity == 0 {
             return None;
         }
@@ -49,7 +49,7 @@ impl Memo {
     }
 
     /// Remembers `l` as `stream`'s state, unless a newer one is held.
-    pub(crate) fn put(&self, stream: &StreamId, l: &Loaded) {
+    pub(crate) fn put(&self, stream: &StreamId, l: &Versioned) {
         if self.capacity == 0 {
             return;
         }
@@ -95,15 +95,14 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::envelope::EntityKind;
     use tally_domain::Handle;
 
     fn member(i: usize) -> StreamId {
         StreamId::member(&Handle::parse(&format!("member{i}")).unwrap())
     }
 
-    fn at(version: u64) -> Loaded {
-        let mut l = Loaded::empty(EntityKind::Member);
+    fn at(version: u64) -> Versioned {
+        let mut l = Versioned::empty(&member(0));
         l.version = version;
         l
     }

@@ -1,47 +1,31 @@
 //! The application service: every use case of [`Tally`], run through the driven ports.
 //!
-//! A command runs the algorithm of ARCHITECTURE.md, written once here:
-//! 1. take the entities' last known states: those this process saw last (kept in memory,
-//!    bounded), else the state cache (a hit saves replaying their history); a miss is
-//!    replayed from the events here, before the transaction;
-//! 2. in ONE write transaction: load the events recorded after those versions of every
-//!    stream the command touches, fold them, decide (pure), append with expected versions;
-//! 3. save the new states into the cache if newer (or let the store do it in the transaction).
-//!
-//! Its fast path decides first, on the states held, and hands the store the append with the
-//! versions it read ([`EventStore::append_if_current`]): one transaction that appends only if
-//! no stream moved on, which is step 2's outcome when its load finds nothing new (deciding is
-//! pure). Otherwise nothing is written and step 2 runs in full. A refusal always comes from a
-//! decision inside the full transaction, never from states that may be stale.
-//!
-//! Conflicts (a concurrent writer, a serialization failure) are retried with jittered
-//! exponential backoff, a bounded number of times. A rejection is never retried and records
-//! nothing. Commands on the same entity queue in process first, so that they do not fight in
-//! the database.
+//! A command runs the algorithm of ARCHITECTURE.md, written once ([`command`]): take the
+//! states its decision reads (held in memory, else the state cache, else replayed from the
+//! events), decide (pure), and append if no stream moved on, in one transaction; otherwise
+//! load what moved and decide again inside the transaction; retry conflicts. Views read
+//! states the same way, without a write transaction.
 
-use crate::actor::{Actor, Ctx};
 use crate::driven::{
-    CacheFilter, CachedState, Clock, EventStore, IdGenerator, StateCache, StoreError, SystemClock,
-    UuidV7,
+    CacheFilter, CachedState, Clock, EventStore, IdGenerator, Listed, StateCache, StoreError,
+    SystemClock, UuidV7,
 };
-use crate::driving::*;
-use crate::envelope::{EntityKind, EntityRef, RecordedEvent, StreamId};
-use crate::error::{Error, Result};
+use crate::envelope::{EntityKind, RecordedEvent, StreamId};
+use crate::error::{Conflict, Error, Result};
 use crate::format::format_of;
 use crate::locks::StreamLocks;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
-use tally_domain::{Handle, Job, JobId, Wallet};
+use tally_domain::{Job, State, Wallet};
 
 mod command;
 mod memo;
 mod state;
-mod use_cases;
+mod views;
 
 use memo::Memo;
-use state::{Loaded, St};
+use state::{Known, Versioned};
 
 /// How conflicts are retried.
 #[derive(Debug, Clone, Copy)]
@@ -81,6 +65,21 @@ pub struct Stats {
     pub conflicts: AtomicU64,
 }
 
+/// The cache format of each entity kind's state.
+struct Formats {
+    member: String,
+    job: String,
+}
+
+impl Formats {
+    fn of(&self, kind: EntityKind) -> &str {
+        match kind {
+            EntityKind::Member => &self.member,
+            EntityKind::Job => &self.job,
+        }
+    }
+}
+
 /// Tally's application service, generic over the driven ports (held as trait objects so that
 /// the storage is chosen at run time).
 pub struct TallyService {
@@ -91,8 +90,7 @@ pub struct TallyService {
     retry: RetryPolicy,
     locks: StreamLocks,
     memo: Memo,
-    wallet_format: String,
-    job_format: String,
+    formats: Formats,
     stats: Stats,
 }
 
@@ -107,8 +105,10 @@ impl TallyService {
             retry: RetryPolicy::default(),
             locks: StreamLocks::default(),
             memo: Memo::new(Self::MEMO_CAPACITY),
-            wallet_format: format_of::<Wallet>(),
-            job_format: format_of::<Job>(),
+            formats: Formats {
+                member: format_of::<Wallet>(),
+                job: format_of::<Job>(),
+            },
             stats: Stats::default(),
         }
     }
@@ -163,63 +163,56 @@ impl TallyService {
 
     /// The cache format of an entity kind's state.
     pub fn format(&self, kind: EntityKind) -> &str {
-        match kind {
-            EntityKind::Member => &self.wallet_format,
-            EntityKind::Job => &self.job_format,
-        }
+        self.formats.of(kind)
     }
 
-    fn encode_state(&self, stream: &StreamId, l: &Loaded) -> CachedState {
-        let state = match &l.state {
-            St::Wallet(w) => serde_json::to_value(w),
-            St::Job(j) => serde_json::to_value(j),
+    /// A state as a cache row.
+    fn cache_row(&self, stream: &StreamId, v: &Versioned) -> CachedState {
+        let state = match &v.state {
+            State::Member(w) => serde_json::to_value(w),
+            State::Job(j) => serde_json::to_value(j),
         }
         .unwrap_or_default();
         CachedState {
             stream: stream.clone(),
-            version: l.version,
+            version: v.version,
             format: self.format(stream.kind()).to_owned(),
             state,
         }
     }
 
-    /// Decodes a cache row; `None` if it is of another format or does not decode (it will be
-    /// rebuilt from the events and overwritten).
-    fn decode_state(&self, row: &CachedState) -> Option<Loaded> {
+    /// A cache row as a state; `None` if it is of another format or does not decode (it will
+    /// be rebuilt from the events and overwritten).
+    fn decode_row(&self, row: &CachedState) -> Option<Versioned> {
         if row.format != self.format(row.stream.kind()) {
             return None;
         }
         let state = match row.stream.kind() {
-            EntityKind::Member => St::Wallet(serde_json::from_value(row.state.clone()).ok()?),
-            EntityKind::Job => St::Job(serde_json::from_value(row.state.clone()).ok()?),
+            EntityKind::Member => State::Member(serde_json::from_value(row.state.clone()).ok()?),
+            EntityKind::Job => State::Job(serde_json::from_value(row.state.clone()).ok()?),
         };
-        Some(Loaded {
+        Some(Versioned {
             version: row.version,
             state,
         })
     }
 
-    /// The last known states of `streams`: from memory, else the state cache (empty states for
-    /// misses, which are returned). A failing cache is a miss.
-    async fn cached(
+    /// The last known state of each of `streams`: the one held in memory, else the state
+    /// cache's (a failing cache is a miss), else none. The ones it misses, which are returned,
+    /// start from an empty state.
+    async fn last_known(
         &self,
         streams: &[StreamId],
-        into: &mut HashMap<StreamId, Loaded>,
-    ) -> Vec<StreamId> {
-        let mut todo = Vec::new();
+    ) -> (Vec<(StreamId, Versioned)>, Vec<StreamId>) {
+        let (mut out, mut todo) = (Vec::new(), Vec::new());
         for s in streams {
-            if into.contains_key(s) {
-                continue;
-            }
             match self.memo.get(s) {
-                Some(l) => {
-                    into.insert(s.clone(), l);
-                }
+                Some(v) => out.push((s.clone(), v)),
                 None => todo.push(s.clone()),
             }
         }
         if todo.is_empty() {
-            return todo;
+            return (out, todo);
         }
         let rows = self.cache.get(&todo).await.unwrap_or_else(|e| {
             tracing::warn!(error = %e, "state cache unavailable; replaying events");
@@ -227,55 +220,69 @@ impl TallyService {
         });
         let mut missed = Vec::new();
         for s in todo {
-            let hit = rows
+            match rows
                 .iter()
                 .find(|r| r.stream == s)
-                .and_then(|r| self.decode_state(r));
-            if hit.is_none() {
-                missed.push(s.clone());
+                .and_then(|r| self.decode_row(r))
+            {
+                Some(v) => out.push((s, v)),
+                None => {
+                    out.push((s.clone(), Versioned::empty(&s)));
+                    missed.push(s);
+                }
             }
-            into.insert(s.clone(), hit.unwrap_or_else(|| Loaded::empty(s.kind())));
         }
-        missed
+        (out, missed)
     }
 
-    async fn put_cache(&self, states: &[CachedState]) {
-        if states.is_empty() {
-            return;
-        }
-        if let Err(e) = self.cache.put(states).await {
-            tracing::warn!(error = %e, "could not write the state cache");
-        }
-    }
-
-    /// Reads an entity's current state: cache, then the newer events (read-through).
-    async fn read(&self, stream: &StreamId) -> Result<Loaded> {
-        let mut m = HashMap::new();
-        self.cached(std::slice::from_ref(stream), &mut m).await;
-        let mut l = m
-            .remove(stream)
-            .unwrap_or_else(|| Loaded::empty(stream.kind()));
-        if self.catch_up_outside(stream, &mut l).await? {
-            self.put_cache(&[self.encode_state(stream, &l)]).await;
-        }
-        Ok(l)
-    }
-
-    /// Folds the events recorded after `l`'s version into it, outside any transaction (so
+    /// Folds the events recorded after `v`'s version into it (outside any transaction, so
     /// that replaying a long stream takes no SERIALIZABLE read locks), and remembers the
     /// result. Whether there were any.
-    async fn catch_up_outside(&self, stream: &StreamId, l: &mut Loaded) -> Result<bool> {
-        let (what, from) = (stream.to_string(), l.version);
+    async fn catch_up(&self, stream: &StreamId, v: &mut Versioned) -> Result<bool> {
+        let from = v.version;
         self.store
             .fold_events(stream, from, &mut |e| {
-                l.fold_one(&what, e).map_err(|e| e.to_string())
+                v.fold(stream, e).map_err(|e| e.to_string())
             })
             .await
             .map_err(store_error)?;
-        if l.version > 0 {
-            self.memo.put(stream, l);
+        if v.version > 0 {
+            self.memo.put(stream, v);
         }
-        Ok(l.version > from)
+        Ok(v.version > from)
+    }
+
+    /// An entity's current state: its last known state, brought up to date from the events
+    /// (read-through: a state rebuilt is written back to the cache).
+    async fn read(&self, stream: &StreamId) -> Result<Versioned> {
+        let (mut found, _) = self.last_known(std::slice::from_ref(stream)).await;
+        let mut v = found
+            .pop()
+            .map_or_else(|| Versioned::empty(stream), |(_, v)| v);
+        if self.catch_up(stream, &mut v).await? {
+            self.put_cache(&[self.cache_row(stream, &v)]).await;
+        }
+        Ok(v)
+    }
+
+    /// Reads the current states of `streams` not known yet into `known`.
+    async fn read_into(&self, streams: &[StreamId], known: &mut Known) -> Result<()> {
+        for s in streams {
+            if !known.holds(s) {
+                let v = self.read(s).await?;
+                known.set(s, v);
+            }
+        }
+        Ok(())
+    }
+
+    async fn put_cache(&self, rows: &[CachedState]) {
+        if rows.is_empty() {
+            return;
+        }
+        if let Err(e) = self.cache.put(rows).await {
+            tracing::warn!(error = %e, "could not write the state cache");
+        }
     }
 
     /// An entity's current state and version, read through the cache (no authorization:
@@ -283,57 +290,22 @@ impl TallyService {
     ///
     /// # Errors
     /// `Invalid` for a bad key; `Infrastructure` when storage fails.
-    pub async fn current_state(&self, entity: &EntityRef) -> Result<(u64, EntityState)> {
-        let l = self.read(&entity.stream()?).await?;
-        let state = match l.state {
-            St::Wallet(w) => EntityState::Member(w),
-            St::Job(j) => EntityState::Job(j),
-        };
-        Ok((l.version, state))
+    pub async fn current_state(&self, entity: &crate::EntityRef) -> Result<(u64, State)> {
+        let v = self.read(&entity.stream()?).await?;
+        Ok((v.version, v.state))
     }
 
     async fn full_history(&self, stream: &StreamId) -> Result<Vec<RecordedEvent>> {
         self.store.load(stream, 0).await.map_err(store_error)
     }
 
-    /// Checks that `ctx` may read the history of `stream`, whose current state is `l`.
-    fn may_read(&self, ctx: &Ctx, stream: &StreamId, l: &Loaded) -> Result<()> {
-        signed_in(ctx)?;
-        let me = match &ctx.actor {
-            Actor::Member(h) => Some(h.as_str()),
-            _ => None,
-        };
-        match &l.state {
-            St::Wallet(w) => {
-                // Refuse before saying whether the member exists: no probing for handles.
-                if !ctx.actor.is_privileged() && me != Some(stream.key()) {
-                    return Err(not_your_wallet());
-                }
-                w.require(&Handle::parse(stream.key())?)?;
-            }
-            St::Job(j) => {
-                let d = j
-                    .details
-                    .as_ref()
-                    .ok_or_else(|| unknown_job(stream.key()))?;
-                if !ctx.actor.is_privileged() && me != Some(d.owner.as_str()) {
-                    return Err(Error::forbidden(
-                        "not_job_owner",
-                        format!("only the job's owner, '{}', may see this", d.owner),
-                    ));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Lists the current states of every entity of `kind` matching `filter`, from the cache,
+    /// The current states of every entity of `kind` matching `filter`, from the cache,
     /// rebuilding (and re-caching) rows that are missing, stale or of an old format.
     async fn list(
         &self,
         kind: EntityKind,
         filter: CacheFilter,
-    ) -> Result<Vec<(crate::driven::Listed, Loaded)>> {
+    ) -> Result<Vec<(Listed, Versioned)>> {
         let listed = self
             .cache
             .list(kind, filter, self.format(kind))
@@ -342,116 +314,29 @@ impl TallyService {
         let mut out = Vec::with_capacity(listed.len());
         let mut rebuilt = Vec::new();
         for item in listed {
-            let mut l = item
+            let mut v = item
                 .cached
                 .as_ref()
-                .and_then(|c| self.decode_state(c))
-                .unwrap_or_else(|| Loaded::empty(kind));
-            if l.version < item.version {
-                let what = item.stream.to_string();
-                self.store
-                    .fold_events(&item.stream, l.version, &mut |e| {
-                        l.fold_one(&what, e).map_err(|e| e.to_string())
-                    })
-                    .await
-                    .map_err(store_error)?;
-                rebuilt.push(self.encode_state(&item.stream, &l));
+                .and_then(|c| self.decode_row(c))
+                .unwrap_or_else(|| Versioned::empty(&item.stream));
+            if v.version < item.version {
+                self.catch_up(&item.stream, &mut v).await?;
+                rebuilt.push(self.cache_row(&item.stream, &v));
             }
-            out.push((item, l));
+            out.push((item, v));
         }
         self.put_cache(&rebuilt).await;
         Ok(out)
     }
 }
 
+/// A storage failure at the driving port.
 fn store_error(e: StoreError) -> Error {
     match e {
-        StoreError::Conflict(why) => Error::Conflict {
-            code: "conflict".into(),
-            message: why,
-        },
-        StoreError::Other(why) => Error::infrastructure(why),
-    }
-}
-
-fn unknown_job(id: &str) -> Error {
-    Error::not_found("unknown_job", format!("there is no job '{id}'"))
-}
-
-fn not_your_wallet() -> Error {
-    Error::forbidden("not_your_wallet", "you may only see your own wallet")
-}
-
-/// The acting member, for commands only members issue.
-fn acting_member(ctx: &Ctx) -> Result<Handle> {
-    match &ctx.actor {
-        Actor::Member(h) => Ok(h.clone()),
-        Actor::Anonymous => Err(Error::unauthorized()),
-        _ => Err(Error::forbidden(
-            "members_only",
-            "only members do this; sign in as a member",
+        StoreError::Conflict(detail) => Conflict::KeptChanging { detail }.into(),
+        StoreError::Duplicate(id) => Error::infrastructure(format!(
+            "command {id} was recorded concurrently, and its outcome could not be read"
         )),
-    }
-}
-
-/// Fails unless the actor is an admin or a system process.
-fn require_admin(ctx: &Ctx) -> Result<()> {
-    match &ctx.actor {
-        a if a.is_privileged() => Ok(()),
-        Actor::Anonymous => Err(Error::unauthorized()),
-        _ => Err(Error::forbidden("admin_only", "only an admin may do this")),
-    }
-}
-
-/// The name of a signed-in actor (a handle for members).
-fn signed_in(ctx: &Ctx) -> Result<String> {
-    match &ctx.actor {
-        Actor::Anonymous => Err(Error::unauthorized()),
-        Actor::Member(h) => Ok(h.as_str().to_owned()),
-        Actor::Admin(n) | Actor::System(n) => Ok(n.clone()),
-    }
-}
-
-fn job_id(s: &str) -> Result<JobId> {
-    Ok(JobId::parse(s)?)
-}
-
-fn summary(
-    j: &Job,
-    version: u64,
-    launched_at: chrono::DateTime<chrono::Utc>,
-) -> Option<JobSummary> {
-    let d = j.details.as_ref()?;
-    Some(JobSummary {
-        id: d.id.to_string(),
-        owner: d.owner.to_string(),
-        title: d.title.to_string(),
-        description: d.description.to_string(),
-        reward: d.reward.get(),
-        status: j.status,
-        launched_at,
-        version,
-    })
-}
-
-fn application_view(who: &Handle, a: &tally_domain::Application) -> ApplicationView {
-    ApplicationView {
-        participant: who.to_string(),
-        pitch: a.pitch.to_string(),
-        status: a.status,
-    }
-}
-
-impl TallyService {
-    /// A job's current state and launch time, from its (short) full stream.
-    async fn read_job(&self, id: &str) -> Result<(Job, JobSummary)> {
-        let stream = StreamId::job(&job_id(id)?);
-        let events = self.full_history(&stream).await?;
-        let mut l = Loaded::empty(EntityKind::Job);
-        l.fold(&events)?;
-        let job = l.job();
-        let first = events.first().ok_or_else(|| unknown_job(id))?;
-        let s = summary(&job, l.version, first.time).ok_or_else(|| unknown_job(id))?;
-        Ok((job, s))
+        StoreError::Other(why) => Error::infrastructure(why),
     }
 }

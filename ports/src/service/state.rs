@@ -1,93 +1,100 @@
-//! Entity states as the service handles them: either kind, at a version.
+//! Entity states as the service holds them: at a version, and folded from stored events.
 
 use crate::codec;
-use crate::envelope::{EntityKind, FoldEvent, Payload, RecordedEvent};
+use crate::envelope::{FoldEvent, StreamId};
 use crate::error::{Error, Result};
-use tally_domain::{Job, JobEvent, MemberEvent, Wallet};
-
-/// An entity's state of either kind, as the service handles it.
-#[derive(Debug, Clone)]
-pub(crate) enum St {
-    Wallet(Wallet),
-    Job(Job),
-}
+use tally_domain::{Event, State, States};
 
 /// A state at a version.
-#[derive(Debug, Clone)]
-pub(crate) struct Loaded {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Versioned {
     pub(crate) version: u64,
-    pub(crate) state: St,
+    pub(crate) state: State,
 }
 
-impl Loaded {
-    pub(crate) fn empty(kind: EntityKind) -> Self {
+impl Versioned {
+    /// The state of a stream with no events.
+    pub(crate) fn empty(stream: &StreamId) -> Self {
         Self {
             version: 0,
-            state: match kind {
-                EntityKind::Member => St::Wallet(Wallet::default()),
-                EntityKind::Job => St::Job(Job::default()),
-            },
+            state: State::empty(stream.kind()),
         }
     }
 
-    pub(crate) fn wallet(&self) -> Wallet {
-        match &self.state {
-            St::Wallet(w) => w.clone(),
-            St::Job(_) => Wallet::default(),
-        }
-    }
-
-    pub(crate) fn job(&self) -> Job {
-        match &self.state {
-            St::Job(j) => j.clone(),
-            St::Wallet(_) => Job::default(),
-        }
-    }
-
-    /// Folds recorded events (of this entity, newer than `version`) into the state.
-    pub(crate) fn fold(&mut self, events: &[RecordedEvent]) -> Result<()> {
-        for e in events {
-            self.step(
-                e.version,
-                || e.stream.to_string(),
-                || codec::decode(&e.event_type, e.schema_version, &e.payload),
-                || codec::decode(&e.event_type, e.schema_version, &e.payload),
-            )?;
-        }
-        Ok(())
-    }
-
-    /// Folds one event handed over by a store (of the entity `what`, if newer than `version`).
-    pub(crate) fn fold_one(&mut self, what: &str, e: FoldEvent<'_>) -> Result<()> {
-        self.step(e.version, || what.to_owned(), || decode(&e), || decode(&e))
-    }
-
-    /// Applies the event at `version` (decoded as a member's or a job's event, as the state
-    /// is), unless the state already has it.
-    fn step(
-        &mut self,
-        version: u64,
-        what: impl Fn() -> String,
-        member: impl FnOnce() -> std::result::Result<MemberEvent, String>,
-        job: impl FnOnce() -> std::result::Result<JobEvent, String>,
-    ) -> Result<()> {
-        if version <= self.version {
+    /// Folds one stored event of `stream` into the state, unless the state already has it
+    /// (a store may hand an event again after a lost connection).
+    pub(crate) fn fold(&mut self, stream: &StreamId, e: FoldEvent<'_>) -> Result<()> {
+        if e.version <= self.version {
             return Ok(());
         }
-        let bad = |m: String| Error::infrastructure(format!("{}: {m}", what()));
-        self.state = match std::mem::replace(&mut self.state, St::Job(Job::default())) {
-            St::Wallet(w) => St::Wallet(w.evolve(&member().map_err(bad)?)),
-            St::Job(j) => St::Job(j.evolve(&job().map_err(bad)?)),
-        };
+        let bad = |m: String| Error::infrastructure(format!("{stream} v{}: {m}", e.version));
+        let event = codec::decode(stream.kind(), &e).map_err(bad)?;
+        self.apply(stream, e.version, &event)
+    }
+
+    /// Applies a typed event, recorded as `version`.
+    pub(crate) fn apply(&mut self, stream: &StreamId, version: u64, event: &Event) -> Result<()> {
+        self.state
+            .apply(event)
+            .map_err(|m| Error::infrastructure(format!("{stream}: {m}")))?;
         self.version = version;
         Ok(())
     }
 }
 
-/// Decodes an event handed over by a store, whatever the form of its payload.
-fn decode<E: serde::de::DeserializeOwned>(e: &FoldEvent<'_>) -> std::result::Result<E, String> {
-    match e.payload {
-        Payload::Json(v) => codec::decode(e.event_type, e.schema_version, v),
-        Payload::Text(t) => codec::decode_text(e.event_type, e.schema_version, t),
+/// The states a command knows, by stream, each at its version: what the decision reads.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Known {
+    states: States,
+    versions: std::collections::BTreeMap<StreamId, u64>,
+}
+
+impl Known {
+    /// The states, as the domain reads them.
+    pub(crate) fn states(&self) -> &States {
+        &self.states
+    }
+
+    /// Whether `stream` is known.
+    pub(crate) fn holds(&self, stream: &StreamId) -> bool {
+        self.versions.contains_key(stream)
+    }
+
+    /// The version `stream` is known at (0: not known, or no events).
+    pub(crate) fn version(&self, stream: &StreamId) -> u64 {
+        self.versions.get(stream).copied().unwrap_or(0)
+    }
+
+    /// `stream`'s state and version.
+    pub(crate) fn get(&self, stream: &StreamId) -> Versioned {
+        Versioned {
+            version: self.version(stream),
+            state: self
+                .states
+                .get(stream)
+                .cloned()
+                .unwrap_or_else(|| State::empty(stream.kind())),
+        }
+    }
+
+    /// Knows `stream` as `v`.
+    pub(crate) fn set(&mut self, stream: &StreamId, v: Versioned) {
+        self.versions.insert(stream.clone(), v.version);
+        self.states.insert(stream.clone(), v.state);
+    }
+
+    /// Whether nothing is known yet.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.versions.is_empty()
+    }
+
+    /// Every stream known.
+    pub(crate) fn streams(&self) -> impl Iterator<Item = &StreamId> {
+        self.versions.keys()
+    }
+
+    /// Forgets everything (to start again from storage).
+    pub(crate) fn clear(&mut self) {
+        *self = Self::default();
     }
 }

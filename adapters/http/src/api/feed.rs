@@ -4,18 +4,14 @@ use super::Problems;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{CallCtx, Query};
-use crate::links::{API, Linked, Links};
-use crate::openapi::schema::FeedDoc;
-use crate::routes::Routes;
+use crate::links::{Linked, Links};
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use tally_api::paths;
+use tally_ports::FeedPage;
 use utoipa::IntoParams;
-
-pub(crate) fn router() -> Routes {
-    Routes::new().get("/api/v1/feed", feed)
-}
 
 /// Which page of the feed.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -23,29 +19,32 @@ pub(crate) fn router() -> Routes {
 pub(crate) struct FeedQuery {
     /// The position to read after (0: from the start).
     #[serde(default)]
+    #[param(minimum = 0, maximum = 9_223_372_036_854_775_807i64)]
     after: u64,
     /// At most this many events (default 100, at most 1000).
-    limit: Option<usize>,
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u64>,
 }
 
 /// Events in global order after a position (admins only). Tail it by following `next`.
-#[utoipa::path(get, path = "/api/v1/feed", tag = "feed", params(FeedQuery),
-    responses((status = 200, description = "A page of the feed", body = FeedDoc), Problems))]
-async fn feed(
+#[utoipa::path(get, path = paths::FEED, tag = "feed", operation_id = "feed", params(FeedQuery),
+    responses((status = 200, description = "A page of the feed", body = Linked<FeedPage>), Problems))]
+pub(crate) async fn feed(
     State(s): State<AppState>,
     CallCtx(ctx): CallCtx,
     Query(q): Query<FeedQuery>,
 ) -> Result<Response, ApiError> {
-    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let page = s.tally.feed(&ctx, q.after, limit).await?;
+    let limit = super::within("limit", q.limit.map_or(100, u64::from), 1, 1000)?;
+    let after = super::within("after", q.after, 0, super::MAX_POSITION)?;
+    let page = s.tally.feed(&ctx, after as u64, limit).await?;
     let links = Links::new()
         .get(
             "self",
-            format!("{API}/feed?after={}&limit={limit}", q.after),
+            format!("{}?after={}&limit={limit}", paths::FEED, q.after),
         )
         .get(
             "next",
-            format!("{API}/feed?after={}&limit={limit}", page.next_after),
+            format!("{}?after={}&limit={limit}", paths::FEED, page.next_after),
         );
     Ok(Json(Linked { body: page, links }).into_response())
 }

@@ -6,25 +6,21 @@ use super::layout::credits;
 use super::page::{Page, seg};
 use super::security::Flash;
 use crate::AppState;
-use crate::auth;
 use axum::Router;
 use axum::extract::Query;
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use chrono::Utc;
 use maud::{Markup, html};
 use serde::Deserialize;
-use tally_ports::accounts::{Account, Role};
-use tally_ports::{
-    Actor, Ctx, Error, GrantCreditsInput, MemberSummary, Receipt, RegisterMemberInput,
-};
+use tally_domain::{CommandKind, Rejection};
+use tally_ports::identity::NewAccount;
+use tally_ports::{Actor, Error, MemberSummary};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/members", get(members).post(register))
         .route("/admin/members/new", get(register_page))
         .route("/admin/grants/new", get(grant_page))
-        .route("/admin/grants", post(grant))
         .route("/admin/accounts/new", get(account_page))
         .route("/admin/accounts", post(create_account))
 }
@@ -34,8 +30,8 @@ pub(crate) fn router() -> Router<AppState> {
 fn admins_only(p: &Page) -> Result<(), Error> {
     match p.actor {
         Actor::Admin(_) | Actor::System(_) => Ok(()),
-        Actor::Anonymous => Err(Error::unauthorized()),
-        Actor::Member(_) => Err(Error::forbidden("admin_only", "only an admin may do this")),
+        Actor::Anonymous => Err(Rejection::SignInFirst.into()),
+        Actor::Member(_) => Err(Rejection::AdminOnly.into()),
     }
 }
 
@@ -48,7 +44,7 @@ fn member_rows(list: &[MemberSummary]) -> Markup {
                 td.num { (credits(m.balance)) }
                 td.num { (credits(m.escrowed)) }
                 td {
-                    a href=(format!("/admin/grants/new?handle={}", seg(&m.handle))) { "Grant" } " · "
+                    a href=(super::commands::page(CommandKind::GrantCredits, &m.handle)) { "Grant" } " · "
                     a href=(format!("/members/{}/history", seg(&m.handle))) { "History" }
                 }
             }
@@ -95,7 +91,12 @@ fn register_form(p: &Page, values: &Fields, e: Option<&Error>) -> Markup {
             .hint("8 to 256 characters. Tell the member; they log in with their handle and it.")
             .render(values, e))
     };
-    forms::form("register-form", "/admin/members", "Register", inner)
+    forms::form(
+        &super::commands::form_id(CommandKind::RegisterMember),
+        "/admin/members",
+        "Register",
+        inner,
+    )
 }
 
 async fn register_page(p: Page) -> Response {
@@ -106,43 +107,17 @@ async fn register_page(p: Page) -> Response {
     p.ok("Register a member", body)
 }
 
-/// Registers the member, then creates their account. Repeating the same command (same
-/// idempotency key) answers with the first receipt and leaves the account as it is.
-async fn register_with_account(p: &Page, ctx: &Ctx, f: &Fields) -> Result<Receipt, Error> {
-    let s = &p.state;
-    let (handle, password) = (f.get("handle"), f.get("password"));
-    auth::check_password(password)?;
-    let existing = s.accounts.account(handle).await?;
-    if existing.as_ref().is_some_and(|a| a.role == Role::Admin) {
-        return Err(Error::Rejected {
-            code: "handle_taken".into(),
-            message: format!("the handle '{handle}' is already taken"),
-        });
-    }
-    let input = RegisterMemberInput {
-        handle: handle.to_owned(),
-        display_name: f.get("display_name").to_owned(),
-    };
-    let receipt = s.tally.register_member(ctx, input).await?;
-    if existing.is_none() {
-        let hash = auth::hash_password(password.to_owned(), s.config.password_cost).await?;
-        let account = Account {
-            name: handle.to_owned(),
-            role: Role::Member,
-            password_hash: hash,
-            created_at: Utc::now(),
-        };
-        s.accounts.create_account(account).await?;
-    }
-    Ok(receipt)
-}
-
 async fn register(p: Page, f: Fields) -> Response {
     let ctx = match p.command(&f) {
         Ok(c) => c,
         Err(res) => return *res,
     };
-    match register_with_account(&p, &ctx, &f).await {
+    match p
+        .state
+        .identity
+        .register_with_account(&ctx, super::session::sign_up_of(&f))
+        .await
+    {
         Ok(r) => {
             let to = format!("/members/{}/wallet", seg(f.get("handle")));
             p.see_other(&to, &Flash::receipt(r))
@@ -154,58 +129,34 @@ async fn register(p: Page, f: Fields) -> Response {
     }
 }
 
-fn grant_form(p: &Page, values: &Fields, e: Option<&Error>, list: &[MemberSummary]) -> Markup {
-    let inner = html! {
-        (forms::hidden(p.csrf(), Some(values)))
-        (Field::new("handle", "Member's handle", Kind::Text).list("member-handles").render(values, e))
-        datalist #member-handles { @for m in list { option value=(m.handle) { (m.display_name) } } }
-        (Field::new("amount", "Credits", Kind::Number).hint("1 to 1,000,000.").render(values, e))
-        (Field::new("reason", "Reason", Kind::Text).optional().render(values, e))
-    };
-    forms::form("grant-form", "/admin/grants", "Grant", inner)
-}
-
 #[derive(Debug, Deserialize)]
 struct Handle {
     #[serde(default)]
     handle: String,
 }
 
+/// Granting credits: the member's own grant page; without a member yet, a form to pick one.
 async fn grant_page(p: Page, Query(q): Query<Handle>) -> Response {
+    let handle = q.handle.trim();
+    if !handle.is_empty() {
+        return Redirect::to(&super::commands::page(CommandKind::GrantCredits, handle))
+            .into_response();
+    }
     // The members' list fills the handle suggestions; asking for it is also the port's
     // check that the caller is an admin.
     match p.state.tally.members(&p.ctx()).await {
         Ok(list) => {
-            let values = Fields::from_pairs([("handle", q.handle.as_str())]);
-            let body = html! { h1 { "Grant credits" } (grant_form(&p, &values, None, &list)) };
+            let body = html! {
+                h1 { "Grant credits" }
+                form #pick-member method="get" action="/admin/grants/new" {
+                    (Field::new("handle", "Member's handle", Kind::Text).list("member-handles").render(&Fields::default(), None))
+                    datalist #member-handles { @for m in &list { option value=(m.handle) { (m.display_name) } } }
+                    div.actions { button type="submit" { "Next" } }
+                }
+            };
             p.ok("Grant credits", body)
         }
         Err(e) => p.error_page(e, "Grant credits", None),
-    }
-}
-
-async fn grant(p: Page, f: Fields) -> Response {
-    let ctx = match p.command(&f) {
-        Ok(c) => c,
-        Err(res) => return *res,
-    };
-    let attempt = async {
-        let input = GrantCreditsInput {
-            handle: f.get("handle").to_owned(),
-            amount: f.int("amount", "invalid_amount", "an amount")?,
-            reason: f.get("reason").to_owned(),
-        };
-        p.state.tally.grant_credits(&ctx, input).await
-    };
-    match attempt.await {
-        Ok(r) => {
-            let to = format!("/members/{}/wallet", seg(f.get("handle")));
-            p.see_other(&to, &Flash::receipt(r))
-        }
-        Err(e) => {
-            let form = grant_form(&p, &f, Some(&e), &[]);
-            p.error_page(e, "Grant credits", Some(form))
-        }
     }
 }
 
@@ -244,44 +195,22 @@ async fn account_page(p: Page, Query(q): Query<Handle>) -> Response {
     p.ok("New account", body)
 }
 
-/// Accounts are not a use case of the driving port: like the JSON API, this page checks the
-/// role itself, and asks the port whether a member exists.
-async fn new_account(p: &Page, f: &Fields) -> Result<String, Error> {
-    admins_only(p)?;
-    let role = Role::parse(match f.get("role") {
-        "" => "member",
-        r => r,
-    })?;
-    let (name, password) = (f.get("name").trim(), f.get("password"));
-    auth::check_password(password)?;
-    if role == Role::Member {
-        p.state.tally.wallet(&p.ctx(), name).await?;
-    } else if !(1..=64).contains(&name.chars().count()) || name.contains(char::is_control) {
-        return Err(Error::invalid(
-            "name",
-            "invalid_name",
-            "an admin's name has 1 to 64 characters",
-        ));
-    }
-    let hash = auth::hash_password(password.to_owned(), p.state.config.password_cost).await?;
-    let account = Account {
-        name: name.to_owned(),
-        role,
-        password_hash: hash,
-        created_at: Utc::now(),
-    };
-    p.state.accounts.create_account(account).await?;
-    Ok(name.to_owned())
-}
-
 async fn create_account(p: Page, f: Fields) -> Response {
     if let Err(res) = p.command(&f) {
         return *res;
     }
-    match new_account(&p, &f).await {
-        Ok(name) => p.see_other(
+    let account = NewAccount {
+        name: f.get("name").trim().to_owned(),
+        password: f.get("password").to_owned(),
+        role: Some(match f.get("role") {
+            "" => "member".to_owned(),
+            r => r.to_owned(),
+        }),
+    };
+    match p.state.identity.create_account(&p.ctx(), account).await {
+        Ok(a) => p.see_other(
             "/admin/members",
-            &Flash::note(format!("{name} has an account now and can log in.")),
+            &Flash::note(format!("{} has an account now and can log in.", a.name)),
         ),
         Err(e) => {
             let form = account_form(&p, &f, Some(&e));

@@ -1,5 +1,6 @@
-//! Forms: the posted fields, and the markup of labelled inputs that show what was typed and
-//! what was wrong with it.
+//! Forms: the posted fields, and the markup of labelled inputs that show what was typed, what
+//! was wrong with it, and the limits the domain sets (from the value's rule: `maxlength`,
+//! `min`, `max`, a hint), so no page restates a rule.
 
 use super::layout;
 use super::security::{COMMAND_ID_FIELD, CSRF_FIELD};
@@ -8,6 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use std::collections::BTreeMap;
+use tally_domain::{FieldSpec, Shape};
 use tally_ports::Error;
 use uuid::Uuid;
 
@@ -21,7 +23,17 @@ impl Fields {
         self.0.get(name).map_or("", String::as_str)
     }
 
-    /// Fields from pairs (to show a form with values that were not posted).
+    /// Whether the field was sent.
+    pub(crate) fn has(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
+    /// Sets a field (to show a form with values that were not posted).
+    pub(crate) fn set(&mut self, name: &str, value: impl Into<String>) {
+        self.0.insert(name.to_owned(), value.into());
+    }
+
+    /// Fields from pairs.
     pub(crate) fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
         Self(
             pairs
@@ -29,17 +41,6 @@ impl Fields {
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .collect(),
         )
-    }
-
-    /// A whole number typed into `name`.
-    ///
-    /// # Errors
-    /// `Invalid` with `code` when it is not one.
-    pub(crate) fn int(&self, name: &str, code: &str, what: &str) -> Result<i64, Error> {
-        self.get(name)
-            .trim()
-            .parse()
-            .map_err(|_| Error::invalid(name, code, format!("{what} is a whole number")))
     }
 }
 
@@ -99,28 +100,85 @@ pub(crate) enum Kind {
 /// One labelled field. `error` marks it invalid and ties it to the error message.
 pub(crate) struct Field<'a> {
     pub(crate) name: &'a str,
-    pub(crate) label: &'a str,
+    pub(crate) label: String,
     pub(crate) kind: Kind,
-    pub(crate) hint: Option<&'a str>,
+    pub(crate) hint: Option<String>,
     pub(crate) required: bool,
     pub(crate) list: Option<&'a str>,
+    /// `maxlength` for text, `min` and `max` for numbers.
+    pub(crate) limits: Option<(i64, i64)>,
+    /// Prefixed to the input's `id`, when a page has several forms with the same field.
+    pub(crate) scope: String,
+}
+
+/// `display_name` -> `Display name`.
+pub(crate) fn label_of(name: &str) -> String {
+    let words = name.replace('_', " ");
+    let mut c = words.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 impl<'a> Field<'a> {
-    pub(crate) fn new(name: &'a str, label: &'a str, kind: Kind) -> Self {
+    pub(crate) fn new(name: &'a str, label: &str, kind: Kind) -> Self {
         Self {
             name,
-            label,
+            label: label.to_owned(),
             kind,
             hint: None,
             required: true,
             list: None,
+            limits: None,
+            scope: String::new(),
         }
     }
 
+    /// The field of a command or event field, as its rule says.
+    pub(crate) fn of(spec: &'a FieldSpec) -> Self {
+        let r = &spec.rule;
+        let (kind, limits) = match r.shape {
+            Shape::Text { max, multiline, .. } => (
+                if multiline {
+                    Kind::TextArea
+                } else {
+                    Kind::Text
+                },
+                Some((0, i64::try_from(max).unwrap_or(i64::MAX))),
+            ),
+            Shape::Pattern { max, .. } => (
+                Kind::Text,
+                Some((0, i64::try_from(max).unwrap_or(i64::MAX))),
+            ),
+            Shape::Integer { min, max } => (Kind::Number, Some((min, max))),
+            Shape::OneOf(_) => (Kind::Text, None),
+        };
+        let mut hint = r.hint.to_owned();
+        if let Some(h) = hint.get_mut(0..1) {
+            h.make_ascii_uppercase();
+        }
+        Self {
+            name: spec.name,
+            label: label_of(spec.name),
+            kind,
+            hint: Some(format!("{hint}.")),
+            required: !r.optional,
+            list: None,
+            limits,
+            scope: String::new(),
+        }
+    }
+
+    /// The same field, its input's `id` prefixed by `scope`.
     #[must_use]
-    pub(crate) fn hint(mut self, hint: &'a str) -> Self {
-        self.hint = Some(hint);
+    pub(crate) fn scoped(mut self, scope: &str) -> Self {
+        self.scope = scope.to_owned();
+        self
+    }
+
+    #[must_use]
+    pub(crate) fn hint(mut self, hint: &str) -> Self {
+        self.hint = Some(hint.to_owned());
         self
     }
 
@@ -131,17 +189,11 @@ impl<'a> Field<'a> {
         self
     }
 
-    #[must_use]
-    pub(crate) fn optional(mut self) -> Self {
-        self.required = false;
-        self
-    }
-
     /// The field, showing `values` (never for passwords) and whether `error` is about it.
     pub(crate) fn render(&self, values: &Fields, error: Option<&Error>) -> Markup {
-        let id = format!("field-{}", self.name);
+        let id = format!("{}field-{}", self.scope, self.name);
         let hint_id = format!("{id}-hint");
-        let invalid = matches!(error, Some(Error::Invalid { field, .. }) if field == self.name);
+        let invalid = matches!(error, Some(Error::Invalid(v)) if v.field == self.name);
         let mut described = Vec::new();
         if self.hint.is_some() {
             described.push(hint_id.clone());
@@ -151,15 +203,24 @@ impl<'a> Field<'a> {
         }
         let described = (!described.is_empty()).then(|| described.join(" "));
         let value = values.get(self.name);
+        let maxlength = match (self.kind, self.limits) {
+            (Kind::Text | Kind::TextArea, Some((_, max))) => Some(max),
+            _ => None,
+        };
+        let (min, max) = match (self.kind, self.limits) {
+            (Kind::Number, Some((min, max))) => (Some(min), Some(max)),
+            _ => (None, None),
+        };
         html! {
             div.field.invalid[invalid] {
                 label for=(id) {
                     (self.label)
                     @if !self.required { " " span.muted { "(optional)" } }
                 }
-                @if let Some(h) = self.hint { p.hint id=(hint_id) { (h) } }
+                @if let Some(h) = &self.hint { p.hint id=(hint_id) { (h) } }
                 @match self.kind {
                     Kind::TextArea => textarea id=(id) name=(self.name) rows="5"
+                        maxlength=[maxlength]
                         aria-describedby=[described.as_deref()] aria-invalid=[invalid.then_some("true")]
                         required[self.required] { (value) },
                     Kind::Password | Kind::NewPassword => input id=(id) name=(self.name) type="password"
@@ -167,9 +228,10 @@ impl<'a> Field<'a> {
                         aria-describedby=[described.as_deref()] aria-invalid=[invalid.then_some("true")]
                         required[self.required];
                     Kind::Number => input id=(id) name=(self.name) type="number" inputmode="numeric"
-                        value=(value) aria-describedby=[described.as_deref()]
+                        value=(value) min=[min] max=[max] aria-describedby=[described.as_deref()]
                         aria-invalid=[invalid.then_some("true")] required[self.required];
                     Kind::Text => input id=(id) name=(self.name) type="text" value=(value) list=[self.list]
+                        maxlength=[maxlength]
                         aria-describedby=[described.as_deref()] aria-invalid=[invalid.then_some("true")]
                         required[self.required];
                 }
@@ -195,23 +257,6 @@ pub(crate) fn form_with(
         form id=(id) method="post" action=(action) novalidate {
             (inner)
             div.actions { button type="submit" class=[(!class.is_empty()).then_some(class)] { (button) } }
-        }
-    }
-}
-
-/// A one-button form (a command without input), e.g. "Complete the job".
-pub(crate) fn button_form(
-    id: &str,
-    action: &str,
-    button: &str,
-    csrf: &str,
-    extra: Markup,
-) -> Markup {
-    html! {
-        form.inline id=(id) method="post" action=(action) {
-            (hidden(csrf, Some(&Fields::default())))
-            (extra)
-            button type="submit" { (button) }
         }
     }
 }

@@ -13,7 +13,7 @@ use axum::routing::get;
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 use serde::Deserialize;
-use tally_ports::{AsOf, EntityKind, EntityRef, EntityState, Error, Snapshot};
+use tally_ports::{AsOf, EntityKind, EntityRef, Error, Snapshot, State};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -100,7 +100,7 @@ impl When {
     fn as_of(&self) -> Result<AsOf, Error> {
         let (v, t) = (self.version.trim(), self.at.trim());
         match (v.is_empty(), t.is_empty()) {
-            (false, true) => v.parse().map(AsOf::Version).map_err(|_| {
+            (false, true) => v.parse().map(AsOf::version).map_err(|_| {
                 Error::invalid(
                     "version",
                     "invalid_as_of",
@@ -108,7 +108,7 @@ impl When {
                 )
             }),
             (true, false) => DateTime::parse_from_rfc3339(t)
-                .map(|d| AsOf::Time(d.with_timezone(&Utc)))
+                .map(|d| AsOf::time(d.with_timezone(&Utc)))
                 .map_err(|_| {
                     Error::invalid(
                         "at",
@@ -162,8 +162,8 @@ async fn job_state(p: Page, Path(key): Path<String>, Query(w): Query<When>) -> R
 /// The state then: its main figures for people, and all of it as JSON for the curious.
 fn snapshot(e: &EntityRef, s: &Snapshot) -> Markup {
     let kind = match &s.state {
-        EntityState::Member(_) => "member",
-        EntityState::Job(_) => "job",
+        State::Member(_) => "member",
+        State::Job(_) => "job",
     };
     let json = serde_json::to_string_pretty(&s.state).unwrap_or_default();
     let nav = |v: u64| format!("{}/state?version={v}", base(e));
@@ -173,12 +173,12 @@ fn snapshot(e: &EntityRef, s: &Snapshot) -> Markup {
             data-time=(events::exact(&s.time)) data-kind=(kind) aria-labelledby="snap-title" {
             h2 #snap-title { "Version " (s.version) ", recorded " (time(&s.time)) }
             @match &s.state {
-                EntityState::Member(w) => dl.figures {
+                State::Member(w) => dl.figures {
                     div { dt { "Available" } dd { (credits(w.balance.get())) } }
                     div { dt { "In escrow" } dd { (credits(w.escrowed().get())) } }
                     div { dt { "Granted so far" } dd { (credits(w.total_granted.get())) } }
                 },
-                EntityState::Job(j) => dl.figures {
+                State::Job(j) => dl.figures {
                     div { dt { "Status" } dd { (super::jobs::status(j.status)) } }
                     div { dt { "Applications" } dd { (j.applications.len()) } }
                     div { dt { "Participant" } dd { (j.accepted.as_ref().map_or("none".to_owned(), |h| format!("@{h}"))) } }

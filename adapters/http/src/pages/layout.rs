@@ -5,6 +5,7 @@
 //! sits alone in an element marked `data-text="<name>"`, so that nobody scrapes prose.
 
 use super::security::{CSRF_FIELD, Flash};
+use crate::error::Problem;
 use maud::{DOCTYPE, Markup, html};
 use tally_ports::{Actor, Error, EventRef};
 use uuid::Uuid;
@@ -89,7 +90,7 @@ fn nav(c: &Chrome<'_>) -> Markup {
 pub(crate) fn who(a: &Actor) -> String {
     match a {
         Actor::Member(h) => format!("@{h}"),
-        Actor::Admin(n) if n == crate::auth::ADMIN => "admin".to_owned(),
+        Actor::Admin(n) if n == tally_ports::identity::ADMIN => "admin".to_owned(),
         Actor::Admin(n) => format!("admin {n}"),
         Actor::System(n) => format!("system process {n}"),
         Actor::Anonymous => "a visitor".to_owned(),
@@ -141,50 +142,37 @@ pub(crate) fn words(camel: &str) -> String {
     out
 }
 
-/// The error box: the message for people, the stable code and kind for programs.
-pub(crate) fn error_box(e: &Error) -> Markup {
-    let (kind, field, message) = match e {
-        Error::Invalid { field, message, .. } => {
-            ("invalid", Some(field.as_str()), message.as_str())
-        }
-        Error::Unauthorized { message } => ("unauthorized", None, message.as_str()),
-        Error::Forbidden { message, .. } => ("forbidden", None, message.as_str()),
-        Error::NotFound { message, .. } => ("not_found", None, message.as_str()),
-        Error::Conflict { message, .. } => ("conflict", None, message.as_str()),
-        Error::Rejected { message, .. } => ("rejected", None, message.as_str()),
-        Error::Infrastructure { .. } => (
-            "internal",
-            None,
-            "something went wrong on our side; it has been logged",
-        ),
-    };
+/// The error box: the message for people; the stable code, the field and the whole problem
+/// document (as the JSON API would send it) for programs.
+pub(crate) fn error_box(p: &Problem) -> Markup {
+    let json = serde_json::to_string(p).unwrap_or_default();
     html! {
-        div.error #error role="alert" tabindex="-1" data-error-kind=(kind)
-            data-error-code=(e.code()) data-error-field=[field] {
-            p { strong { (lead(e)) " " } span data-text="message" { (message) } }
-            p.muted { "Reason code: " code { (e.code()) } }
+        div.error #error role="alert" tabindex="-1" data-error-code=(p.code)
+            data-error-field=[p.field.as_deref()] data-problem=(json) {
+            p { strong { (lead(p.status)) " " } span data-text="message" { (p.detail) } }
+            p.muted { "Reason code: " code { (p.code) } }
         }
     }
 }
 
-/// How an error's message is introduced, by kind.
-fn lead(e: &Error) -> &'static str {
-    match e {
-        Error::Invalid { .. } => "Please check what you typed:",
-        Error::Unauthorized { .. } => "Please log in:",
-        Error::Forbidden { .. } => "Not allowed:",
-        Error::NotFound { .. } => "Not found:",
-        Error::Conflict { .. } => "Not done:",
-        Error::Rejected { .. } => "Not possible:",
-        Error::Infrastructure { .. } => "Sorry,",
+/// How an error's message is introduced, by its status.
+fn lead(status: u16) -> &'static str {
+    match status {
+        400 | 413 | 415 => "Please check what you typed:",
+        401 => "Please log in:",
+        403 => "Not allowed:",
+        404 => "Not found:",
+        409 => "Not done:",
+        422 => "Not possible:",
+        _ => "Sorry,",
     }
 }
 
 /// An error page's body: the error, and the form again when there is one.
-pub(crate) fn error_body(title: &str, e: &Error, form: Option<Markup>) -> Markup {
+pub(crate) fn error_body(title: &str, p: &Problem, form: Option<Markup>) -> Markup {
     html! {
         h1 { (title) }
-        (error_box(e))
+        (error_box(p))
         @if let Some(f) = form { (f) }
     }
 }
@@ -201,7 +189,7 @@ pub(crate) fn bare_error_document(e: &Error) -> Markup {
                 link rel="stylesheet" href=(super::assets::STYLESHEET);
             }
             body data-actor="anonymous" {
-                main #main { (error_body("That did not work", e, None)) p { a href="/" { "Home" } } }
+                main #main { (error_body("That did not work", &Problem::of(e), None)) p { a href="/" { "Home" } } }
             }
         }
     }

@@ -7,16 +7,16 @@
 //! `data-error-code`, what was typed, and the status the JSON API would use.
 //!
 //! These routes are not part of the JSON API: they are neither in [`crate::route_list`] nor
-//! in the OpenAPI document.
+//! in the OpenAPI document. [`commands::page`] says where each command's form is.
 
 mod admin;
 mod assets;
+pub mod commands;
 mod dashboard;
 mod events;
 mod feed;
 mod forms;
 mod history;
-mod job_actions;
 mod jobs;
 mod layout;
 mod page;
@@ -32,7 +32,6 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use page::Page;
-use tally_ports::Error;
 
 /// Every page.
 pub(crate) fn router() -> Router<AppState> {
@@ -41,7 +40,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(session::router())
         .merge(wallet::router())
         .merge(jobs::router())
-        .merge(job_actions::router())
+        .merge(commands::router())
         .merge(history::router())
         .merge(admin::router())
         .merge(feed::router())
@@ -76,10 +75,11 @@ pub(crate) async fn not_found(State(s): State<AppState>, req: Request) -> Respon
     }
     let (mut parts, _) = req.into_parts();
     match Page::from_request_parts(&mut parts, &s).await {
-        Ok(p) => p.error_page(
-            Error::not_found("no_page", "there is no page at this address"),
+        Ok(p) => p.problem_page(
+            &crate::error::Problem::new(404, "no_page", "there is no page at this address"),
             "Not found",
             None,
+            false,
         ),
         Err(never) => match never {},
     }

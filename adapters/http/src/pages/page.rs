@@ -6,6 +6,7 @@ use super::security::{
     self, COMMAND_ID_FIELD, CSRF_COOKIE, CSRF_FIELD, FLASH_COOKIE, Flash, same_token,
 };
 use crate::AppState;
+use crate::error::{Problem, status_of};
 use crate::extract::Caller;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -98,11 +99,12 @@ impl Page {
     /// The error page to answer with.
     pub(crate) fn command(&self, fields: &super::forms::Fields) -> Result<Ctx, Box<Response>> {
         if !same_token(fields.get(CSRF_FIELD), &self.csrf) {
-            let e = Error::forbidden(
+            let p = Problem::new(
+                403,
                 "csrf_failed",
                 "this form is out of date or did not come from Tally; reload the page and send it again",
             );
-            return Err(Box::new(self.error_page(e, "Form refused", None)));
+            return Err(Box::new(self.problem_page(&p, "Form refused", None, false)));
         }
         let command_id = match fields.get(COMMAND_ID_FIELD) {
             "" => None,
@@ -147,18 +149,30 @@ impl Page {
     /// A page for an error: its message and code, and `form` again when one was sent (with
     /// what the user typed). Without a form, a caller who is not signed in gets the log-in form.
     pub(crate) fn error_page(&self, e: Error, title: &str, form: Option<Markup>) -> Response {
-        let status = status_of(&e);
-        if let Error::Infrastructure { message } = &e {
+        if let Error::Infrastructure(message) = &e {
             tracing::error!(error = %message, "internal error");
         }
-        let form = match (form, &e) {
-            (Some(f), _) => Some(f),
-            (None, Error::Unauthorized { .. }) => {
-                Some(super::session::login_form(self, "", Some(&self.here), None))
-            }
-            (None, _) => None,
+        let p = Problem::of(&e);
+        let signed_out = status_of(&e) == StatusCode::UNAUTHORIZED;
+        self.problem_page(&p, title, form, signed_out)
+    }
+
+    /// A page for a problem (see [`Page::error_page`]); `log_in` offers the log-in form when
+    /// there is no other form.
+    pub(crate) fn problem_page(
+        &self,
+        p: &Problem,
+        title: &str,
+        form: Option<Markup>,
+        log_in: bool,
+    ) -> Response {
+        let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let form = match form {
+            Some(f) => Some(f),
+            None if log_in => Some(super::session::login_form(self, "", Some(&self.here), None)),
+            None => None,
         };
-        let body = layout::error_body(title, &e, form);
+        let body = layout::error_body(title, p, form);
         self.render(status, title, body)
     }
 
@@ -212,19 +226,6 @@ impl Page {
     }
 }
 
-/// The HTTP status of an error, as the JSON API maps it (STYLE rule 12).
-pub(crate) fn status_of(e: &Error) -> StatusCode {
-    match e {
-        Error::Invalid { .. } => StatusCode::BAD_REQUEST,
-        Error::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-        Error::Forbidden { .. } => StatusCode::FORBIDDEN,
-        Error::NotFound { .. } => StatusCode::NOT_FOUND,
-        Error::Conflict { .. } => StatusCode::CONFLICT,
-        Error::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        Error::Infrastructure { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
-
 pub(crate) fn header_value(s: &str) -> HeaderValue {
     HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static("/"))
 }
@@ -250,14 +251,5 @@ mod tests {
     fn segments_are_percent_encoded() {
         assert_eq!(seg("alice"), "alice");
         assert_eq!(seg("../x y"), "..%2Fx%20y");
-    }
-
-    #[test]
-    fn each_error_has_the_api_status() {
-        assert_eq!(status_of(&Error::unauthorized()), StatusCode::UNAUTHORIZED);
-        assert_eq!(
-            status_of(&Error::not_found("unknown_job", "x")),
-            StatusCode::NOT_FOUND
-        );
     }
 }

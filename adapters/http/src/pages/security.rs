@@ -2,10 +2,9 @@
 //! double-submit token of anonymous visitors, and the one-shot flash that carries a
 //! command's receipt across its redirect).
 
-use crate::auth;
-use blake2::{Blake2s256, Digest};
 use serde::{Deserialize, Serialize};
 use tally_ports::Receipt;
+use tally_ports::identity::{derived, hex as hex_of, new_secret};
 
 /// The cookie holding an anonymous visitor's CSRF token (double submit).
 pub(crate) const CSRF_COOKIE: &str = "tally_csrf";
@@ -21,18 +20,14 @@ pub(crate) const COMMAND_ID_FIELD: &str = "command_id";
 /// browser (in an HttpOnly cookie) and this server know, so another site can neither read nor
 /// guess the token; and no server key needs configuring or sharing between instances.
 pub(crate) fn session_csrf(session: &str) -> String {
-    let digest = Blake2s256::new()
-        .chain_update(b"tally csrf v1\0")
-        .chain_update(session.as_bytes())
-        .finalize();
-    hex(&digest)
+    derived("tally csrf v1", session)
 }
 
 /// A fresh random token for an anonymous visitor's forms (log in, sign up).
 pub(crate) fn new_anonymous_token() -> String {
     // Randomness failing is as good as impossible; a constant token would only weaken the
     // log-in and sign-up forms, which are anonymous anyway.
-    auth::new_secret("").unwrap_or_default()
+    new_secret("").unwrap_or_default()
 }
 
 /// Compares two tokens in time independent of where they differ.
@@ -88,7 +83,7 @@ impl Flash {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex_of(bytes)
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
@@ -133,9 +128,9 @@ mod tests {
 
     #[test]
     fn a_session_token_differs_from_its_stored_hash_and_is_stable() {
-        let s = auth::new_secret(auth::SESSION_PREFIX).unwrap();
+        let s = new_secret(tally_ports::identity::SESSION_PREFIX).unwrap();
         assert_eq!(session_csrf(&s), session_csrf(&s));
-        assert_ne!(session_csrf(&s), auth::secret_hash(&s));
+        assert_ne!(session_csrf(&s), tally_ports::identity::secret_hash(&s));
         assert_ne!(session_csrf(&s), session_csrf(&format!("{s}x")));
     }
 

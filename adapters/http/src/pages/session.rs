@@ -4,15 +4,14 @@ use super::forms::{self, Field, Fields, Kind};
 use super::page::{Page, seg};
 use super::security::Flash;
 use crate::AppState;
-use crate::auth::{self, SESSION_COOKIE};
+use crate::extract::session_cookie;
 use axum::Router;
-use axum::http::{HeaderValue, header};
+use axum::http::header;
 use axum::response::Response;
 use axum::routing::{get, post};
-use chrono::Utc;
 use maud::{Markup, html};
-use tally_ports::accounts::{Account, Role, Session};
-use tally_ports::{Ctx, Error, Receipt, RegisterMemberInput};
+use tally_ports::Error;
+use tally_ports::identity::{NewSession, SignUp};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -63,41 +62,15 @@ async fn login_page(p: Page, q: axum::extract::Query<Vec<(String, String)>>) -> 
     p.ok("Log in", body)
 }
 
-/// The session cookie (the same one the JSON API sets).
-fn session_cookie(s: &AppState, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if s.config.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    let c = format!(
-        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
-    );
-    HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
-}
-
-/// Opens a session for an account and answers with a redirect that sets its cookie.
-async fn sign_in_and_go(
-    p: &Page,
-    account: &str,
-    to: &str,
-    flash: &Flash,
-) -> Result<Response, Error> {
-    let s = &p.state;
-    let token = auth::new_secret(auth::SESSION_PREFIX)?;
-    let now = Utc::now();
-    s.accounts
-        .create_session(Session {
-            token_hash: auth::secret_hash(&token),
-            account: account.to_owned(),
-            created_at: now,
-            expires_at: now + s.config.session_ttl,
-        })
-        .await?;
+/// Answers with a redirect to `to` that sets the cookie of `session`.
+fn signed_in(p: &Page, session: &NewSession, to: &str, flash: &Flash) -> Response {
     let mut res = p.see_other(to, flash);
-    let c = session_cookie(s, &token, s.config.session_ttl.num_seconds());
+    let max_age = (session.expires_at - chrono::Utc::now())
+        .num_seconds()
+        .max(0);
+    let c = session_cookie(p.state.config.secure_cookies, &session.token, max_age);
     res.headers_mut().append(header::SET_COOKIE, c);
-    Ok(res)
+    res
 }
 
 async fn log_in(p: Page, f: Fields) -> Response {
@@ -105,26 +78,17 @@ async fn log_in(p: Page, f: Fields) -> Response {
         return *res;
     }
     let (name, next) = (f.get("name").trim(), safe_next(f.get("next")));
-    let account = match p.state.accounts.account(name).await {
-        Ok(a) => a,
-        Err(e) => return p.error_page(e, "Log in", None),
-    };
-    let hash = account.as_ref().map(|a| a.password_hash.clone());
-    let ok = auth::verify_password(f.get("password").to_owned(), hash).await;
-    let refused = Error::Unauthorized {
-        message: "wrong name or password".into(),
-    };
-    let Some(a) = account.filter(|_| ok) else {
-        return p.error_page(
-            refused.clone(),
-            "Log in",
-            Some(login_form(&p, name, Some(next), Some(&refused))),
-        );
-    };
-    let note = Flash::note(format!("Welcome, {}.", a.name));
-    sign_in_and_go(&p, &a.name, next, &note)
-        .await
-        .unwrap_or_else(|e| p.error_page(e, "Log in", None))
+    match p.state.identity.log_in(name, f.get("password")).await {
+        Ok(session) => {
+            let note = Flash::note(format!("Welcome, {}.", session.name));
+            signed_in(&p, &session, next, &note)
+        }
+        Err(e @ Error::Unauthorized(_)) => {
+            let form = login_form(&p, name, Some(next), Some(&e));
+            p.error_page(e, "Log in", Some(form))
+        }
+        Err(e) => p.error_page(e, "Log in", None),
+    }
 }
 
 async fn log_out(p: Page, f: Fields) -> Response {
@@ -132,17 +96,15 @@ async fn log_out(p: Page, f: Fields) -> Response {
         return *res;
     }
     if let Some(token) = &p.session
-        && let Err(e) = p
-            .state
-            .accounts
-            .delete_session(&auth::secret_hash(token))
-            .await
+        && let Err(e) = p.state.identity.log_out(token).await
     {
         return p.error_page(e, "Log out", None);
     }
     let mut res = p.see_other("/", &Flash::note("You are signed out."));
-    res.headers_mut()
-        .append(header::SET_COOKIE, session_cookie(&p.state, "", 0));
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        session_cookie(p.state.config.secure_cookies, "", 0),
+    );
     res
 }
 
@@ -150,7 +112,7 @@ fn signup_form(p: &Page, values: &Fields, e: Option<&Error>) -> Markup {
     let inner = html! {
         (forms::hidden(p.csrf(), Some(values)))
         (Field::new("handle", "Handle", Kind::Text)
-            .hint("3 to 32 characters: lowercase letters, digits, - and _, starting with a letter.")
+            .hint("3 to 32 characters: lowercase letters, digits, - and _, starting with a letter. Your handle is public and permanent: it names you in the history for good.")
             .render(values, e))
         (Field::new("display_name", "Your name", Kind::Text).hint("As others will see it.").render(values, e))
         (Field::new("password", "Password", Kind::NewPassword).hint("8 to 256 characters.").render(values, e))
@@ -167,42 +129,12 @@ async fn signup_page(p: Page) -> Response {
     p.ok("Sign up", body)
 }
 
-/// Registers the member and creates their account. A repeated sign-up (a double submit with
-/// the same idempotency key and password) gets the first one's receipt, and is signed in.
-async fn register_with_account(p: &Page, ctx: &Ctx, f: &Fields) -> Result<Receipt, Error> {
-    let s = &p.state;
-    let (handle, password) = (f.get("handle"), f.get("password"));
-    auth::check_password(password)?;
-    let input = RegisterMemberInput {
-        handle: handle.to_owned(),
-        display_name: f.get("display_name").to_owned(),
-    };
-    let taken = || Error::Rejected {
-        code: "handle_taken".into(),
-        message: format!("the handle '{handle}' is already taken"),
-    };
-    match s.accounts.account(handle).await? {
-        Some(a) if a.role == Role::Member => {
-            if !auth::verify_password(password.to_owned(), Some(a.password_hash)).await {
-                return Err(taken());
-            }
-            // Only the same command (by its id) answers with a receipt: a replay.
-            s.tally.register_member(ctx, input).await
-        }
-        Some(_) => Err(taken()),
-        None => {
-            let receipt = s.tally.register_member(ctx, input).await?;
-            let hash = auth::hash_password(password.to_owned(), s.config.password_cost).await?;
-            s.accounts
-                .create_account(Account {
-                    name: handle.to_owned(),
-                    role: Role::Member,
-                    password_hash: hash,
-                    created_at: Utc::now(),
-                })
-                .await?;
-            Ok(receipt)
-        }
+/// What a sign-up form asks for, trimmed as people type.
+pub(crate) fn sign_up_of(f: &Fields) -> SignUp {
+    SignUp {
+        handle: f.get("handle").trim().to_owned(),
+        display_name: f.get("display_name").trim().to_owned(),
+        password: f.get("password").to_owned(),
     }
 }
 
@@ -215,14 +147,11 @@ async fn sign_up(p: Page, f: Fields) -> Response {
         let form = signup_form(&p, &f, Some(&e));
         p.error_page(e, "Sign up", Some(form))
     };
-    let receipt = match register_with_account(&p, &ctx, &f).await {
-        Ok(r) => r,
-        Err(e) => return failed(e),
-    };
-    let handle = f.get("handle");
-    let to = format!("/members/{}/wallet", seg(handle));
-    match sign_in_and_go(&p, handle, &to, &Flash::receipt(receipt)).await {
-        Ok(res) => res,
+    match p.state.identity.sign_up(&ctx, sign_up_of(&f)).await {
+        Ok(done) => {
+            let to = format!("/members/{}/wallet", seg(&done.session.name));
+            signed_in(&p, &done.session, &to, &Flash::receipt(done.receipt))
+        }
         Err(e) => failed(e),
     }
 }

@@ -9,7 +9,7 @@ use axum::extract::Path;
 use axum::response::Response;
 use axum::routing::get;
 use maud::{Markup, html};
-use tally_ports::{Actor, WalletView};
+use tally_ports::WalletView;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/members/{handle}/wallet", get(show))
@@ -19,7 +19,8 @@ async fn show(p: Page, Path(handle): Path<String>) -> Response {
     match p.state.tally.wallet(&p.ctx(), &handle).await {
         Ok(w) => {
             let title = format!("{}'s wallet", w.display_name);
-            p.ok(&title, wallet(&p.actor, &w))
+            let body = html! { (wallet(&w)) (super::jobs::actions(&p, &w.actions)) };
+            p.ok(&title, body)
         }
         Err(e) => p.error_page(e, "Wallet", None),
     }
@@ -35,7 +36,7 @@ pub(crate) fn figures(w: &WalletView) -> Markup {
     }
 }
 
-fn wallet(actor: &Actor, w: &WalletView) -> Markup {
+fn wallet(w: &WalletView) -> Markup {
     let h = seg(&w.handle);
     html! {
         section #wallet aria-labelledby="wallet-title" data-handle=(w.handle)
@@ -56,12 +57,6 @@ fn wallet(actor: &Actor, w: &WalletView) -> Markup {
                 div { dt { "Paid out to participants" } dd { (credits(w.total_paid_out)) } }
             }
             p.actions {
-                @if actor.is_privileged() {
-                    a.button href=(format!("/admin/grants/new?handle={h}")) { "Grant credits" } " "
-                }
-                @if matches!(actor, Actor::Member(m) if m.as_str() == w.handle) {
-                    a.button href="/jobs/new" { "Launch a job" } " "
-                }
                 a href=(format!("/members/{h}/history")) { "Full history and time travel" }
             }
         }

@@ -4,10 +4,10 @@
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 use std::sync::Arc;
-use tally_http::auth::{PasswordCost, bootstrap_admin};
 use tally_http::testing::{Server, spawn};
 use tally_http::{AppState, HttpConfig};
 use tally_memory::MemoryAccounts;
+use tally_ports::identity::{PasswordCost, bootstrap_admin};
 
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
 
@@ -118,7 +118,7 @@ impl App {
         if credits > 0 {
             let a = self
                 .post(
-                    &format!("/api/v1/members/{handle}/grants"),
+                    &format!("/api/v1/members/{handle}/grant-credits"),
                     Some(&self.admin),
                     json!({"amount": credits}),
                 )

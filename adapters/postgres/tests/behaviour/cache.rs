@@ -3,6 +3,7 @@
 use crate::common::*;
 use serde_json::json;
 use sqlx::Row;
+use tally_contract::inputs;
 use tally_domain::{Handle, JobId};
 use tally_ports::driven::{CachedState, StateCache};
 use tally_ports::{Actor, Ctx, EntityKind, EntityRef, StreamId, Tally};
@@ -85,16 +86,9 @@ async fn old_format_and_garbage_rows_are_ignored_and_rewritten() {
         .await
         .unwrap();
     let bobby = Ctx::new(Actor::member("alice"));
-    svc.launch_job(
-        &bobby,
-        tally_ports::LaunchJobInput {
-            title: "Logo".into(),
-            description: String::new(),
-            reward: 6,
-        },
-    )
-    .await
-    .unwrap();
+    svc.execute(&bobby, inputs::launch("Logo", 6))
+        .await
+        .unwrap();
     let w = svc.wallet(&admin(), "alice").await.unwrap();
     assert_eq!((w.balance, w.escrowed, w.version), (100, 6, 5));
     assert_eq!(
@@ -117,7 +111,9 @@ async fn truncating_the_cache_loses_nothing() {
         .launched_job()
         .unwrap()
         .to_owned();
-    svc.apply(&member("bobby"), &job, "me").await.unwrap();
+    svc.execute(&member("bobby"), inputs::apply(&job, "me"))
+        .await
+        .unwrap();
     db.store().clear_cache().await.unwrap();
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM state_cache")
         .fetch_one(db.store().pool())
@@ -135,10 +131,12 @@ async fn truncating_the_cache_loses_nothing() {
     let view = svc.job_owner_view(&member("alice"), &job).await.unwrap();
     assert_eq!(view.applications.len(), 1);
     // Commands go on from the events, and rebuild the rows.
-    svc.accept_applicant(&member("alice"), &job, "bobby")
+    svc.execute(&member("alice"), inputs::accept(&job, "bobby"))
         .await
         .unwrap();
-    svc.complete_job(&member("alice"), &job).await.unwrap();
+    svc.execute(&member("alice"), inputs::complete(&job))
+        .await
+        .unwrap();
     let w = svc.wallet(&admin(), "bobby").await.unwrap();
     assert_eq!(w.balance, 30);
     let j = StreamId::job(&JobId::parse(&job).unwrap());
@@ -171,7 +169,7 @@ async fn the_board_is_right_after_rows_are_deleted_staled_or_foreign() {
     let pool = db.store().pool();
     // "one": cancelled, but its row says open (stale).
     let open_row = cache_row(&db, &stream(0)).await.unwrap();
-    svc.cancel_job(&member("alice"), &jobs[0], "no")
+    svc.execute(&member("alice"), inputs::cancel(&jobs[0], "no"))
         .await
         .unwrap();
     db.store().force_cache_row(&open_row).await.unwrap();
@@ -188,7 +186,9 @@ async fn the_board_is_right_after_rows_are_deleted_staled_or_foreign() {
         .unwrap();
     // "four": an application came after its row was written (stale, yet still open).
     let four = cache_row(&db, &stream(3)).await.unwrap();
-    svc.apply(&member("bobby"), &jobs[3], "me").await.unwrap();
+    svc.execute(&member("bobby"), inputs::apply(&jobs[3], "me"))
+        .await
+        .unwrap();
     db.store().force_cache_row(&four).await.unwrap();
 
     let board = svc

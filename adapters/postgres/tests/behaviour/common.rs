@@ -2,9 +2,8 @@
 
 use sqlx::{PgPool, Row};
 use std::collections::HashMap;
-use tally_ports::{
-    Actor, Ctx, GrantCreditsInput, LaunchJobInput, RegisterMemberInput, Tally, TallyService,
-};
+use tally_contract::inputs;
+use tally_ports::{Actor, Ctx, Tally, TallyService};
 use uuid::Uuid;
 
 pub fn admin() -> Ctx {
@@ -16,15 +15,9 @@ pub fn member(h: &str) -> Ctx {
 }
 
 pub async fn register(svc: &TallyService, handle: &str, credits: i64) {
-    svc.register_member(
-        &admin(),
-        RegisterMemberInput {
-            handle: handle.into(),
-            display_name: handle.into(),
-        },
-    )
-    .await
-    .expect("register");
+    svc.execute(&admin(), inputs::register(handle, handle))
+        .await
+        .expect("register");
     if credits > 0 {
         grant(svc, handle, credits).await.expect("grant");
     }
@@ -35,15 +28,8 @@ pub async fn grant(
     handle: &str,
     amount: i64,
 ) -> tally_ports::Result<tally_ports::Receipt> {
-    svc.grant_credits(
-        &admin(),
-        GrantCreditsInput {
-            handle: handle.into(),
-            amount,
-            reason: "test".into(),
-        },
-    )
-    .await
+    svc.execute(&admin(), inputs::grant(handle, amount, "test"))
+        .await
 }
 
 pub async fn launch(
@@ -52,15 +38,8 @@ pub async fn launch(
     title: &str,
     reward: i64,
 ) -> tally_ports::Result<tally_ports::Receipt> {
-    svc.launch_job(
-        &member(owner),
-        LaunchJobInput {
-            title: title.into(),
-            description: String::new(),
-            reward,
-        },
-    )
-    .await
+    svc.execute(&member(owner), inputs::launch(title, reward))
+        .await
 }
 
 /// How many events each command recorded.

@@ -4,6 +4,7 @@ use crate::common::*;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tally_contract::inputs;
 use tally_ports::{Error, Receipt, Tally, TallyService};
 use tally_postgres::testing::TestDb;
 use tally_postgres::{PgOptions, PgStore};
@@ -35,25 +36,29 @@ async fn one_command(svc: &TallyService, jobs: &Mutex<Vec<String>>, books: &Mute
     let r: Result<Receipt, Error> = match (fastrand::u8(..6), job) {
         (1, _) => launch(svc, owner, "race", 1 + i64::from(fastrand::u8(..30))).await,
         (0, _) | (_, None) => grant(svc, owner, 1 + i64::from(fastrand::u8(..20))).await,
-        (2, Some(j)) => svc.apply(&member(someone), &j, "pick me").await,
+        (2, Some(j)) => {
+            svc.execute(&member(someone), inputs::apply(&j, "pick me"))
+                .await
+        }
         (3, Some(j)) => {
             let v = svc.job_owner_view(&admin(), &j).await.expect("view");
             match v.applications.first() {
                 Some(a) => {
-                    svc.accept_applicant(&member(&v.job.owner), &j, &a.participant)
-                        .await
+                    let accept = inputs::accept(&j, &a.participant);
+                    svc.execute(&member(&v.job.owner), accept).await
                 }
-                None => svc.apply(&member(someone), &j, "me").await,
+                None => svc.execute(&member(someone), inputs::apply(&j, "me")).await,
             }
         }
         (4, Some(j)) => {
             let v = svc.job_owner_view(&admin(), &j).await.expect("view");
-            svc.complete_job(&member(&v.job.owner), &j).await
+            svc.execute(&member(&v.job.owner), inputs::complete(&j))
+                .await
         }
         (_, Some(j)) => {
             let v = svc.job_owner_view(&admin(), &j).await.expect("view");
-            svc.cancel_job(&member(&v.job.owner), &j, "changed my mind")
-                .await
+            let cancel = inputs::cancel(&j, "changed my mind");
+            svc.execute(&member(&v.job.owner), cancel).await
         }
     };
     let mut b = books.lock().unwrap();
@@ -64,8 +69,8 @@ async fn one_command(svc: &TallyService, jobs: &Mutex<Vec<String>>, books: &Mute
             }
             b.acked.push((r.command_id, r.events.len()));
         }
-        Err(Error::Rejected { .. } | Error::Forbidden { .. }) => b.rejected += 1,
-        Err(Error::Conflict { .. }) => b.conflicts += 1,
+        Err(Error::Rejected(_)) => b.rejected += 1,
+        Err(Error::Conflict(_)) => b.conflicts += 1,
         Err(e) => panic!("unexpected failure: {e:?}"),
     }
 }
@@ -144,23 +149,15 @@ async fn a_command_repeated_concurrently_by_two_processes_records_once() {
         let svc = services[t % 2].clone();
         tasks.push(tokio::spawn(async move {
             if t % 4 < 2 {
-                svc.grant_credits(
+                svc.execute(
                     &admin().with_command_id(grant_id),
-                    tally_ports::GrantCreditsInput {
-                        handle: "alice".into(),
-                        amount: 7,
-                        reason: "once".into(),
-                    },
+                    inputs::grant("alice", 7, "once"),
                 )
                 .await
             } else {
-                svc.launch_job(
+                svc.execute(
                     &member("alice").with_command_id(launch_id),
-                    tally_ports::LaunchJobInput {
-                        title: "Once".into(),
-                        description: String::new(),
-                        reward: 10,
-                    },
+                    inputs::launch("Once", 10),
                 )
                 .await
             }
@@ -175,7 +172,7 @@ async fn a_command_repeated_concurrently_by_two_processes_records_once() {
             // launch that decides after the first one committed is rejected by the domain
             // (the job exists) instead of getting the first receipt. Either way, it is
             // recorded once: that is this adapter's part.
-            Err(Error::Rejected { code, .. }) if code == "job_exists" => job_exists += 1,
+            Err(Error::Rejected(r)) if r.code() == "job_exists" => job_exists += 1,
             Err(e) => panic!("a duplicate failed: {e:?}"),
         }
     }

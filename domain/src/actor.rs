@@ -1,12 +1,11 @@
-//! Who is acting, and the per-call context.
+//! Who issues a command or asks for a view. Recorded with every event.
 
+use crate::values::Handle;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
-use tally_domain::Handle;
-use uuid::Uuid;
 
-/// Who issued a command or a query. Recorded with every event.
+/// Who issued a command or a query.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Actor {
     /// An administrator, by account name.
@@ -15,7 +14,7 @@ pub enum Actor {
     Member(Handle),
     /// A named system process (the demo seeder, a migration).
     System(String),
-    /// Nobody has authenticated (may register by sign-up and read the job board).
+    /// Nobody has authenticated (may sign up and read the job board).
     Anonymous,
 }
 
@@ -36,6 +35,19 @@ impl Actor {
     /// Whether this actor has administrative rights (admins and system processes).
     pub fn is_privileged(&self) -> bool {
         matches!(self, Self::Admin(_) | Self::System(_))
+    }
+
+    /// The member acting, if a member is.
+    pub fn as_member(&self) -> Option<&Handle> {
+        match self {
+            Self::Member(h) => Some(h),
+            _ => None,
+        }
+    }
+
+    /// Whether this actor is the member `h`.
+    pub fn is(&self, h: &Handle) -> bool {
+        self.as_member() == Some(h)
     }
 }
 
@@ -76,36 +88,6 @@ impl<'de> Deserialize<'de> for Actor {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         s.parse().map_err(serde::de::Error::custom)
-    }
-}
-
-/// The context of one call on the driving port.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ctx {
-    /// Who is acting: the authenticated identity.
-    pub actor: Actor,
-    /// A client-chosen id for a command, for idempotency: repeating a command with the same
-    /// id returns the first outcome and records nothing new.
-    pub command_id: Option<Uuid>,
-    /// Ties this command to a wider piece of work (defaults to the command id).
-    pub correlation_id: Option<Uuid>,
-}
-
-impl Ctx {
-    /// A context for `actor`, with no command id.
-    pub fn new(actor: Actor) -> Self {
-        Self {
-            actor,
-            command_id: None,
-            correlation_id: None,
-        }
-    }
-
-    /// The same context with a client-chosen command id.
-    #[must_use]
-    pub fn with_command_id(mut self, id: Uuid) -> Self {
-        self.command_id = Some(id);
-        self
     }
 }
 

@@ -1,24 +1,11 @@
-//! Authentication: password hashing (Argon2id), random secrets for sessions and API tokens
-//! (stored only as hashes), resolving a request's credentials to an [`Actor`], and the
-//! bootstrap of the first admin.
+//! Secrets: password hashing (Argon2id, off the async threads) and random tokens, stored only
+//! as hashes.
 
+use crate::error::{Error, Result};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use blake2::{Blake2s256, Digest};
-use chrono::Utc;
 use std::sync::OnceLock;
-use tally_domain::Handle;
-use tally_ports::accounts::{Account, Accounts, Principal, Role};
-use tally_ports::{Actor, Error, Result};
-
-/// Prefix of session tokens (cookie value or bearer token).
-pub const SESSION_PREFIX: &str = "tly_ses_";
-/// Prefix of API tokens.
-pub const API_TOKEN_PREFIX: &str = "tly_pat_";
-/// The name of the session cookie.
-pub const SESSION_COOKIE: &str = "tally_session";
-/// The name of the first admin's account.
-pub const ADMIN: &str = "admin";
 
 /// How expensive password hashing is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,17 +29,24 @@ impl PasswordCost {
     }
 }
 
-/// A password's rules: 8 to 256 characters.
+/// The fewest characters of a password.
+pub const PASSWORD_MIN: usize = 8;
+/// The most characters of a password.
+pub const PASSWORD_MAX: usize = 256;
+
+/// A password's rules: 8 to 256 characters, any of them.
 ///
 /// # Errors
 /// `invalid_password` otherwise.
 pub fn check_password(password: &str) -> Result<()> {
     let n = password.chars().count();
-    if !(8..=256).contains(&n) {
+    if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&n) {
         return Err(Error::invalid(
             "password",
             "invalid_password",
-            format!("a password has 8 to 256 characters (this one has {n})"),
+            format!(
+                "a password has {PASSWORD_MIN} to {PASSWORD_MAX} characters (this one has {n})"
+            ),
         ));
     }
     Ok(())
@@ -89,7 +83,7 @@ pub async fn verify_password(password: String, phc: Option<String>) -> bool {
                     .hasher()
                     .hash_password(
                         b"dummy password",
-                        &SaltString::encode_b64(&[7; 16]).unwrap(),
+                        &SaltString::encode_b64(&[7; 16]).expect("a valid salt"),
                     )
                     .map(|h| h.to_string())
                     .unwrap_or_default()
@@ -117,90 +111,30 @@ pub fn new_secret(prefix: &str) -> Result<String> {
     getrandom::fill(&mut bytes).map_err(Error::infrastructure)?;
     let mut s = String::with_capacity(prefix.len() + 64);
     s.push_str(prefix);
-    for b in bytes {
-        s.push_str(&format!("{b:02x}"));
-    }
+    s.push_str(&hex(&bytes));
     Ok(s)
+}
+
+/// Bytes as lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The stored form of a secret. A fast hash suffices: the secrets are 256 random bits, so
 /// there is nothing to guess; the hash only keeps a leaked table from being a key ring.
 pub fn secret_hash(secret: &str) -> String {
-    Blake2s256::digest(secret.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Blake2s256::digest(secret.as_bytes()))
 }
 
-/// The actor a principal acts as.
-///
-/// # Errors
-/// `Infrastructure` for a member account whose name is not a handle (a corrupt store).
-pub fn actor_of(p: &Principal) -> Result<Actor> {
-    Ok(match p.role {
-        Role::Admin => Actor::Admin(p.name.clone()),
-        Role::Member => Actor::Member(
-            Handle::parse(&p.name)
-                .map_err(|e| Error::infrastructure(format!("account {}: {e}", p.name)))?,
-        ),
-    })
-}
-
-/// Who a bearer token or session cookie signs in. `Ok(None)` when no credential was given.
-///
-/// # Errors
-/// `Unauthorized` for a credential that is unknown, expired or revoked: a client that sends
-/// a credential expects to act as someone, so it is never silently treated as anonymous.
-pub async fn resolve(accounts: &dyn Accounts, credential: &str) -> Result<Principal> {
-    let now = Utc::now();
-    let hash = secret_hash(credential);
-    let found = if credential.starts_with(API_TOKEN_PREFIX) {
-        accounts.api_token(&hash, now).await?
-    } else if credential.starts_with(SESSION_PREFIX) {
-        accounts.session(&hash, now).await?
-    } else {
-        None
-    };
-    found.ok_or_else(|| Error::Unauthorized {
-        message: "the credential is unknown, expired or revoked; sign in again".into(),
-    })
-}
-
-/// Makes sure the first admin can log in. With `password`, account `admin` gets it (created
-/// or updated). Without, a missing `admin` account is created with a random password, which
-/// is returned so that the caller shows it once; an existing one is left alone.
-///
-/// # Errors
-/// `invalid_password` for a configured password that breaks the rules; `Infrastructure`
-/// when storage fails.
-pub async fn bootstrap_admin(
-    accounts: &dyn Accounts,
-    password: Option<&str>,
-    cost: PasswordCost,
-) -> Result<Option<String>> {
-    let existing = accounts.account(ADMIN).await?;
-    let (password, generated) = match (password, &existing) {
-        (Some(p), _) => {
-            check_password(p)?;
-            (p.to_owned(), false)
-        }
-        (None, Some(_)) => return Ok(None),
-        (None, None) => (new_secret("")?[..24].to_owned(), true),
-    };
-    let hash = hash_password(password.clone(), cost).await?;
-    if existing.is_some() {
-        accounts.set_password(ADMIN, &hash).await?;
-    } else {
-        accounts
-            .create_account(Account {
-                name: ADMIN.into(),
-                role: Role::Admin,
-                password_hash: hash,
-                created_at: Utc::now(),
-            })
-            .await?;
-    }
-    Ok(generated.then_some(password))
+/// A hash of `secret` for another purpose, separated from [`secret_hash`] and from every
+/// other purpose by `purpose` (e.g. the CSRF token of a session).
+pub fn derived(purpose: &str, secret: &str) -> String {
+    let digest = Blake2s256::new()
+        .chain_update(purpose.as_bytes())
+        .chain_update(b"\0")
+        .chain_update(secret.as_bytes())
+        .finalize();
+    hex(&digest)
 }
 
 #[cfg(test)]
@@ -220,12 +154,13 @@ mod tests {
 
     #[test]
     fn secrets_are_long_random_and_stored_hashed() {
-        let a = new_secret(API_TOKEN_PREFIX).unwrap();
-        let b = new_secret(API_TOKEN_PREFIX).unwrap();
+        let a = new_secret("tly_pat_").unwrap();
+        let b = new_secret("tly_pat_").unwrap();
         assert_ne!(a, b);
-        assert_eq!(a.len(), API_TOKEN_PREFIX.len() + 64);
+        assert_eq!(a.len(), 8 + 64);
         assert_eq!(secret_hash(&a), secret_hash(&a));
         assert!(!secret_hash(&a).contains(&a[8..]));
+        assert_ne!(derived("csrf", &a), secret_hash(&a));
     }
 
     #[test]

@@ -1,0 +1,272 @@
+//! Every command, as pages: a form page per command (`GET`) that posts to itself (`POST`) and
+//! redirects to what it changed with the receipt, or shows the form again with what went
+//! wrong; and the forms of the actions a view offers. Fields, limits and hints come from the
+//! domain's declaration of the command, so a new command needs nothing here.
+
+use super::forms::{self, Field, Fields};
+use super::page::Page;
+use super::security::Flash;
+use crate::AppState;
+use axum::Router;
+use axum::extract::{Path, Query};
+use axum::response::Response;
+use axum::routing::get;
+use maud::{Markup, html};
+use std::collections::BTreeMap;
+use tally_api::paths::{segment, slug};
+use tally_domain::{CommandKind, EntityKind, Raw, Rejection, Target};
+use tally_ports::{ActionView, Error, Input, Receipt};
+
+/// The page of a command's form on the entity `key` (ignored for a command that creates one);
+/// it posts to itself, but a launch, which posts to `/jobs`.
+pub fn page(kind: CommandKind, key: &str) -> String {
+    match kind.target() {
+        Target::New(EntityKind::Job) => "/jobs/new".to_owned(),
+        Target::New(EntityKind::Member) => "/admin/members/new".to_owned(),
+        Target::On(EntityKind::Job) => format!("/jobs/{}/{}", segment(key), slug(kind)),
+        Target::On(EntityKind::Member) => format!("/members/{}/{}", segment(key), slug(kind)),
+    }
+}
+
+/// Where a command's form posts.
+fn posts_to(kind: CommandKind, key: &str) -> String {
+    match kind.target() {
+        Target::New(EntityKind::Job) => "/jobs".to_owned(),
+        _ => page(kind, key),
+    }
+}
+
+/// The `id` of a command's form on its page.
+pub fn form_id(kind: CommandKind) -> String {
+    format!("{}-form", kind.name())
+}
+
+/// Every command's pages (registering a member is the admins' page with an account, see
+/// `admin`).
+pub(crate) fn router() -> Router<AppState> {
+    let mut r = Router::new();
+    for &kind in CommandKind::ALL {
+        r = match kind.target() {
+            Target::On(k) => {
+                let path = match k {
+                    EntityKind::Job => format!("/jobs/{{key}}/{}", slug(kind)),
+                    EntityKind::Member => format!("/members/{{key}}/{}", slug(kind)),
+                };
+                r.route(
+                    &path,
+                    get(
+                        move |p: Page,
+                              Path(key): Path<String>,
+                              Query(q): Query<BTreeMap<String, String>>| async move {
+                            show(p, kind, Some(key), q).await
+                        },
+                    )
+                    .post(
+                        move |p: Page, Path(key): Path<String>, f: Fields| async move {
+                            submit(p, kind, Some(key), f).await
+                        },
+                    ),
+                )
+            }
+            Target::New(EntityKind::Job) => r
+                .route(
+                    "/jobs/new",
+                    get(
+                        move |p: Page, Query(q): Query<BTreeMap<String, String>>| async move {
+                            show(p, kind, None, q).await
+                        },
+                    ),
+                )
+                .route(
+                    "/jobs",
+                    axum::routing::post(move |p: Page, f: Fields| async move {
+                        submit(p, kind, None, f).await
+                    }),
+                ),
+            Target::New(EntityKind::Member) => r,
+        };
+    }
+    r
+}
+
+/// The fields a person fills in on a command's page: all but the key of the entity.
+fn specs(kind: CommandKind) -> impl Iterator<Item = &'static tally_domain::FieldSpec> {
+    tally_api::body::body_fields(kind)
+}
+
+/// The form of a command (on its page), showing `values` and `error`.
+fn form(p: &Page, kind: CommandKind, key: &str, values: &Fields, error: Option<&Error>) -> Markup {
+    let inner = html! {
+        (forms::hidden(p.csrf(), Some(values)))
+        @for spec in specs(kind) { (Field::of(spec).render(values, error)) }
+    };
+    let class = if matches!(kind, CommandKind::CancelJob) {
+        "danger"
+    } else {
+        ""
+    };
+    forms::form_with(
+        &form_id(kind),
+        &posts_to(kind, key),
+        kind.label(),
+        class,
+        inner,
+    )
+}
+
+/// What the entity looks like, above a command's form (its public details).
+async fn context(p: &Page, kind: CommandKind, key: &str) -> Result<Markup, Error> {
+    let ctx = p.ctx();
+    Ok(match kind.target().kind() {
+        EntityKind::Job if !key.is_empty() => {
+            let v = p.state.tally.job_participant_view(&ctx, key).await?;
+            super::jobs::summary(&v.job, None)
+        }
+        EntityKind::Member if !key.is_empty() => {
+            let w = p.state.tally.wallet(&ctx, key).await?;
+            html! { p { "For " strong { (w.display_name) } " " span.handle { "@" (w.handle) } } }
+        }
+        _ => html! {},
+    })
+}
+
+async fn show(
+    p: Page,
+    kind: CommandKind,
+    key: Option<String>,
+    q: BTreeMap<String, String>,
+) -> Response {
+    let key = key.unwrap_or_default();
+    if !p.signed_in() {
+        return p.error_page(
+            tally_domain::Rejection::SignInFirst.into(),
+            kind.label(),
+            None,
+        );
+    }
+    // What the entity looks like, if the viewer may see it: the command itself says whether
+    // they may issue it (a member may not see another's wallet, nor grant to it: the refusal
+    // that counts is the command's). An entity that does not exist has no form.
+    let above = match context(&p, kind, &key).await {
+        Ok(m) => m,
+        Err(
+            e @ (Error::Invalid(_)
+            | Error::Rejected(Rejection::UnknownJob { .. } | Rejection::UnknownMember { .. })),
+        ) => {
+            return p.error_page(e, kind.label(), None);
+        }
+        Err(_) => html! {},
+    };
+    let mut values = Fields::default();
+    for spec in specs(kind) {
+        if let Some(v) = q.get(spec.name) {
+            values.set(spec.name, v.clone());
+        }
+    }
+    let body = html! {
+        (above)
+        h1 { (kind.label()) }
+        p.lead { (kind.doc().trim()) }
+        (form(&p, kind, &key, &values, None))
+    };
+    p.ok(kind.label(), body)
+}
+
+/// The command's input from a posted form: the key from the path, the command's fields as
+/// typed (trimmed: the service takes text as sent), nothing else.
+fn input(kind: CommandKind, key: Option<&str>, f: &Fields) -> Input {
+    let mut input = Input::new(kind);
+    if let (Target::On(k), Some(key)) = (kind.target(), key) {
+        input = input.with(k.key_field(), key);
+    }
+    for spec in specs(kind) {
+        if f.has(spec.name) {
+            input = input.with(spec.name, Raw::Text(f.get(spec.name).trim().to_owned()));
+        }
+    }
+    input
+}
+
+/// Where a command leads: what it changed.
+fn after(kind: CommandKind, key: Option<&str>, r: &Receipt) -> String {
+    match kind.target() {
+        Target::New(EntityKind::Job) => {
+            format!("/jobs/{}", segment(r.launched_job().unwrap_or_default()))
+        }
+        Target::On(EntityKind::Job) => format!("/jobs/{}", segment(key.unwrap_or_default())),
+        Target::On(EntityKind::Member) | Target::New(EntityKind::Member) => {
+            format!("/members/{}/wallet", segment(key.unwrap_or_default()))
+        }
+    }
+}
+
+async fn submit(p: Page, kind: CommandKind, key: Option<String>, f: Fields) -> Response {
+    let ctx = match p.command(&f) {
+        Ok(c) => c,
+        Err(res) => return *res,
+    };
+    let result = p
+        .state
+        .tally
+        .execute(&ctx, input(kind, key.as_deref(), &f))
+        .await;
+    match result {
+        Ok(r) => p.see_other(&after(kind, key.as_deref(), &r), &Flash::receipt(r)),
+        Err(e) => {
+            let form = form(&p, kind, key.as_deref().unwrap_or_default(), &f, Some(&e));
+            p.error_page(e, kind.label(), Some(form))
+        }
+    }
+}
+
+/// The forms of the actions a view offers: the given fields hidden, those to fill in shown,
+/// each posting to its command's page. Each form carries its action in `data-action`.
+pub(crate) fn actions(p: &Page, actions: &[ActionView]) -> Markup {
+    html! {
+        @for (i, a) in actions.iter().enumerate() {
+            @if let Some(kind) = a.kind() { (action(p, kind, a, i)) }
+        }
+    }
+}
+
+fn action(p: &Page, kind: CommandKind, a: &ActionView, i: usize) -> Markup {
+    let key = match kind.target() {
+        Target::On(k) => a
+            .given
+            .get(k.key_field())
+            .and_then(|v| v.as_str())
+            .unwrap_or_default(),
+        Target::New(_) => "",
+    };
+    let mut values = Fields::default();
+    for q in &a.ask {
+        let v = match &q.initial {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        values.set(&q.field, v);
+    }
+    let json = serde_json::to_string(a).unwrap_or_default();
+    let class = if matches!(kind, CommandKind::CancelJob) {
+        Some("danger")
+    } else {
+        None
+    };
+    html! {
+        form.action id=(format!("action-{i}-{}", kind.name())) method="post" action=(posts_to(kind, key))
+            data-command=(a.command) data-action=(json) novalidate {
+            (forms::hidden(p.csrf(), Some(&Fields::default())))
+            @for (name, v) in &a.given {
+                @if !matches!(kind.target(), Target::On(k) if k.key_field() == name) {
+                    input type="hidden" name=(name) value=(match v { serde_json::Value::String(s) => s.clone(), o => o.to_string() });
+                }
+            }
+            @for q in &a.ask {
+                @if let Some(spec) = kind.fields().iter().find(|s| s.name == q.field) {
+                    (Field::of(spec).scoped(&format!("a{i}-")).render(&values, None))
+                }
+            }
+            button type="submit" class=[class] { (a.label) }
+        }
+    }
+}

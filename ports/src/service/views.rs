@@ -1,0 +1,291 @@
+//! The driving port, implemented: a command goes to [`TallyService::execute_input`]; a view
+//! reads the states it shows (through the cache), asks the domain who may see it and what the
+//! viewer may do now, and renders.
+
+use super::*;
+use crate::ctx::Ctx;
+use crate::driving::*;
+use crate::envelope::EntityRef;
+use crate::error::NotFound;
+use async_trait::async_trait;
+use tally_domain::affordance::{self, Action};
+use tally_domain::{Actor, Handle, JobId, JobStatus, Rejection};
+
+#[async_trait]
+impl Tally for TallyService {
+    async fn execute(&self, ctx: &Ctx, input: Input) -> Result<Receipt> {
+        self.execute_input(ctx, input).await
+    }
+
+    async fn wallet(&self, ctx: &Ctx, handle: &str) -> Result<WalletView> {
+        let h = Handle::parse(handle)?;
+        let stream = StreamId::member(&h);
+        let v = self.read(&stream).await?;
+        let w = v.state.as_wallet().cloned().unwrap_or_default();
+        let p = w.visible_to(&h, &ctx.actor)?;
+        let history = self
+            .store
+            .load(&stream, v.version.saturating_sub(WALLET_HISTORY))
+            .await
+            .map_err(store_error)?;
+        let actions = self.actions(ctx, &stream, &v, w.candidates(&h)).await?;
+        Ok(WalletView {
+            handle: p.handle.to_string(),
+            display_name: p.display_name.to_string(),
+            balance: w.balance.get(),
+            escrowed: w.escrowed().get(),
+            escrow: w
+                .escrow
+                .iter()
+                .map(|(j, c)| EscrowLine {
+                    job: j.to_string(),
+                    amount: c.get(),
+                })
+                .collect(),
+            total_granted: w.total_granted.get(),
+            total_earned: w.total_earned.get(),
+            total_refunded: w.total_refunded.get(),
+            total_paid_out: w.total_paid_out.get(),
+            version: v.version,
+            history,
+            actions,
+        })
+    }
+
+    async fn job_owner_view(&self, ctx: &Ctx, job: &str) -> Result<JobOwnerView> {
+        let id = JobId::parse(job)?;
+        let (v, summary) = self.read_job(&id, &ctx.actor).await?;
+        let j = v.state.as_job().cloned().unwrap_or_default();
+        j.open_to(&id, &ctx.actor)?;
+        let actions = self
+            .actions(ctx, &StreamId::job(&id), &v, j.candidates(&id))
+            .await?;
+        Ok(JobOwnerView {
+            applications: j
+                .applications
+                .iter()
+                .map(|(h, a)| application_view(h, a))
+                .collect(),
+            accepted: j.accepted.as_ref().map(ToString::to_string),
+            cancel_reason: j.cancel_reason.as_ref().map(ToString::to_string),
+            job: summary,
+            actions,
+        })
+    }
+
+    async fn job_participant_view(&self, ctx: &Ctx, job: &str) -> Result<JobParticipantView> {
+        let id = JobId::parse(job)?;
+        let (v, summary) = self.read_job(&id, &ctx.actor).await?;
+        let j = v.state.as_job().cloned().unwrap_or_default();
+        // Only a member has an application; an admin named like a member sees none.
+        let mine = match &ctx.actor {
+            Actor::Member(h) => j.applications.get(h).map(|a| application_view(h, a)),
+            _ => None,
+        };
+        let actions = self
+            .actions(ctx, &StreamId::job(&id), &v, j.candidates(&id))
+            .await?;
+        Ok(JobParticipantView {
+            job: summary,
+            my_application: mine,
+            actions,
+        })
+    }
+
+    async fn job_board(&self, _ctx: &Ctx, limit: usize) -> Result<Vec<JobSummary>> {
+        let mut open: Vec<(JobSummary, u64)> = self
+            .list(EntityKind::Job, CacheFilter::OpenJobs)
+            .await?
+            .into_iter()
+            .filter_map(|(item, v)| {
+                let j = v.state.as_job()?;
+                (j.status == JobStatus::Open)
+                    .then(|| summary(j, v.version, item.created_at))
+                    .flatten()
+                    .map(|s| (s, item.created_position))
+            })
+            .collect();
+        open.sort_by_key(|(s, position)| std::cmp::Reverse((s.launched_at, *position)));
+        Ok(open.into_iter().take(limit).map(|(s, _)| s).collect())
+    }
+
+    async fn members(&self, ctx: &Ctx) -> Result<Vec<MemberSummary>> {
+        require_admin(&ctx.actor)?;
+        let mut v: Vec<MemberSummary> = self
+            .list(EntityKind::Member, CacheFilter::All)
+            .await?
+            .into_iter()
+            .filter_map(|(_, v)| {
+                let w = v.state.as_wallet()?;
+                let p = w.profile.as_ref()?;
+                Some(MemberSummary {
+                    handle: p.handle.to_string(),
+                    display_name: p.display_name.to_string(),
+                    balance: w.balance.get(),
+                    escrowed: w.escrowed().get(),
+                })
+            })
+            .collect();
+        v.sort_by(|a, b| a.handle.cmp(&b.handle));
+        Ok(v)
+    }
+
+    async fn history(&self, ctx: &Ctx, entity: &EntityRef) -> Result<Vec<HistoryEntry>> {
+        let stream = entity.stream()?;
+        let events = self.full_history(&stream).await?;
+        let now = fold(&stream, &events)?;
+        may_read(ctx, &stream, &now)?;
+        Ok(events)
+    }
+
+    async fn state_as_of(&self, ctx: &Ctx, entity: &EntityRef, at: AsOf) -> Result<Snapshot> {
+        let stream = entity.stream()?;
+        let events = self.full_history(&stream).await?;
+        let now = fold(&stream, &events)?;
+        may_read(ctx, &stream, &now)?;
+        let upto: Vec<RecordedEvent> = events
+            .into_iter()
+            .take_while(|e| {
+                at.version.is_none_or(|v| e.version <= v) && at.time.is_none_or(|t| e.time <= t)
+            })
+            .collect();
+        // A version asked for must exist (up to the time, when one is given too).
+        let exists = at.version.is_none_or(|v| v <= now.version);
+        let last = match upto.last() {
+            Some(e) if exists => e,
+            _ => {
+                return Err(NotFound::NoSuchVersion {
+                    stream,
+                    latest: now.version,
+                }
+                .into());
+            }
+        };
+        let (version, time) = (last.version, last.time);
+        let then = fold(&stream, &upto)?;
+        Ok(Snapshot {
+            stream,
+            version,
+            latest_version: now.version,
+            time,
+            state: then.state,
+        })
+    }
+
+    async fn feed(&self, ctx: &Ctx, after: u64, limit: usize) -> Result<FeedPage> {
+        require_admin(&ctx.actor)?;
+        let events = self
+            .store
+            .read_all(after, limit.clamp(1, 1000))
+            .await
+            .map_err(store_error)?;
+        let next_after = events.last().map_or(after, |e| e.position);
+        Ok(FeedPage { events, next_after })
+    }
+}
+
+/// Refuses unless the actor is an admin (or a system process).
+fn require_admin(a: &Actor) -> Result<()> {
+    match a {
+        Actor::Anonymous => Err(Rejection::SignInFirst.into()),
+        a if a.is_privileged() => Ok(()),
+        _ => Err(Rejection::AdminOnly.into()),
+    }
+}
+
+/// Folds a stream's events from the start.
+fn fold(stream: &StreamId, events: &[RecordedEvent]) -> Result<Versioned> {
+    let mut v = Versioned::empty(stream);
+    for e in events {
+        v.fold(stream, e.as_fold())?;
+    }
+    Ok(v)
+}
+
+/// Checks that `ctx` may read the history of `stream`, whose current state is `v`: a wallet's
+/// member, a job's owner, or an admin.
+fn may_read(ctx: &Ctx, stream: &StreamId, v: &Versioned) -> Result<()> {
+    match &v.state {
+        tally_domain::State::Member(w) => {
+            w.visible_to(&Handle::parse(stream.key())?, &ctx.actor)?;
+        }
+        tally_domain::State::Job(j) => {
+            j.open_to(&JobId::parse(stream.key())?, &ctx.actor)?;
+        }
+    }
+    Ok(())
+}
+
+fn summary(
+    j: &tally_domain::Job,
+    version: u64,
+    launched_at: chrono::DateTime<chrono::Utc>,
+) -> Option<JobSummary> {
+    let d = j.details.as_ref()?;
+    Some(JobSummary {
+        id: d.id.to_string(),
+        owner: d.owner.to_string(),
+        title: d.title.to_string(),
+        description: d.description.to_string(),
+        reward: d.reward.get(),
+        status: j.status,
+        launched_at,
+        version,
+    })
+}
+
+fn application_view(who: &Handle, a: &tally_domain::Application) -> ApplicationView {
+    ApplicationView {
+        participant: who.to_string(),
+        pitch: a.pitch.to_string(),
+        status: a.status,
+    }
+}
+
+impl TallyService {
+    /// A job's current state and public summary, from its (short) full stream; for anyone
+    /// signed in.
+    async fn read_job(&self, id: &JobId, viewer: &Actor) -> Result<(Versioned, JobSummary)> {
+        if *viewer == Actor::Anonymous {
+            return Err(Rejection::SignInFirst.into());
+        }
+        let stream = StreamId::job(id);
+        let events = self.full_history(&stream).await?;
+        let v = fold(&stream, &events)?;
+        let unknown = || Error::from(Rejection::UnknownJob { job: id.clone() });
+        let first = events.first().ok_or_else(unknown)?;
+        let s = v
+            .state
+            .as_job()
+            .and_then(|j| summary(j, v.version, first.time))
+            .ok_or_else(unknown)?;
+        Ok((v, s))
+    }
+
+    /// What `ctx`'s actor may do now with the entity of `stream` (whose state is `current`):
+    /// the candidates the decision accepts, on the states they read.
+    async fn actions(
+        &self,
+        ctx: &Ctx,
+        stream: &StreamId,
+        current: &Versioned,
+        candidates: Vec<Action>,
+    ) -> Result<Vec<ActionView>> {
+        let mut known = Known::default();
+        known.set(stream, current.clone());
+        loop {
+            let more: Vec<StreamId> = affordance::reads(&candidates, &ctx.actor, known.states())
+                .into_iter()
+                .filter(|s| !known.holds(s))
+                .collect();
+            if more.is_empty() {
+                break;
+            }
+            self.read_into(&more, &mut known).await?;
+        }
+        Ok(affordance::offered(candidates, &ctx.actor, known.states())
+            .iter()
+            .map(ActionView::from)
+            .collect())
+    }
+}

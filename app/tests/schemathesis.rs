@@ -170,7 +170,10 @@ async fn fuzz(name: &str, mut server: Server) {
             .current_dir(out_dir())
             .args(["--config-file", config, "run"])
             .arg(format!("{}/api/v1/openapi.json", server.base))
-            .args(["--checks", "all", "--continue-on-failure", "--workers", "2"])
+            // One worker: CPython 3.11 before 3.11.8 (Debian 12 ships 3.11.2) can fail
+            // `ast.parse` run from two threads at once ("AST constructor recursion depth
+            // mismatch"), which hypothesis does while describing strategies.
+            .args(["--checks", "all", "--continue-on-failure", "--workers", "1"])
             .args(["--seed", &seed, "--no-color"])
             .arg("--header")
             .arg(format!("Authorization: Bearer {token}"))

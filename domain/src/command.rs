@@ -231,6 +231,13 @@ commands! {
         /// The job.
         job: JobId,
     }
+    /// Rewrites an open job's description (the job's owner).
+    EditJobDescription("edit_job_description", Target::On(EntityKind::Job), "Save the description") {
+        /// The job.
+        job: JobId,
+        /// The new description.
+        description: Description,
+    }
     /// Cancels an open job, refunding its owner (the job's owner).
     CancelJob("cancel_job", Target::On(EntityKind::Job), "Cancel the job") {
         /// The job.

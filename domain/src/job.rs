@@ -7,13 +7,13 @@
 use crate::affordance::{Action, placeholder};
 use crate::command::{
     AcceptApplicant, Apply, CancelJob, Change, CommandKind, CompleteJob, Context, Decide,
-    LaunchJob, WithdrawApplication,
+    EditJobDescription, LaunchJob, WithdrawApplication,
 };
 use crate::entity::{Entity, States, events};
 use crate::member::{MemberEvent, Wallet, acting_member, on};
 use crate::rejection::Rejection;
 use crate::stream::{EntityKind, StreamId};
-use crate::values::{Credits, Description, Handle, JobId, Pitch, Reason, Title};
+use crate::values::{Credits, Description, Handle, JobId, Pitch, Raw, Reason, Title};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -56,6 +56,11 @@ events! {
             participant: Handle,
             /// How much.
             reward: Credits,
+        },
+        /// The owner rewrote the description of the open job.
+        JobDescriptionEdited {
+            /// The new description.
+            description: Description,
         },
         /// The owner cancelled the job (the reward was refunded in the same transaction).
         JobCancelled {
@@ -272,6 +277,20 @@ impl Job {
             CompleteJob { job: id.clone() },
             CommandKind::CompleteJob.label(),
         ));
+        // The form starts with the current text; the candidate holds another one, since an
+        // edit that changes nothing is refused.
+        let current = self.details.as_ref().map_or("", |d| d.description.as_str());
+        let other = if current.is_empty() { "…" } else { "" };
+        v.push(
+            Action::new(
+                EditJobDescription {
+                    job: id.clone(),
+                    description: placeholder(Description::parse(other)),
+                },
+                CommandKind::EditJobDescription.label(),
+            )
+            .prefilled("description", Raw::from(current)),
+        );
         v.push(
             Action::new(
                 CancelJob {
@@ -328,6 +347,11 @@ impl Entity for Job {
                 }
                 self.accepted = Some(participant.clone());
                 self.status = JobStatus::InProgress;
+            }
+            JobEvent::JobDescriptionEdited { description } => {
+                if let Some(d) = self.details.as_mut() {
+                    d.description = description.clone();
+                }
             }
             JobEvent::JobCompleted { .. } => self.status = JobStatus::Completed,
             JobEvent::JobCancelled { reason } => {
@@ -532,6 +556,29 @@ impl Decide for CompleteJob {
                 },
             ),
         ])
+    }
+}
+
+impl Decide for EditJobDescription {
+    fn reads(&self, _: &Context<'_>, _: &States) -> Vec<StreamId> {
+        job_and(&self.job, None)
+    }
+
+    /// By the owner, while the job is open, to a description that differs from the current one.
+    fn decide(&self, cx: &Context<'_>, states: &States) -> Result<Vec<Change>, Rejection> {
+        let by = acting_member(cx.actor)?;
+        let job = states.job(&self.job);
+        let d = job.require_owner(&self.job, by)?;
+        job.require_open()?;
+        if d.description == self.description {
+            return Err(Rejection::DescriptionUnchanged);
+        }
+        Ok(vec![at(
+            &self.job,
+            JobEvent::JobDescriptionEdited {
+                description: self.description.clone(),
+            },
+        )])
     }
 }
 

@@ -108,6 +108,9 @@ pub enum Rejection {
     /// An accepted application can no longer be withdrawn.
     #[error("the application has been accepted and can no longer be withdrawn")]
     ApplicationAccepted,
+    /// An edit that would leave the description as it is.
+    #[error("the job already has this description")]
+    DescriptionUnchanged,
 }
 
 impl Rejection {
@@ -132,6 +135,7 @@ impl Rejection {
             Self::JobNotInProgress { .. } => "job_not_in_progress",
             Self::NoLiveApplication { .. } => "no_live_application",
             Self::ApplicationAccepted => "application_accepted",
+            Self::DescriptionUnchanged => "description_unchanged",
         }
     }
 

@@ -305,6 +305,15 @@ fn accept(id: &str, owner: &str, who: &str) -> Cmd {
 fn complete(id: &str, owner: &str) -> Cmd {
     by(Actor::member(owner), CompleteJob { job: j(id) })
 }
+fn edit(id: &str, who: &str, text: &str) -> Cmd {
+    by(
+        Actor::member(who),
+        EditJobDescription {
+            job: j(id),
+            description: Description::parse(text).unwrap(),
+        },
+    )
+}
 fn cancel(id: &str, owner: &str) -> Cmd {
     by(
         Actor::member(owner),
@@ -715,12 +724,102 @@ fn cancelling_a_job_you_do_not_own_is_rejected() {
         .then_rejects("not_job_owner");
 }
 
+// ---- Edit the description ----
+
+#[test]
+fn the_owner_edits_an_open_jobs_description() {
+    let g = given()
+        .member("alice")
+        .member("bob")
+        .granted("alice", 10)
+        .launched("j1", "alice", 10)
+        .applied("j1", "bob");
+    let mut l = g.0.clone();
+    g.when(edit("j1", "alice", "Two colours,\nvector files."))
+        .then(vec![Recorded::Job(
+            j("j1"),
+            JobEvent::JobDescriptionEdited {
+                description: Description::parse("Two colours,\nvector files.").unwrap(),
+            },
+        )]);
+    l.execute(&edit("j1", "alice", "Two colours,\nvector files."))
+        .unwrap();
+    let job = &l.jobs[&j("j1")];
+    let d = job.details.as_ref().unwrap();
+    assert_eq!(d.description.as_str(), "Two colours,\nvector files.");
+    assert_eq!((job.status, d.reward), (JobStatus::Open, c(10)));
+    // It may be emptied, as at launch.
+    l.execute(&edit("j1", "alice", "")).unwrap();
+}
+
+#[test]
+fn editing_a_description_is_for_the_owner_of_an_open_job() {
+    let g = || {
+        given()
+            .member("alice")
+            .member("bob")
+            .granted("alice", 10)
+            .launched("j1", "alice", 10)
+    };
+    g().when(edit("j1", "bob", "mine now"))
+        .then_rejects("not_job_owner");
+    g().when(Cmd {
+        actor: admin(),
+        ..edit("j1", "alice", "by an admin")
+    })
+    .then_rejects("members_only");
+    g().when(Cmd {
+        actor: Actor::Anonymous,
+        ..edit("j1", "alice", "by nobody")
+    })
+    .then_rejects("unauthorized");
+    g().applied("j1", "bob")
+        .accepted("j1", "bob")
+        .when(edit("j1", "alice", "too late"))
+        .then_rejects("job_not_open");
+    let mut cancelled = g().0;
+    cancelled.execute(&cancel("j1", "alice")).unwrap();
+    Given(cancelled)
+        .when(edit("j1", "alice", "after the end"))
+        .then_rejects("job_not_open");
+}
+
+#[test]
+fn an_edit_that_changes_nothing_is_rejected() {
+    // Launched with an empty description.
+    given()
+        .member("alice")
+        .granted("alice", 10)
+        .launched("j1", "alice", 10)
+        .when(edit("j1", "alice", ""))
+        .then_rejects("description_unchanged");
+}
+
+#[test]
+fn a_description_follows_the_rules_of_launch() {
+    let long = "x".repeat(5001);
+    for bad in [long.as_str(), " leading", "\u{202e}gnp.exe", "\u{200b}"] {
+        let e = Description::parse(bad).unwrap_err();
+        assert_eq!(e.code, "invalid_description", "{bad:?}");
+    }
+    let fields = BTreeMap::from([
+        ("job".to_owned(), Raw::from("j1")),
+        ("description".to_owned(), Raw::from("x".repeat(5001))),
+    ]);
+    let e = Command::parse(CommandKind::EditJobDescription, &fields).unwrap_err();
+    assert_eq!(
+        (e.field.as_str(), e.code.as_str()),
+        ("description", "invalid_description")
+    );
+}
+
 #[test]
 fn acting_on_an_unknown_job_is_rejected() {
     for cmd in [
         withdraw("nope", "bob"),
         accept("nope", "bob", "carol"),
         complete("nope", "bob"),
+        edit("nope", "bob", "x"),
         cancel("nope", "bob"),
     ] {
         given().member("bob").when(cmd).then_rejects("unknown_job");
@@ -758,6 +857,7 @@ fn every_rejection_has_a_distinct_stable_code_a_message_and_survives_json() {
             participant: h("abc"),
         },
         Rejection::ApplicationAccepted,
+        Rejection::DescriptionUnchanged,
     ];
     let codes: std::collections::BTreeSet<_> = all.iter().map(Rejection::code).collect();
     assert_eq!(codes.len(), all.len());
@@ -852,7 +952,7 @@ fn the_owner_is_offered_what_the_job_allows_and_others_what_they_may_do() {
     };
     assert_eq!(
         kinds(Actor::member("alice")),
-        ["Accept @bob", "Cancel the job"]
+        ["Accept @bob", "Save the description", "Cancel the job"]
     );
     assert_eq!(kinds(Actor::member("bob")), ["Withdraw my application"]);
     assert_eq!(kinds(Actor::member("carol")), ["Apply"]);
@@ -873,6 +973,18 @@ fn the_owner_is_offered_what_the_job_allows_and_others_what_they_may_do() {
         apply.ask.iter().map(|a| a.field).collect::<Vec<_>>(),
         ["pitch"]
     );
+    // The edit form starts with the current description.
+    let mut edited = l.clone();
+    edited
+        .execute(&edit("j1", "alice", "Round, in blue."))
+        .unwrap();
+    let offer = edited.offered(&job, &Actor::member("alice"));
+    let edit = offer
+        .iter()
+        .find(|a| a.kind() == CommandKind::EditJobDescription)
+        .unwrap();
+    assert_eq!(edit.ask[0].field, "description");
+    assert_eq!(edit.ask[0].initial, Raw::from("Round, in blue."));
 }
 
 #[test]
@@ -922,6 +1034,8 @@ fn arb_cmd() -> impl Strategy<Value = Cmd> {
         (jb(), m(), m()).prop_map(|(id, by, w)| accept(id, by, w)),
         (jb(), m()).prop_map(|(id, by)| complete(id, by)),
         (jb(), m()).prop_map(|(id, by)| cancel(id, by)),
+        (jb(), m(), proptest::sample::select(&["", "v2", "v3"][..]))
+            .prop_map(|(id, by, text)| edit(id, by, text)),
     ]
 }
 

@@ -1,9 +1,11 @@
-//! Launching jobs: the reward moves from the owner's balance into escrow, in one step.
+//! Launching jobs: the reward moves from the owner's balance into escrow, in one step; and
+//! editing an open job's description.
 
 use super::params::{Status, Who, text_of};
 use crate::TallyWorld;
-use anyhow::{Context, Result, ensure};
+use anyhow::{Context, Result, bail, ensure};
 use cucumber::{given, then, when};
+use tally_ports::{CommandKind, Input, State};
 use uuid::Uuid;
 
 pub(crate) use super::commands::launch;
@@ -92,6 +94,84 @@ async fn holds_nothing_for(w: &mut TallyWorld, owner: String, title: String) -> 
         v.escrow.iter().all(|l| l.job != id),
         "{owner} still holds credits for {title:?}: {:?}",
         v.escrow
+    );
+    Ok(())
+}
+
+fn edit(job: &str, description: &str) -> Input {
+    Input::new(CommandKind::EditJobDescription)
+        .with("job", job)
+        .with("description", description)
+}
+
+#[given(expr = "{word} has edited the description of the job {string} to {string}")]
+async fn has_edited(w: &mut TallyWorld, owner: String, title: String, text: String) -> Result<()> {
+    let id = w.job(&title)?;
+    w.tally()
+        .execute(&TallyWorld::member(&owner)?, edit(&id, &text))
+        .await
+        .with_context(|| format!("{owner} editing {title:?}"))?;
+    Ok(())
+}
+
+async fn edits_to(w: &mut TallyWorld, who: &Who, title: &str, text: &str) -> Result<()> {
+    let id = w.job(title)?;
+    let t = w.begin().await?;
+    let r = t.execute(&who.ctx(), edit(&id, text)).await;
+    w.settle_command(r);
+    Ok(())
+}
+
+#[when(expr = "{actor} edits the description of the job {string} to {string}")]
+async fn edits(w: &mut TallyWorld, who: Who, title: String, text: String) -> Result<()> {
+    edits_to(w, &who, &title, &text).await
+}
+
+#[when(expr = "{actor} edits the description of the job {string} to a text of {int} characters")]
+async fn edits_long(w: &mut TallyWorld, who: Who, title: String, n: i64) -> Result<()> {
+    edits_to(w, &who, &title, &text_of(n)).await
+}
+
+#[then(expr = "the job {string} has the description {string}")]
+async fn has_description(w: &mut TallyWorld, title: String, text: String) -> Result<()> {
+    let v = w.job_as_admin(&title).await?;
+    ensure!(
+        v.job.description == text,
+        "the job {title:?} has the description {:?}",
+        v.job.description
+    );
+    Ok(())
+}
+
+#[then(expr = "they see the description {string}")]
+async fn they_see_description(w: &mut TallyWorld, text: String) -> Result<()> {
+    w.succeeded()?;
+    let v = w
+        .participant_view
+        .as_ref()
+        .context("no job was looked at")?;
+    ensure!(
+        v.job.description == text,
+        "they see the description {:?}",
+        v.job.description
+    );
+    Ok(())
+}
+
+#[then(expr = "back then the job had the description {string}")]
+async fn had_description(w: &mut TallyWorld, text: String) -> Result<()> {
+    w.succeeded()?;
+    let s = w
+        .snapshot
+        .as_ref()
+        .context("no earlier state was looked at")?;
+    let State::Job(job) = &s.state else {
+        bail!("that is not a job: {:?}", s.stream)
+    };
+    let then = job.details.as_ref().map(|d| d.description.as_str());
+    ensure!(
+        then == Some(text.as_str()),
+        "back then the job had the description {then:?}"
     );
     Ok(())
 }

@@ -29,8 +29,9 @@ pub(crate) async fn serve(
     .await
     .context("bootstrapping the admin account")?;
     let config = HttpConfig {
-        // Hashing cost is not what these scenarios are about.
+        // Hashing cost and attempt limits are not what these scenarios are about.
         password_cost: PasswordCost::Minimal,
+        auth_attempts_per_minute: 100_000,
         ..HttpConfig::default()
     };
     let state = AppState::new(service, accounts).with_config(config);

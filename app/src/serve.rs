@@ -31,6 +31,9 @@ pub struct ServeArgs {
     /// The largest request body accepted, in bytes.
     #[arg(long, env = "TALLY_BODY_LIMIT", default_value_t = 64 * 1024)]
     pub body_limit: usize,
+    /// Sign-up and log-in attempts one client address may make a minute (429 beyond).
+    #[arg(long, env = "TALLY_AUTH_ATTEMPTS", default_value_t = 20)]
+    pub auth_attempts_per_minute: u32,
 }
 
 /// Runs the web service until SIGTERM or Ctrl-C; requests in flight finish first.
@@ -62,6 +65,7 @@ pub async fn run(storage: StorageArgs, args: ServeArgs) -> Result<()> {
         body_limit: args.body_limit,
         request_timeout: Duration::from_secs(args.request_timeout),
         secure_cookies: args.secure_cookies,
+        auth_attempts_per_minute: args.auth_attempts_per_minute,
         ..HttpConfig::default()
     };
     let state = AppState::new(opened.tally, accounts).with_config(config);
@@ -70,10 +74,13 @@ pub async fn run(storage: StorageArgs, args: ServeArgs) -> Result<()> {
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr().context("reading the bound address")?;
     tracing::info!(%addr, "serving http://{addr}/api/v1");
-    axum::serve(listener, tally_http::router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving")?;
+    axum::serve(
+        listener,
+        tally_http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("serving")?;
     tracing::info!("stopped");
     Ok(())
 }

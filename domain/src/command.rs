@@ -3,7 +3,7 @@
 //! given the states known so far) and decides over their states ([`Decide::decide`]),
 //! returning each stream's events.
 //!
-//! Each command is declared once, in [`commands!`] below: its struct, its name, what it is
+//! Each command is declared once, in `commands!` below: its struct, its name, what it is
 //! about (its [`Target`]), the label of its button, and its fields with their value types. What
 //! the outside world needs to build one from raw input (its fields and their rules, a parser
 //! that names the field at fault) comes from that one declaration, so an adapter (the JSON

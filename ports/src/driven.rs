@@ -18,6 +18,11 @@ pub enum StoreError {
     /// nothing was written; its outcome is the answer.
     #[error("command {0} was recorded meanwhile")]
     Duplicate(Uuid),
+    /// The connection was lost while the write committed (or during a write that commits
+    /// as it returns): it may or may not have been recorded. The service looks the command
+    /// id up to find out.
+    #[error("outcome unknown: {0}")]
+    Unknown(String),
     /// Anything else (connection lost, storage down, corrupt data). Not retried.
     #[error("{0}")]
     Other(String),
@@ -60,7 +65,8 @@ pub struct CommandOutcome {
 pub struct AppendPlan {
     /// One entry per stream the command writes (one or several).
     pub streams: Vec<StreamAppend>,
-    /// The command id to record, if the client chose one.
+    /// The command id to record (the service records every command's, so that an unknown
+    /// outcome can be looked up); `None` only for writes that are not commands.
     pub command: Option<CommandRecord>,
     /// The states after the append, for the state cache, written in the same transaction
     /// ("only if newer or of another format", as [`StateCache::put`]).
@@ -217,8 +223,8 @@ pub trait WriteTx: Send {
     /// Commits, and returns the appended events with their global positions.
     ///
     /// # Errors
-    /// [`StoreError::Conflict`] on a serialization failure at commit; [`StoreError::Other`]
-    /// if the outcome is unknown (connection lost).
+    /// [`StoreError::Conflict`] on a serialization failure at commit; [`StoreError::Unknown`]
+    /// if the outcome is unknown (connection lost); [`StoreError::Other`] otherwise.
     async fn commit(self: Box<Self>) -> Result<Vec<RecordedEvent>, StoreError>;
 }
 

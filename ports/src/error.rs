@@ -28,6 +28,9 @@ pub enum Error {
     /// A concurrent change won every retry, or a name or id was already used.
     #[error("{0}")]
     Conflict(Conflict),
+    /// The service cannot say now what happened; it says what to do.
+    #[error("{0}")]
+    Unavailable(Unavailable),
     /// Storage or another dependency failed. Whether a command was recorded is unknown
     /// unless it carried a command id, in which case repeating it is safe.
     #[error("internal error: {0}")]
@@ -98,6 +101,34 @@ pub enum Conflict {
     },
 }
 
+/// The service cannot answer now, and says what the caller can do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum Unavailable {
+    /// The connection to storage was lost while the command committed, and looking up its
+    /// outcome failed too: it may or may not have been recorded. Repeating it with
+    /// `command_id` as its idempotency key is safe, and answers its outcome.
+    #[error(
+        "the connection to storage was lost while command {command_id} committed, and its \
+         outcome could not be looked up: repeat it with Idempotency-Key: {command_id} to learn \
+         whether it was recorded (it will not be recorded twice)"
+    )]
+    OutcomeUnknown {
+        /// The command's id (assigned by the service when the caller gave none).
+        command_id: Uuid,
+    },
+    /// The connection to storage was lost at every attempt; the command was not recorded.
+    #[serde(rename = "storage_unavailable")]
+    #[error(
+        "the connection to storage kept being lost; command {command_id} was not recorded: \
+         try again"
+    )]
+    NotRecorded {
+        /// The command's id.
+        command_id: Uuid,
+    },
+}
+
 impl Error {
     /// A stable machine code for the error.
     pub fn code(&self) -> &str {
@@ -115,6 +146,8 @@ impl Error {
                 Conflict::CommandIdReused { .. } => "command_id_reused",
                 Conflict::AccountExists { .. } => "account_exists",
             },
+            Self::Unavailable(Unavailable::OutcomeUnknown { .. }) => "outcome_unknown",
+            Self::Unavailable(Unavailable::NotRecorded { .. }) => "storage_unavailable",
             Self::Infrastructure(_) => "internal",
         }
     }
@@ -165,6 +198,7 @@ impl Serialize for Error {
             }
             Self::NotFound(n) => details(serde_json::to_value(n)),
             Self::Conflict(c) => details(serde_json::to_value(c)),
+            Self::Unavailable(u) => details(serde_json::to_value(u)),
             Self::Infrastructure(_) => serde_json::Map::new(),
         };
         let mut map = s.serialize_map(Some(2 + extra.len()))?;
@@ -192,6 +226,12 @@ impl From<Rejection> for Error {
 impl From<NotFound> for Error {
     fn from(n: NotFound) -> Self {
         Self::NotFound(n)
+    }
+}
+
+impl From<Unavailable> for Error {
+    fn from(u: Unavailable) -> Self {
+        Self::Unavailable(u)
     }
 }
 

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tally_domain::{InvalidValue, Rejection, RejectionKind};
-use tally_ports::{Conflict, Error, NotFound, Unauthorized};
+use tally_ports::{Conflict, Error, NotFound, Unauthorized, Unavailable};
 
 /// The media type of problems.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -47,6 +47,7 @@ pub fn status(e: &Error) -> u16 {
         },
         Error::NotFound(_) => 404,
         Error::Conflict(_) => 409,
+        Error::Unavailable(_) => 503,
         Error::Infrastructure(_) => 500,
     }
 }
@@ -126,6 +127,7 @@ impl Problem {
             Error::NotFound(n) => p.details = details_of(n),
             Error::Conflict(Conflict::KeptChanging { .. }) | Error::Infrastructure(_) => {}
             Error::Conflict(c) => p.details = details_of(c),
+            Error::Unavailable(u) => p.details = details_of(u),
         }
         p
     }
@@ -176,6 +178,10 @@ impl Problem {
                 }
                 Ok(c) => Error::Conflict(c),
             },
+            503 => match serde_json::from_value::<Unavailable>(tagged()) {
+                Ok(u) => Error::Unavailable(u),
+                Err(_) => Error::infrastructure(format!("HTTP 503: {message} ({})", self.code)),
+            },
             s => Error::infrastructure(format!("HTTP {s}: {message} ({})", self.code)),
         }
     }
@@ -212,6 +218,12 @@ mod tests {
                 command_id: uuid::Uuid::nil(),
             }),
             Error::Conflict(Conflict::AccountExists { name: "zed".into() }),
+            Error::Unavailable(Unavailable::OutcomeUnknown {
+                command_id: uuid::Uuid::nil(),
+            }),
+            Error::Unavailable(Unavailable::NotRecorded {
+                command_id: uuid::Uuid::nil(),
+            }),
         ];
         for e in cases {
             let p = Problem::of(&e);

@@ -1,5 +1,5 @@
 //! Tally's driving ports over the JSON API: [`HttpTally`] implements [`Tally`] and
-//! [`HttpIdentity`] implements [`Identity`] by calling a running Tally web service, so that
+//! [`HttpIdentity`] implements [`Identity`](tally_ports::identity::Identity) by calling a running Tally web service, so that
 //! the same tests run in process and over HTTP.
 //!
 //! Both are generic: a command goes to its path with its fields as the body, whatever the

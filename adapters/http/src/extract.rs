@@ -221,6 +221,9 @@ impl FromRequestParts<AppState> for Caller {
             }
             Err(e) => return Err(e.into()),
         };
+        if by_cookie && parts.uri.path().starts_with(tally_api::paths::API) {
+            same_site_only(parts)?;
+        }
         Ok(Self {
             actor: actor_of(&p)?,
             principal: Some(p),
@@ -228,6 +231,42 @@ impl FromRequestParts<AppState> for Caller {
             by_cookie,
         })
     }
+}
+
+/// An unsafe request to the JSON API authenticated by the session cookie must come from this
+/// site's own pages: a browser says where a request comes from (`Sec-Fetch-Site`, else
+/// `Origin`, which it sends with every `POST`, `PUT`, `PATCH` and `DELETE`). Without one of
+/// them the request is refused too, so a cross-site form or `fetch` cannot spend a member's
+/// credits through their cookie (`SameSite=Lax` alone would be the only guard). Calls with a
+/// bearer token are not concerned: no browser attaches one by itself. The pages have their
+/// own CSRF tokens.
+fn same_site_only(parts: &Parts) -> Result<(), ApiError> {
+    use axum::http::Method;
+    if matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(());
+    }
+    let h = &parts.headers;
+    let header = |name: &str| h.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let same = match (header("sec-fetch-site"), header("origin")) {
+        (Some(site), _) => site.eq_ignore_ascii_case("same-origin") || site == "none",
+        (None, Some(origin)) => {
+            let authority = origin.split_once("://").map_or("", |(_, a)| a);
+            let host = header("x-forwarded-host")
+                .or(header("host"))
+                .unwrap_or_default();
+            !authority.is_empty() && authority.eq_ignore_ascii_case(host)
+        }
+        (None, None) => false,
+    };
+    if same {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "cross_site_request",
+        "a change authenticated by the session cookie must come from this site's pages \
+         (same Origin); other clients authenticate with Authorization: Bearer <token>",
+    ))
 }
 
 /// The context of a call on the driving port: the caller, and the `Idempotency-Key` and

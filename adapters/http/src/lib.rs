@@ -11,7 +11,9 @@
 //! ```no_run
 //! # async fn run(state: tally_http::AppState) -> std::io::Result<()> {
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//! axum::serve(listener, tally_http::router(state)).await
+//! let app = tally_http::router(state);
+//! // The peer address keys the sign-up and log-in limits.
+//! axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await
 //! # }
 //! ```
 #![forbid(unsafe_code)]
@@ -20,6 +22,7 @@
 mod api;
 pub mod error;
 pub mod extract;
+pub mod limits;
 pub mod links;
 pub mod openapi;
 mod pages;
@@ -81,6 +84,8 @@ pub struct HttpConfig {
     pub secure_cookies: bool,
     /// How expensive password hashing is.
     pub password_cost: PasswordCost,
+    /// How many sign-up and log-in attempts one client address may make a minute.
+    pub auth_attempts_per_minute: u32,
 }
 
 impl Default for HttpConfig {
@@ -91,6 +96,7 @@ impl Default for HttpConfig {
             session_ttl: chrono::Duration::hours(12),
             secure_cookies: false,
             password_cost: PasswordCost::Standard,
+            auth_attempts_per_minute: 20,
         }
     }
 }
@@ -106,6 +112,7 @@ pub struct AppState {
     pub readiness: Arc<dyn Readiness>,
     /// Settings.
     pub config: Arc<HttpConfig>,
+    auth_limiter: Arc<limits::AuthLimiter>,
     service: Arc<TallyService>,
     accounts: Arc<dyn Accounts>,
 }
@@ -127,6 +134,9 @@ impl AppState {
                 service: service.clone(),
                 accounts: accounts.clone(),
             }),
+            auth_limiter: Arc::new(limits::AuthLimiter::per_minute(
+                config.auth_attempts_per_minute,
+            )),
             config: Arc::new(config),
             service,
             accounts,
@@ -155,9 +165,21 @@ pub fn router(state: AppState) -> Router {
         ));
     api.merge(pages::router())
         .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::auth_attempts,
+        ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::timeout_problem,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::declared_length,
         ))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(PropagateRequestIdLayer::x_request_id())

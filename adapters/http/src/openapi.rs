@@ -1,4 +1,4 @@
-//! The OpenAPI document, from the one route registry ([`crate::api`]): every route is in it,
+//! The OpenAPI document, from the one route registry (`api`): every route is in it,
 //! with the schemas of its bodies (views derived from the port's types, command bodies from
 //! the domain's rules), and nothing else is.
 

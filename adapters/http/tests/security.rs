@@ -239,8 +239,11 @@ async fn a_session_cookie_signs_in_until_logging_out() {
     )
     .await;
     assert_eq!(who.body["actor"], "member:alice");
+    // A browser says where a change comes from (and a cookie-authenticated one must come
+    // from this site).
     let out = browser
         .delete(app.url("/api/v1/session"))
+        .header("origin", app.server.url())
         .send()
         .await
         .unwrap();

@@ -66,7 +66,7 @@ pub(crate) fn at_commit(e: &sqlx::Error) -> StoreError {
         Failure::Duplicate => {
             StoreError::Conflict("commit: the command id was recorded meanwhile".into())
         }
-        Failure::Lost(m) => StoreError::Other(format!(
+        Failure::Lost(m) => StoreError::Unknown(format!(
             "commit: {m}; the transaction may or may not have committed"
         )),
         Failure::Other(m) => StoreError::Other(format!("commit: {m}")),

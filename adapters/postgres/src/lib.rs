@@ -48,12 +48,13 @@
 //! a command id taken meanwhile) are [`StoreError::Conflict`](tally_ports::driven::StoreError):
 //! the service retries them. A connection lost before `COMMIT` is a conflict too (nothing was
 //! committed, the retry runs on another connection); lost during `COMMIT`, or during the fast
-//! path's single statement, it is [`StoreError::Other`](tally_ports::driven::StoreError): the
-//! outcome is unknown.
+//! path's single statement, it is [`StoreError::Unknown`](tally_ports::driven::StoreError):
+//! the service then looks the command's id up (every command records one) on a fresh
+//! connection, and answers with its receipt, or runs it again if it was not recorded.
 //!
 //! # The state cache is written in the command's transaction, and reconciled by version
-//! The cache rows the service computes ride in the append statement ([`Appended`]'s
-//! `cache_written` is `true`), so after a commit the cache is never behind the events
+//! The cache rows the service computes ride in the append statement, so after a commit the
+//! cache is never behind the events
 //! unless someone deleted, truncated or tampered with rows, or the state type changed shape
 //! (its format). Readers do not trust it blindly anyway: `list` returns the rows of the
 //! requested format that match the filter (the job board: `status = 'open'`, by index)
@@ -61,8 +62,6 @@
 //! `streams.version`) or of another format, found by joining the `streams` index with the
 //! cache (never by scanning events). The service rebuilds those from their events and writes
 //! them back. So the board is right even after `TRUNCATE state_cache`.
-//!
-//! [`Appended`]: tally_ports::driven::Appended
 //!
 //! # A global order without gaps for tailers
 //! Positions come from a sequence, and a transaction that drew a low position may commit

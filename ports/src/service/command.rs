@@ -7,7 +7,7 @@ use crate::ctx::Ctx;
 use crate::driven::{AppendPlan, CommandRecord, StoreError, StreamAppend, WriteTx};
 use crate::driving::{EventRef, Input, Receipt};
 use crate::envelope::{RecordedEvent, StreamId};
-use crate::error::{Conflict, Error, Result};
+use crate::error::{Conflict, Error, Result, Unavailable};
 use crate::format::fnv1a;
 use std::future::Future;
 use std::sync::atomic::Ordering;
@@ -29,6 +29,8 @@ enum Attempt {
     Retry(String),
     /// The command id was recorded meanwhile: its outcome is the answer.
     Duplicate,
+    /// The write may or may not have committed (a connection lost at commit): look it up.
+    Unknown(String),
     /// Give up with this error.
     Failed(Error),
 }
@@ -38,6 +40,7 @@ impl From<StoreError> for Attempt {
         match e {
             StoreError::Conflict(why) => Self::Retry(why),
             StoreError::Duplicate(_) => Self::Duplicate,
+            StoreError::Unknown(why) => Self::Unknown(why),
             other => Self::Failed(store_error(other)),
         }
     }
@@ -155,6 +158,33 @@ impl TallyService {
                         Error::infrastructure(format!("command {id} was recorded but not found"))
                     });
                 }
+                // 4. Lost at commit: the command id tells what happened. Recorded: that is the
+                //    answer. Not recorded: run it again. Cannot tell: the caller repeats it
+                //    with its id, which cannot record it twice.
+                Err(Attempt::Unknown(why)) => match self.look_up(id, fingerprint).await {
+                    Some(Some(receipt)) => {
+                        self.stats.resolved.fetch_add(1, Ordering::Relaxed);
+                        tracing::info!(%id, %why, "a commit's outcome was lost, and found");
+                        return Ok(receipt);
+                    }
+                    Some(None) if attempt + 1 < self.retry.attempts => {
+                        attempt += 1;
+                        self.stats.resolved.fetch_add(1, Ordering::Relaxed);
+                        for s in known.streams() {
+                            self.memo.forget(s);
+                        }
+                        known.clear();
+                        tracing::info!(%id, %why, "a commit was lost before it recorded; again");
+                    }
+                    Some(None) => {
+                        tracing::warn!(%id, %why, "every attempt lost its connection");
+                        return Err(Unavailable::NotRecorded { command_id: id }.into());
+                    }
+                    None => {
+                        tracing::warn!(%id, %why, "a commit's outcome is unknown");
+                        return Err(Unavailable::OutcomeUnknown { command_id: id }.into());
+                    }
+                },
                 Err(Attempt::Failed(e)) => return Err(e),
             }
         }
@@ -352,8 +382,10 @@ impl TallyService {
         let cache = after.iter().map(|(s, v)| self.cache_row(s, v)).collect();
         let plan = AppendPlan {
             streams: appends,
-            command: job.ctx.command_id.map(|id| CommandRecord {
-                command_id: id,
+            // Every command's id, chosen by the client or not: it is how an outcome lost at
+            // commit is found again (and it cannot be recorded twice).
+            command: Some(CommandRecord {
+                command_id: job.id,
                 fingerprint: job.fingerprint.to_owned(),
             }),
             cache,
@@ -377,6 +409,20 @@ impl TallyService {
             command_id: job.id,
             events: recorded.iter().map(EventRef::from).collect(),
         }
+    }
+
+    /// The outcome of a command whose commit was lost, looked up on fresh connections (a few
+    /// times: the pool may still hold connections the same failure broke); `None` if storage
+    /// cannot tell.
+    async fn look_up(&self, id: Uuid, fingerprint: &str) -> Option<Option<Receipt>> {
+        for attempt in 0..3u32 {
+            match self.outcome(id, fingerprint).await {
+                Ok(found) => return Some(found),
+                Err(e) => tracing::debug!(%id, error = %e, attempt, "looking up an outcome"),
+            }
+            tokio::time::sleep(self.retry.backoff(attempt + 1)).await;
+        }
+        None
     }
 
     /// The outcome of a command id recorded earlier, if any.

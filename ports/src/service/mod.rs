@@ -1,6 +1,6 @@
-//! The application service: every use case of [`Tally`], run through the driven ports.
+//! The application service: every use case of [`Tally`](crate::Tally), run through the driven ports.
 //!
-//! A command runs the algorithm of ARCHITECTURE.md, written once ([`command`]): take the
+//! A command runs the algorithm of ARCHITECTURE.md, written once (in `command.rs`): take the
 //! states its decision reads (held in memory, else the state cache, else replayed from the
 //! events), decide (pure), and append if no stream moved on, in one transaction; otherwise
 //! load what moved and decide again inside the transaction; retry conflicts. Views read
@@ -63,6 +63,9 @@ pub struct Stats {
     pub retries: AtomicU64,
     /// Commands that failed with `Conflict` after every retry.
     pub conflicts: AtomicU64,
+    /// Commits whose outcome was lost with the connection and found by their command id
+    /// (recorded, or not and run again).
+    pub resolved: AtomicU64,
 }
 
 /// The cache format of each entity kind's state.
@@ -337,6 +340,6 @@ fn store_error(e: StoreError) -> Error {
         StoreError::Duplicate(id) => Error::infrastructure(format!(
             "command {id} was recorded concurrently, and its outcome could not be read"
         )),
-        StoreError::Other(why) => Error::infrastructure(why),
+        StoreError::Unknown(why) | StoreError::Other(why) => Error::infrastructure(why),
     }
 }

@@ -174,6 +174,17 @@ impl StateQuery {
             Some(v) => Some(within("version", v, 1, MAX_POSITION)? as u64),
             None => None,
         };
+        // RFC 3339 has four-digit years; chrono reads more, which no store need hold.
+        if let Some(t) = self.at
+            && !(1..=9999).contains(&chrono::Datelike::year(&t))
+        {
+            return Err(Error::invalid(
+                "at",
+                "invalid_query",
+                "at is an RFC 3339 time, in the years 0001 to 9999",
+            )
+            .into());
+        }
         Ok(AsOf {
             version,
             time: self.at,

@@ -1,4 +1,5 @@
-//! A real server on a free port, with memory storage, an admin, and a small HTTP driver.
+//! A real server on a free port, with memory (or PostgreSQL) storage, an admin, and a small
+//! HTTP driver.
 #![allow(dead_code)]
 
 use reqwest::{Client, Method, StatusCode};
@@ -15,6 +16,8 @@ pub struct App {
     pub server: Server,
     pub client: Client,
     pub admin: String,
+    /// The test database, with PostgreSQL storage (dropped with the app).
+    pub db: Option<tally_postgres::testing::TestDb>,
 }
 
 /// An answer: status, body (JSON, or `Null`), headers.
@@ -38,9 +41,43 @@ pub fn client() -> Client {
 }
 
 impl App {
+    /// On memory storage.
     pub async fn start() -> Self {
         let (svc, _store) = tally_memory::service();
-        let accounts = Arc::new(MemoryAccounts::new());
+        Self::over(
+            svc,
+            Arc::new(MemoryAccounts::new()),
+            None,
+            HttpConfig::default(),
+        )
+        .await
+    }
+
+    /// On memory storage, with these settings (the password cost is always minimal).
+    pub async fn start_with(config: HttpConfig) -> Self {
+        let (svc, _store) = tally_memory::service();
+        Self::over(svc, Arc::new(MemoryAccounts::new()), None, config).await
+    }
+
+    /// On a fresh PostgreSQL database (see `tally_postgres::testing`).
+    pub async fn start_postgres() -> Self {
+        let db = tally_postgres::testing::TestDb::create().await;
+        let svc = db.store().service();
+        let accounts = Arc::new(tally_postgres::PgAccounts::new(db.store().clone()));
+        Self::over(svc, accounts, Some(db), HttpConfig::default()).await
+    }
+
+    /// Both storages, each in turn.
+    pub async fn each() -> [Self; 2] {
+        [Self::start().await, Self::start_postgres().await]
+    }
+
+    async fn over(
+        svc: tally_ports::TallyService,
+        accounts: Arc<dyn tally_ports::accounts::Accounts>,
+        db: Option<tally_postgres::testing::TestDb>,
+        config: HttpConfig,
+    ) -> Self {
         bootstrap_admin(
             accounts.as_ref(),
             Some(ADMIN_PASSWORD),
@@ -50,7 +87,7 @@ impl App {
         .unwrap();
         let config = HttpConfig {
             password_cost: PasswordCost::Minimal,
-            ..HttpConfig::default()
+            ..config
         };
         let state = AppState::new(Arc::new(svc), accounts).with_config(config);
         let server = spawn(state).await.unwrap();
@@ -58,6 +95,7 @@ impl App {
             server,
             client: client(),
             admin: String::new(),
+            db,
         };
         app.admin = app.log_in("admin", ADMIN_PASSWORD).await;
         app

@@ -7,9 +7,10 @@ use sqlx::{Connection, PgConnection};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use tally_contract::inputs;
 use tally_domain::Handle;
 use tally_ports::driven::{AppendPlan, EventStore, StoreError, StreamAppend};
-use tally_ports::{Actor, Error, RecordedEvent, StreamId};
+use tally_ports::{Actor, CommandKind, Error, RecordedEvent, StreamId, Tally, Unavailable};
 use tally_postgres::testing::TestDb;
 use uuid::Uuid;
 
@@ -87,7 +88,10 @@ async fn a_connection_lost_before_commit_is_a_safe_retry_and_during_commit_an_un
     tx.append(plan(&a, 0)).await.unwrap();
     assert_eq!(kill_all(&mut killer, 5000).await, 1);
     let unknown = tx.commit().await;
-    assert!(matches!(unknown, Err(StoreError::Other(_))), "{unknown:?}");
+    assert!(
+        matches!(unknown, Err(StoreError::Unknown(_))),
+        "{unknown:?}"
+    );
 
     // Nothing was recorded, and the store works on fresh connections.
     assert!(store.load(&a, 0).await.unwrap().is_empty());
@@ -98,7 +102,7 @@ async fn a_connection_lost_before_commit_is_a_safe_retry_and_during_commit_an_un
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn commands_whose_connections_are_killed_fail_cleanly_or_retry() {
+async fn commands_whose_connections_are_killed_are_resolved_or_named() {
     let db = TestDb::create().await;
     let svc = Arc::new(db.store().service());
     let owners = 6;
@@ -106,42 +110,47 @@ async fn commands_whose_connections_are_killed_fail_cleanly_or_retry() {
         register(&svc, &format!("owner{o}"), 1_000_000).await;
     }
     let stop = Arc::new(AtomicBool::new(false));
-    let (ok, unknown, conflict) = (
-        Arc::new(AtomicU64::new(0)),
-        Arc::new(AtomicU64::new(0)),
-        Arc::new(AtomicU64::new(0)),
-    );
+    let (ok, conflict) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let mut tasks = Vec::new();
     for o in 0..owners {
         let (svc, stop) = (svc.clone(), stop.clone());
-        let (ok, unknown, conflict) = (ok.clone(), unknown.clone(), conflict.clone());
+        let (ok, conflict) = (ok.clone(), conflict.clone());
         tasks.push(tokio::spawn(async move {
             let me = format!("owner{o}");
-            let mut acked = Vec::new();
+            let (mut acked, mut unknown) = (Vec::new(), Vec::new());
             while !stop.load(Ordering::Relaxed) {
-                // Launches write two streams: the job and the owner's escrow.
-                let r = if fastrand::bool() {
-                    launch(&svc, &me, "chaos", 1).await
+                // Launches write two streams: the job and the owner's escrow. No client
+                // idempotency key: the service's own command id must resolve what is lost.
+                let input = if fastrand::bool() {
+                    inputs::launch("chaos", 1)
                 } else {
-                    grant(&svc, &me, 1).await
+                    inputs::grant(&me, 1, "test")
                 };
-                match r {
+                let ctx = if input.kind == CommandKind::LaunchJob {
+                    member(&me)
+                } else {
+                    admin()
+                };
+                match svc.execute(&ctx, input.clone()).await {
                     Ok(r) => {
                         ok.fetch_add(1, Ordering::Relaxed);
                         acked.push((r.command_id, r.events.len()));
                     }
-                    // Lost during a commit: the outcome is unknown.
-                    Err(Error::Infrastructure { .. }) => {
-                        unknown.fetch_add(1, Ordering::Relaxed);
+                    // Lost at commit, and the lookup failed too: named, to repeat.
+                    Err(Error::Unavailable(Unavailable::OutcomeUnknown { command_id })) => {
+                        unknown.push((ctx, input, command_id));
                     }
-                    // Killed at every retry.
-                    Err(Error::Conflict { .. }) => {
+                    // Killed at every retry (before or at commit: not recorded).
+                    Err(
+                        Error::Conflict { .. }
+                        | Error::Unavailable(Unavailable::NotRecorded { .. }),
+                    ) => {
                         conflict.fetch_add(1, Ordering::Relaxed);
                     }
                     Err(e) => panic!("unexpected failure: {e:?}"),
                 }
             }
-            acked
+            (acked, unknown)
         }));
     }
     let mut killer = PgConnection::connect(db.url()).await.unwrap();
@@ -153,9 +162,22 @@ async fn commands_whose_connections_are_killed_fail_cleanly_or_retry() {
         kills += 1;
     }
     stop.store(true, Ordering::Relaxed);
-    let mut acked = Vec::new();
+    let (mut acked, mut unknown) = (Vec::new(), Vec::new());
     for t in tasks {
-        acked.extend(t.await.unwrap());
+        let (a, u) = t.await.unwrap();
+        acked.extend(a);
+        unknown.extend(u);
+    }
+    // Each command named as unknown, repeated with its id, answers its outcome: recorded
+    // once, whether the lost commit had gone through or not.
+    let named = unknown.len();
+    for (ctx, input, id) in unknown {
+        let again = svc
+            .execute(&ctx.with_command_id(id), input)
+            .await
+            .unwrap_or_else(|e| panic!("repeating {id}: {e:?}"));
+        assert_eq!(again.command_id, id);
+        acked.push((id, again.events.len()));
     }
     // The checks run on fresh connections: the store's pool may still hold sessions that the
     // last kill round terminated (it does not test connections before handing them out).
@@ -169,18 +191,27 @@ async fn commands_whose_connections_are_killed_fail_cleanly_or_retry() {
     for (id, n) in &acked {
         assert_eq!(per_command.get(id), Some(&(*n as i64)), "command {id}");
     }
+    // Every command is recorded: none was left unknown to its caller.
+    let recorded: i64 = sqlx::query_scalar("SELECT count(*) FROM commands")
+        .fetch_one(pool)
+        .await
+        .unwrap();
     let ok = ok.load(Ordering::Relaxed);
-    let (unknown, conflict) = (
-        unknown.load(Ordering::Relaxed),
-        conflict.load(Ordering::Relaxed),
-    );
+    let conflict = conflict.load(Ordering::Relaxed);
+    let resolved = svc.stats().resolved.load(Ordering::Relaxed);
     eprintln!(
-        "{kills} kill rounds, {in_tx} sessions killed inside a transaction; \
-         {ok} commands ok, {unknown} lost at commit, {conflict} out of retries; \
-         {launched} jobs launched"
+        "{kills} kill rounds, {in_tx} sessions killed inside a transaction; {ok} commands ok \
+         ({resolved} of them after a lost commit, resolved by their id), {named} named as \
+         unknown and repeated, {conflict} out of retries; {launched} jobs launched; \
+         {recorded} command ids recorded"
     );
     assert!(in_tx > 0, "no transaction was ever interrupted");
     assert!(ok > 50, "commands must mostly get through: {ok} ok");
+    assert_eq!(
+        recorded as usize,
+        acked.len() + owners * 2,
+        "every acknowledged command (and the setup's) records its id, once"
+    );
     // Afterwards the service works as usual.
     grant(&svc, "owner0", 1).await.unwrap();
     fresh.close().await;

@@ -16,6 +16,27 @@ Feature: Applying to a job
     And the job "Logo design" has 1 live application
     And the job "Logo design" is open
 
+  Scenario: An applicant says how many days they need, and the owner sees it
+    When bob applies to the job "Logo design" with the pitch "Three drafts" proposing 12 days
+    Then it succeeds
+    And alice sees that bob expects to need 12 days for the job "Logo design"
+
+  Scenario: An estimate is optional
+    When bob applies to the job "Logo design" with the pitch "I draw logos for a living"
+    Then it succeeds
+    And alice sees that bob gave no estimate for the job "Logo design"
+
+  Scenario Outline: An estimate out of range is refused
+    When bob applies to the job "Logo design" with the pitch "Fast" proposing <days> days
+    Then it is rejected with "invalid_proposed_days"
+    And nothing was recorded
+    And the job "Logo design" has 0 live applications
+
+    Examples:
+      | days |
+      | 0    |
+      | 366  |
+
   Scenario: The owner cannot apply to their own job
     When alice applies to the job "Logo design" with the pitch "Me, myself"
     Then it is rejected with "own_job"

@@ -10,6 +10,23 @@ Feature: Granting credits
     And alice has 100 credits and 0 in escrow
     And alice has been granted 100 credits in all
 
+  Scenario: The admin says what kind of grant it is
+    When the admin grants 50 credits to alice for "spring sale" in the category promotion
+    Then it succeeds
+    And alice has 50 credits
+    And alice's latest grant is in the category promotion
+
+  Scenario: A grant without a category is an "other" grant
+    When the admin grants 50 credits to alice for "thanks"
+    Then it succeeds
+    And alice's latest grant is in the category other
+
+  Scenario: A category that does not exist is refused
+    When the admin grants 50 credits to alice for "under the table" in the category bribe
+    Then it is rejected with "invalid_category"
+    And nothing was recorded
+    And alice has 0 credits
+
   Scenario: Grants add up
     Given the admin has granted 100 credits to alice
     When the admin grants 1000000 credits to alice

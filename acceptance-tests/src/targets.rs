@@ -11,7 +11,7 @@ use std::fmt;
 use std::sync::Arc;
 use tally_ports::accounts::Accounts;
 use tally_ports::identity::{Identity, IdentityService, PasswordCost};
-use tally_ports::{Tally, TallyService};
+use tally_ports::{RecordedEvent, Tally, TallyService};
 use tally_postgres::testing::TestDb;
 use tally_postgres::{PgAccounts, PgOptions};
 
@@ -84,39 +84,45 @@ impl Target {
     pub async fn backend(self) -> Result<Backend> {
         match self {
             Self::Memory => {
-                // The service holds the store; the store handle itself is not needed here.
-                let (service, _store) = tally_memory::service();
+                let (service, store) = tally_memory::service();
                 let accounts = Arc::new(tally_memory::MemoryAccounts::new());
-                Ok(Backend::in_process(Arc::new(service), accounts))
+                Ok(Backend::in_process(Arc::new(service), accounts).with_past(memory_past(store)))
             }
             Self::Http => {
-                let (service, _store) = tally_memory::service();
+                let (service, store) = tally_memory::service();
                 let accounts = Arc::new(tally_memory::MemoryAccounts::new());
-                crate::http::backend(Arc::new(service), accounts).await
+                let http = crate::http::backend(Arc::new(service), accounts).await?;
+                Ok(http.with_past(memory_past(store)))
             }
             Self::Postgres => {
                 let (db, service) = postgres().await;
                 let accounts = Arc::new(PgAccounts::new(db.store().clone()));
-                Ok(Backend::in_process(Arc::new(service), accounts).with_teardown(drop_db(db)))
+                let past = pg_past(db.store().clone());
+                Ok(Backend::in_process(Arc::new(service), accounts)
+                    .with_past(past)
+                    .with_teardown(drop_db(db)))
             }
             Self::HttpPostgres => {
                 let (db, service) = postgres().await;
                 let accounts = Arc::new(PgAccounts::new(db.store().clone()));
+                let past = pg_past(db.store().clone());
                 let http = crate::http::backend(Arc::new(service), accounts).await?;
-                Ok(http.then(drop_db(db)))
+                Ok(http.with_past(past).then(drop_db(db)))
             }
             Self::Browser
                 if std::env::var("TALLY_BROWSER_STORAGE").is_ok_and(|s| s == "memory") =>
             {
-                let (service, _store) = tally_memory::service();
+                let (service, store) = tally_memory::service();
                 let accounts = Arc::new(tally_memory::MemoryAccounts::new());
-                crate::browser::backend(Arc::new(service), accounts).await
+                let browser = crate::browser::backend(Arc::new(service), accounts).await?;
+                Ok(browser.with_past(memory_past(store)))
             }
             Self::Browser => {
                 let (db, service) = postgres().await;
                 let accounts = Arc::new(PgAccounts::new(db.store().clone()));
+                let past = pg_past(db.store().clone());
                 let browser = crate::browser::backend(Arc::new(service), accounts).await?;
-                Ok(browser.then(drop_db(db)))
+                Ok(browser.with_past(past).then(drop_db(db)))
             }
         }
     }
@@ -186,6 +192,43 @@ async fn postgres() -> (TestDb, TallyService) {
     (db, service)
 }
 
+/// Old events straight into a memory store.
+fn memory_past(store: tally_memory::MemoryStore) -> PastWriter {
+    Arc::new(move |events| {
+        let plan = raw_plan(events);
+        store
+            .insert_as_stored(plan)
+            .expect("old events follow their streams");
+        Box::pin(async {})
+    })
+}
+
+/// Old events as raw rows of a PostgreSQL store.
+fn pg_past(store: tally_postgres::PgStore) -> PastWriter {
+    Arc::new(move |events| {
+        let store = store.clone();
+        Box::pin(async move { tally_postgres::testing::insert_raw(&store, &events).await })
+    })
+}
+
+/// One stream's events, appended as they are.
+fn raw_plan(events: Vec<RecordedEvent>) -> tally_ports::driven::AppendPlan {
+    let first = events.first().map_or(1, |e| e.version);
+    let stream = events.first().map(|e| e.stream.clone());
+    tally_ports::driven::AppendPlan {
+        streams: stream
+            .into_iter()
+            .map(|stream| tally_ports::driven::StreamAppend {
+                stream,
+                expected_version: first - 1,
+                events: events.clone(),
+            })
+            .collect(),
+        command: None,
+        cache: Vec::new(),
+    }
+}
+
 fn drop_db(db: TestDb) -> Teardown {
     Box::new(move || {
         Box::pin(async move {
@@ -208,11 +251,16 @@ impl fmt::Display for Target {
 /// What a target's teardown does, once, after its scenario (an `async` Drop).
 pub type Teardown = Box<dyn FnOnce() -> BoxFuture<'static, Result<()>> + Send>;
 
+/// Writes events straight into a backend's storage as an older build of Tally stored them
+/// (raw rows, old schema versions), for scenarios about reading old histories.
+pub type PastWriter = Arc<dyn Fn(Vec<RecordedEvent>) -> BoxFuture<'static, ()> + Send + Sync>;
+
 /// One scenario's backend: the driving ports, and how to tear them down.
 pub struct Backend {
     tally: Arc<dyn Tally>,
     identity: Arc<dyn Identity>,
     teardown: Option<Teardown>,
+    past: Option<PastWriter>,
 }
 
 impl Backend {
@@ -222,7 +270,20 @@ impl Backend {
             tally,
             identity,
             teardown: None,
+            past: None,
         }
+    }
+
+    /// The same backend, able to write old events into its storage.
+    #[must_use]
+    pub fn with_past(mut self, past: PastWriter) -> Self {
+        self.past = Some(past);
+        self
+    }
+
+    /// What writes old events into this backend's storage.
+    pub fn past(&self) -> Option<PastWriter> {
+        self.past.clone()
     }
 
     /// The services in process, over `service` and `accounts`.
@@ -247,6 +308,7 @@ impl Backend {
         Self {
             tally: self.tally,
             identity: self.identity,
+            past: self.past,
             teardown: Some(Box::new(move || {
                 Box::pin(async move {
                     if let Some(first) = first {

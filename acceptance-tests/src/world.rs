@@ -106,6 +106,17 @@ impl TallyWorld {
             .identity()
     }
 
+    /// What writes old events into the backend's storage.
+    ///
+    /// # Panics
+    /// If the `before` hook gave the scenario no backend (a runner bug).
+    pub fn past(&self) -> Option<crate::targets::PastWriter> {
+        self.backend
+            .as_ref()
+            .expect("the before hook gives every scenario a backend")
+            .past()
+    }
+
     /// The context of a call by the admin.
     pub fn admin() -> Ctx {
         Ctx::new(Actor::admin(ADMIN))

@@ -15,8 +15,8 @@ use crate::entity::{Event, FieldSpec, States};
 use crate::rejection::Rejection;
 use crate::stream::{EntityKind, StreamId};
 use crate::values::{
-    Amount, Description, DisplayName, Handle, InvalidValue, JobId, Pitch, Raw, Reason, Reward,
-    Title, Value,
+    Amount, Description, DisplayName, GrantCategory, Handle, InvalidValue, JobId, Pitch,
+    ProposedDays, Raw, Reason, Reward, Title, Value,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -141,6 +141,7 @@ macro_rules! commands {
                             name: stringify!($field),
                             doc: concat!($($fdoc),*),
                             rule: <$ty as Value>::RULE,
+                            nullable: <$ty as Value>::NULLABLE,
                         },)*
                     ],)*
                 }
@@ -197,6 +198,8 @@ commands! {
         amount: Amount,
         /// Why.
         reason: Reason,
+        /// What kind of grant it is (`other` when left out).
+        category: GrantCategory,
     }
     /// Launches a job owned by the acting member, escrowing its reward.
     LaunchJob("launch_job", Target::New(EntityKind::Job), "Launch the job") {
@@ -213,6 +216,8 @@ commands! {
         job: JobId,
         /// Why you.
         pitch: Pitch,
+        /// How many days you expect the job to take you (optional).
+        proposed_days: Option<ProposedDays>,
     }
     /// Withdraws the acting member's live application.
     WithdrawApplication("withdraw_application", Target::On(EntityKind::Job), "Withdraw my application") {
@@ -291,6 +296,7 @@ mod tests {
         let c = Command::from(Apply {
             job: JobId::parse("j1").unwrap(),
             pitch: Pitch::parse("me").unwrap(),
+            proposed_days: Some(ProposedDays::parse(12).unwrap()),
         });
         assert_eq!(Command::parse(c.kind(), &c.to_fields()).unwrap(), c);
         assert_eq!(c.target_key().as_deref(), Some("j1"));

@@ -21,6 +21,8 @@ pub struct FieldSpec {
     pub doc: &'static str,
     /// What it accepts.
     pub rule: Rule,
+    /// Whether it may be `null` where it is stored (an `Option`).
+    pub nullable: bool,
 }
 
 /// One event type: its name as stored, its documentation, its payload's fields.
@@ -30,6 +32,9 @@ pub struct EventSpec {
     pub name: &'static str,
     /// What it records, for people.
     pub doc: &'static str,
+    /// The version of its payload's schema that this build writes (1, 2, ...). It goes up
+    /// whenever the payload's shape changes; older payloads are upcast when read.
+    pub version: u32,
     /// The payload's fields, in order.
     pub fields: &'static [FieldSpec],
 }
@@ -44,6 +49,9 @@ pub trait EventType:
 
     /// The event's type name, as stored.
     fn event_type(&self) -> &'static str;
+
+    /// The version of the event's payload schema this build writes.
+    fn schema_version(&self) -> u32;
 }
 
 /// An entity: a consistency boundary with its own stream of events, folded into its state.
@@ -63,14 +71,25 @@ pub trait Entity: Clone + Default + PartialEq + Serialize + DeserializeOwned + '
     }
 }
 
+/// The version an event variant declares (`#[version = N]`), or 1.
+#[doc(hidden)]
+pub const fn declared_version(declared: &[u32]) -> u32 {
+    match declared {
+        [v] => *v,
+        _ => 1,
+    }
+}
+
 /// Declares an entity kind's event enum, adjacently tagged (`{"type", "data"}`) as stored, and
-/// its [`EventType`] specs from the same declaration.
+/// its [`EventType`] specs from the same declaration. A variant's payload schema version is 1
+/// unless it says otherwise with `#[version = N]` after its doc comment.
 macro_rules! events {
     (
         $(#[doc = $edoc:literal])*
         pub enum $enum:ident {
             $(
                 $(#[doc = $vdoc:literal])*
+                $(#[version = $ver:literal])?
                 $variant:ident {
                     $( $(#[doc = $fdoc:literal])* $field:ident : $ty:ty ),* $(,)?
                 }
@@ -94,11 +113,13 @@ macro_rules! events {
                 $($crate::entity::EventSpec {
                     name: stringify!($variant),
                     doc: concat!($($vdoc),*),
+                    version: $crate::entity::declared_version(&[$($ver)?]),
                     fields: &[
                         $($crate::entity::FieldSpec {
                             name: stringify!($field),
                             doc: concat!($($fdoc),*),
                             rule: <$ty as $crate::values::Value>::RULE,
+                            nullable: <$ty as $crate::values::Value>::NULLABLE,
                         },)*
                     ],
                 },)*
@@ -107,6 +128,12 @@ macro_rules! events {
             fn event_type(&self) -> &'static str {
                 match self {
                     $(Self::$variant { .. } => stringify!($variant),)*
+                }
+            }
+
+            fn schema_version(&self) -> u32 {
+                match self {
+                    $(Self::$variant { .. } => $crate::entity::declared_version(&[$($ver)?]),)*
                 }
             }
         }
@@ -137,6 +164,14 @@ impl Event {
         match self {
             Self::Member(e) => e.event_type(),
             Self::Job(e) => e.event_type(),
+        }
+    }
+
+    /// The version of the event's payload schema this build writes.
+    pub fn schema_version(&self) -> u32 {
+        match self {
+            Self::Member(e) => e.schema_version(),
+            Self::Job(e) => e.schema_version(),
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::entity::{Entity, States, events};
 use crate::member::{MemberEvent, Wallet, acting_member, on};
 use crate::rejection::Rejection;
 use crate::stream::{EntityKind, StreamId};
-use crate::values::{Credits, Description, Handle, JobId, Pitch, Raw, Reason, Title};
+use crate::values::{Credits, Description, Handle, JobId, Pitch, ProposedDays, Raw, Reason, Title};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -34,11 +34,15 @@ events! {
             reward: Credits,
         },
         /// A member applied.
+        #[version = 2]
         ApplicationSubmitted {
             /// The applicant.
             participant: Handle,
             /// Their pitch.
             pitch: Pitch,
+            /// Their estimate of the days the job will take them, if they gave one (since
+            /// version 2; version 1 applications read as none).
+            proposed_days: Option<ProposedDays>,
         },
         /// An applicant withdrew.
         ApplicationWithdrawn {
@@ -145,6 +149,9 @@ impl ApplicationStatus {
 pub struct Application {
     /// The pitch.
     pub pitch: Pitch,
+    /// The applicant's estimate of the days the job will take them, if they gave one.
+    #[serde(default)]
+    pub proposed_days: Option<ProposedDays>,
     /// Where it is.
     pub status: ApplicationStatus,
 }
@@ -255,10 +262,12 @@ impl Job {
                 Apply {
                     job: id.clone(),
                     pitch: placeholder(Pitch::parse("…")),
+                    proposed_days: None,
                 },
                 CommandKind::Apply.label(),
             )
-            .ask("pitch"),
+            .ask("pitch")
+            .ask("proposed_days"),
             Action::new(
                 WithdrawApplication { job: id.clone() },
                 CommandKind::WithdrawApplication.label(),
@@ -327,11 +336,16 @@ impl Entity for Job {
                 });
                 self.status = JobStatus::Open;
             }
-            JobEvent::ApplicationSubmitted { participant, pitch } => {
+            JobEvent::ApplicationSubmitted {
+                participant,
+                pitch,
+                proposed_days,
+            } => {
                 self.applications.insert(
                     participant.clone(),
                     Application {
                         pitch: pitch.clone(),
+                        proposed_days: *proposed_days,
                         status: ApplicationStatus::Live,
                     },
                 );
@@ -454,6 +468,7 @@ impl Decide for Apply {
             JobEvent::ApplicationSubmitted {
                 participant: by.clone(),
                 pitch: self.pitch.clone(),
+                proposed_days: self.proposed_days,
             },
         )])
     }

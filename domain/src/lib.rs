@@ -36,8 +36,8 @@ pub use member::{MemberEvent, Profile, Wallet};
 pub use rejection::{Rejection, RejectionKind};
 pub use stream::{EntityKind, StreamId};
 pub use values::{
-    Amount, Credits, Description, DisplayName, Handle, InvalidValue, JobId, Pitch, Raw, Reason,
-    Reward, Rule, Shape, Title, Value,
+    Amount, Credits, Description, DisplayName, GrantCategory, Handle, InvalidValue, JobId, Pitch,
+    ProposedDays, Raw, Reason, Reward, Rule, Shape, Title, Value,
 };
 
 #[cfg(test)]

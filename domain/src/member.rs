@@ -7,7 +7,7 @@ use crate::entity::{Entity, States, events};
 use crate::rejection::Rejection;
 use crate::stream::{EntityKind, StreamId};
 use crate::values::{
-    Amount, Credits, Description, DisplayName, Handle, JobId, Reason, Reward, Title,
+    Amount, Credits, Description, DisplayName, GrantCategory, Handle, JobId, Reason, Reward, Title,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -23,11 +23,14 @@ events! {
             display_name: DisplayName,
         },
         /// An admin granted credits.
+        #[version = 2]
         CreditsGranted {
             /// How many.
             amount: Credits,
             /// Why.
             reason: Reason,
+            /// What kind of grant it is (since version 2; version 1 grants read as `other`).
+            category: GrantCategory,
         },
         /// Credits moved from the balance into escrow for a job the member launched.
         CreditsEscrowed {
@@ -99,11 +102,13 @@ impl Wallet {
                     handle: handle.clone(),
                     amount: placeholder(Amount::parse(1)),
                     reason: placeholder(Reason::parse("")),
+                    category: GrantCategory::Other,
                 },
                 "Grant credits",
             )
             .ask("amount")
-            .ask("reason"),
+            .ask("reason")
+            .ask("category"),
             Action::new(
                 LaunchJob {
                     title: placeholder(Title::parse("…")),
@@ -265,6 +270,7 @@ impl Decide for GrantCredits {
             MemberEvent::CreditsGranted {
                 amount: self.amount.credits(),
                 reason: self.reason.clone(),
+                category: self.category,
             },
         )])
     }

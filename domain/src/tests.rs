@@ -173,6 +173,7 @@ impl Given {
             MemberEvent::CreditsGranted {
                 amount: c(n),
                 reason: reason("test"),
+                category: GrantCategory::Other,
             },
         )])
     }
@@ -195,6 +196,7 @@ impl Given {
             JobEvent::ApplicationSubmitted {
                 participant: h(who),
                 pitch: pitch("pick me"),
+                proposed_days: None,
             },
         )])
     }
@@ -265,6 +267,7 @@ fn grant(who: &str, n: u64) -> Cmd {
             handle: h(who),
             amount: Amount::parse(i64::try_from(n).unwrap()).unwrap(),
             reason: reason("test"),
+            category: GrantCategory::Other,
         },
     )
 }
@@ -287,6 +290,7 @@ fn apply(id: &str, who: &str) -> Cmd {
         Apply {
             job: j(id),
             pitch: pitch("pick me"),
+            proposed_days: None,
         },
     )
 }
@@ -355,6 +359,7 @@ fn granting_credits_to_a_member_records_the_grant() {
             MemberEvent::CreditsGranted {
                 amount: c(100),
                 reason: reason("test"),
+                category: GrantCategory::Other,
             },
         )]);
 }
@@ -442,6 +447,7 @@ fn a_member_applies_to_an_open_job() {
             JobEvent::ApplicationSubmitted {
                 participant: h("bob"),
                 pitch: pitch("pick me"),
+                proposed_days: None,
             },
         )]);
 }
@@ -971,7 +977,7 @@ fn the_owner_is_offered_what_the_job_allows_and_others_what_they_may_do() {
     assert_eq!(apply.given(), vec![("job".to_owned(), Raw::from("j1"))]);
     assert_eq!(
         apply.ask.iter().map(|a| a.field).collect::<Vec<_>>(),
-        ["pitch"]
+        ["pitch", "proposed_days"]
     );
     // The edit form starts with the current description.
     let mut edited = l.clone();
@@ -992,6 +998,7 @@ fn events_round_trip_through_json_with_their_type_names() {
     let e = MemberEvent::CreditsGranted {
         amount: c(5),
         reason: reason("hi"),
+        category: GrantCategory::Other,
     };
     let v = serde_json::to_value(&e).unwrap();
     assert_eq!(v["type"], "CreditsGranted");
@@ -1106,4 +1113,108 @@ proptest! {
             }
         }
     }
+}
+
+// ---- Event evolutions (schema versions) ----
+
+#[test]
+fn a_grant_records_the_category_the_admin_chose() {
+    let Cmd { actor, command, .. } = grant("alice", 100);
+    let Command::GrantCredits(mut g) = command else {
+        unreachable!()
+    };
+    g.category = GrantCategory::Promotion;
+    given()
+        .member("alice")
+        .when(by(actor, g))
+        .then(vec![Recorded::Member(
+            h("alice"),
+            MemberEvent::CreditsGranted {
+                amount: c(100),
+                reason: reason("test"),
+                category: GrantCategory::Promotion,
+            },
+        )]);
+}
+
+#[test]
+fn an_application_records_the_proposed_days_and_the_owner_sees_them() {
+    let days = ProposedDays::parse(12).unwrap();
+    let mut l = given()
+        .member("alice")
+        .member("bob")
+        .granted("alice", 10)
+        .launched("j1", "alice", 10)
+        .0;
+    let submitted = Recorded::Job(
+        j("j1"),
+        JobEvent::ApplicationSubmitted {
+            participant: h("bob"),
+            pitch: pitch("pick me"),
+            proposed_days: Some(days),
+        },
+    );
+    l.record(&submitted);
+    let State::Job(job) = l.state(&StreamId::job(&j("j1"))) else {
+        panic!("a job")
+    };
+    assert_eq!(job.applications[&h("bob")].proposed_days, Some(days));
+}
+
+#[test]
+fn proposed_days_and_categories_follow_their_rules() {
+    for ok in [1, 30, 365] {
+        assert_eq!(ProposedDays::parse(ok).unwrap().days(), ok as u16);
+    }
+    for bad in [0, -1, 366, i64::MAX] {
+        assert_eq!(
+            ProposedDays::parse(bad).unwrap_err().code,
+            "invalid_proposed_days"
+        );
+    }
+    for c in GrantCategory::ALL {
+        assert_eq!(GrantCategory::parse(c.as_str()).unwrap(), c);
+    }
+    assert_eq!(
+        GrantCategory::parse("bribe").unwrap_err().code,
+        "invalid_category"
+    );
+    // Left out, a grant is `other`: clients written before categories still work.
+    assert_eq!(
+        <GrantCategory as Value>::parse("category", None).unwrap(),
+        GrantCategory::Other
+    );
+    let Shape::OneOf(words) = GrantCategory::RULE.shape else {
+        panic!("a list")
+    };
+    assert_eq!(words, GrantCategory::ALL.map(GrantCategory::as_str));
+}
+
+#[test]
+fn each_event_type_declares_the_version_it_writes() {
+    let version = |name: &str| {
+        MemberEvent::TYPES
+            .iter()
+            .chain(JobEvent::TYPES)
+            .find(|t| t.name == name)
+            .unwrap()
+            .version
+    };
+    assert_eq!(version("CreditsGranted"), 2);
+    assert_eq!(version("ApplicationSubmitted"), 2);
+    assert_eq!(version("MemberRegistered"), 1);
+    let e = MemberEvent::CreditsGranted {
+        amount: c(1),
+        reason: reason("x"),
+        category: GrantCategory::Other,
+    };
+    assert_eq!(e.schema_version(), 2);
+    assert_eq!(Event::from(e).schema_version(), 2);
+    let nullable: Vec<_> = JobEvent::TYPES
+        .iter()
+        .flat_map(|t| t.fields)
+        .filter(|f| f.nullable)
+        .map(|f| f.name)
+        .collect();
+    assert_eq!(nullable, ["proposed_days"]);
 }

@@ -168,6 +168,9 @@ impl Rule {
 pub trait Value: Sized {
     /// What the value accepts.
     const RULE: Rule;
+    /// Whether the value may be absent where it is stored (`null` in a payload): true for
+    /// `Option`s only.
+    const NULLABLE: bool = false;
 
     /// Parses the raw input of the field `field` (`None`: the field was left out).
     ///
@@ -184,6 +187,7 @@ impl<T: Value> Value for Option<T> {
         optional: true,
         ..T::RULE
     };
+    const NULLABLE: bool = true;
 
     fn parse(field: &str, raw: Option<&Raw>) -> Result<Self, InvalidValue> {
         match raw {
@@ -633,6 +637,131 @@ credits_value!(
     Reward, "a reward", "reward", "invalid_reward", MAX_REWARD,
     "at least 1 credit, at most your balance; held in escrow until the job is completed or cancelled"
 );
+
+/// What a grant is for, chosen by the admin who grants: `promotion`, `purchase`,
+/// `compensation` or `other` (the default, and what grants recorded before categories
+/// existed read as).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantCategory {
+    /// Given away to attract or keep members.
+    Promotion,
+    /// Bought by the member.
+    Purchase,
+    /// Making good a loss or a fault.
+    Compensation,
+    /// Anything else.
+    #[default]
+    Other,
+}
+
+impl GrantCategory {
+    /// Every category, in the order forms offer them.
+    pub const ALL: [Self; 4] = [
+        Self::Promotion,
+        Self::Purchase,
+        Self::Compensation,
+        Self::Other,
+    ];
+
+    /// The category's stable name, e.g. `promotion`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Promotion => "promotion",
+            Self::Purchase => "purchase",
+            Self::Compensation => "compensation",
+            Self::Other => "other",
+        }
+    }
+
+    /// Parses a category by its name.
+    ///
+    /// # Errors
+    /// `invalid_category` for any other word.
+    pub fn parse(s: &str) -> Result<Self, InvalidValue> {
+        <Self as Value>::parse("category", Some(&Raw::from(s)))
+    }
+}
+
+impl Value for GrantCategory {
+    const RULE: Rule = Rule {
+        code: "invalid_category",
+        what: "a category",
+        shape: Shape::OneOf(&["promotion", "purchase", "compensation", "other"]),
+        // Left out, a grant is `other`: clients written before categories keep working.
+        optional: true,
+        hint: "one of promotion, purchase, compensation or other (the default)",
+    };
+
+    fn parse(field: &str, raw: Option<&Raw>) -> Result<Self, InvalidValue> {
+        match raw {
+            None => Ok(Self::Other),
+            Some(Raw::Text(t)) if t.trim().is_empty() => Ok(Self::Other),
+            Some(Raw::Text(t)) => Self::ALL
+                .into_iter()
+                .find(|c| c.as_str() == t.trim())
+                .ok_or_else(|| Self::RULE.refuse(field, Self::RULE.hint)),
+            Some(_) => Err(Self::RULE.refuse(field, Self::RULE.hint)),
+        }
+    }
+
+    fn to_raw(&self) -> Raw {
+        Raw::Text(self.as_str().to_owned())
+    }
+}
+
+impl fmt::Display for GrantCategory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An applicant's estimate of how many days the job will take them: 1 to 365.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ProposedDays(u16);
+
+impl ProposedDays {
+    /// Parses a number of days.
+    ///
+    /// # Errors
+    /// `invalid_proposed_days` when out of range.
+    pub fn parse(n: i64) -> Result<Self, InvalidValue> {
+        <Self as Value>::parse("proposed_days", Some(&Raw::Int(n)))
+    }
+
+    /// The days.
+    pub fn days(self) -> u16 {
+        self.0
+    }
+}
+
+impl Value for ProposedDays {
+    const RULE: Rule = Rule {
+        code: "invalid_proposed_days",
+        what: "an estimate in days",
+        shape: Shape::Integer { min: 1, max: 365 },
+        optional: false,
+        hint: "how many days you expect the job to take you: 1 to 365",
+    };
+
+    fn parse(field: &str, raw: Option<&Raw>) -> Result<Self, InvalidValue> {
+        // In range, so the conversion cannot fail.
+        parse_int(&Self::RULE, field, raw).map(|n| Self(u16::try_from(n).unwrap_or(365)))
+    }
+
+    fn to_raw(&self) -> Raw {
+        Raw::Int(i64::from(self.0))
+    }
+}
+
+impl fmt::Display for ProposedDays {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
 
 /// A job's identifier, chosen by the server (a UUIDv7 in its text form, or any slug of
 /// 1-64 characters of `a-z 0-9 -`).

@@ -1,14 +1,11 @@
 //! Domain events to and from their stored form: a type name, a schema version and a JSON
 //! payload.
 
+use crate::contracts;
 use crate::envelope::{FoldEvent, Payload};
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 use tally_domain::{EntityKind, Event, EventType, JobEvent, MemberEvent};
-
-/// The schema version of every event type today. When a type's payload changes, its version
-/// goes up and an upcaster turns stored older payloads into the current shape.
-pub const SCHEMA_VERSION: u32 = 1;
 
 /// Splits a domain event (an adjacently tagged enum) into its type name and payload.
 ///
@@ -21,7 +18,8 @@ pub fn encode_one<E: Serialize>(event: &E) -> (String, Value) {
     (t, data)
 }
 
-/// An event of any kind as its type name and payload.
+/// An event of any kind as its type name and payload (of the type's current schema
+/// version, [`Event::schema_version`]).
 pub fn encode(event: &Event) -> (&'static str, Value) {
     let payload = match event {
         Event::Member(e) => encode_one(e).1,
@@ -30,27 +28,44 @@ pub fn encode(event: &Event) -> (&'static str, Value) {
     (event.event_type(), payload)
 }
 
-/// Fails unless this build reads events of this schema version.
-fn readable(event_type: &str, schema_version: u32) -> Result<(), String> {
-    if schema_version == SCHEMA_VERSION {
-        Ok(())
-    } else {
-        Err(format!(
-            "{event_type} has schema version {schema_version}; this build reads {SCHEMA_VERSION}"
-        ))
+/// Whether a stored payload of this version is current (read as it is), or older (to be
+/// upcast first). Newer or unknown: an error.
+fn is_current(event_type: &str, schema_version: u32) -> Result<bool, String> {
+    match contracts::current_version(event_type) {
+        Some(v) if v == schema_version => Ok(true),
+        Some(v) if schema_version < v => Ok(false),
+        Some(v) => Err(format!(
+            "{event_type} has schema version {schema_version}, written by a newer build; this \
+             one reads versions up to {v}"
+        )),
+        None => Err(format!("unknown event type {event_type}")),
     }
 }
 
-/// Rebuilds a domain event from its stored type name and payload.
+/// Decodes a payload made current by the upcasters.
+fn decode_upcast<E: DeserializeOwned>(
+    event_type: &str,
+    schema_version: u32,
+    mut payload: Value,
+) -> Result<E, String> {
+    let current = contracts::upcast(event_type, schema_version, &mut payload)?;
+    decode_one(event_type, current, &payload)
+}
+
+/// Rebuilds a domain event from its stored type name, schema version and payload, upcast
+/// first when the version is older than the type's current one.
 ///
 /// # Errors
-/// When the payload does not match the type (corrupt or unknown data).
+/// When the payload does not match the type (corrupt or unknown data), or its version is
+/// newer than this build reads.
 pub fn decode_one<E: DeserializeOwned>(
     event_type: &str,
     schema_version: u32,
     payload: &Value,
 ) -> Result<E, String> {
-    readable(event_type, schema_version)?;
+    if !is_current(event_type, schema_version)? {
+        return decode_upcast(event_type, schema_version, payload.clone());
+    }
     // Deserialize straight from the borrowed payload: replaying 10,000 events should not
     // copy 10,000 payloads into temporary `{type, data}` documents.
     let tag = Value::String(event_type.to_owned());
@@ -68,7 +83,11 @@ pub fn decode_one_text<E: DeserializeOwned>(
     schema_version: u32,
     payload: &str,
 ) -> Result<E, String> {
-    readable(event_type, schema_version)?;
+    if !is_current(event_type, schema_version)? {
+        let v = serde_json::from_str(payload)
+            .map_err(|e| format!("cannot read a {event_type} event: {e}"))?;
+        return decode_upcast(event_type, schema_version, v);
+    }
     // One small document in the events' tagged shape, parsed once: cheaper than building a
     // `Value` first.
     let tag = serde_json::to_string(event_type).map_err(|e| e.to_string())?;
@@ -99,32 +118,48 @@ pub fn decode(kind: EntityKind, e: &FoldEvent<'_>) -> Result<Event, String> {
 mod tests {
     use super::*;
     use serde_json::json;
-    use tally_domain::{Credits, Reason};
+    use tally_domain::{Credits, GrantCategory, Reason};
 
     #[test]
     fn events_survive_encoding() {
         let e = MemberEvent::CreditsGranted {
             amount: Credits::new(3),
             reason: Reason::parse("hi").unwrap(),
+            category: GrantCategory::Purchase,
         };
         let (t, p) = encode(&e.clone().into());
         assert_eq!(t, "CreditsGranted");
-        assert_eq!(p, json!({"amount": 3, "reason": "hi"}));
-        assert_eq!(decode_one::<MemberEvent>(t, 1, &p).unwrap(), e);
-        assert!(decode_one::<MemberEvent>(t, 2, &p).is_err());
         assert_eq!(
-            decode_one_text::<MemberEvent>(t, 1, &p.to_string()).unwrap(),
+            p,
+            json!({"amount": 3, "reason": "hi", "category": "purchase"})
+        );
+        assert_eq!(decode_one::<MemberEvent>(t, 2, &p).unwrap(), e);
+        assert!(decode_one::<MemberEvent>(t, 3, &p).is_err());
+        assert_eq!(
+            decode_one_text::<MemberEvent>(t, 2, &p.to_string()).unwrap(),
             e
         );
-        assert!(decode_one_text::<MemberEvent>(t, 2, &p.to_string()).is_err());
-        assert!(decode_one_text::<MemberEvent>(t, 1, "{\"amount\": 3").is_err());
+        assert!(decode_one_text::<MemberEvent>(t, 3, &p.to_string()).is_err());
+        assert!(decode_one_text::<MemberEvent>(t, 2, "{\"amount\": 3").is_err());
         // A payload that tries to close the document early is just not JSON of the type.
-        assert!(decode_one_text::<MemberEvent>(t, 1, "{}}, \"x\": {").is_err());
+        assert!(decode_one_text::<MemberEvent>(t, 2, "{}}, \"x\": {").is_err());
         assert!(decode_one::<MemberEvent>("Nope", 1, &p).is_err());
+        // A version 1 grant (before categories) reads as `other`, from JSON and from text.
+        let v1 = json!({"amount": 3, "reason": "hi"});
+        let other = MemberEvent::CreditsGranted {
+            amount: Credits::new(3),
+            reason: Reason::parse("hi").unwrap(),
+            category: GrantCategory::Other,
+        };
+        assert_eq!(decode_one::<MemberEvent>(t, 1, &v1).unwrap(), other);
+        assert_eq!(
+            decode_one_text::<MemberEvent>(t, 1, &v1.to_string()).unwrap(),
+            other
+        );
         let f = FoldEvent {
             version: 1,
             event_type: t,
-            schema_version: 1,
+            schema_version: 2,
             payload: Payload::Json(&p),
         };
         assert_eq!(decode(EntityKind::Member, &f).unwrap(), e.into());

@@ -23,6 +23,10 @@ pub enum StoreError {
     /// id up to find out.
     #[error("outcome unknown: {0}")]
     Unknown(String),
+    /// An event's payload breaks its published contract (see [`crate::contracts`]): nothing
+    /// was written. A defect of the writer, never retried.
+    #[error("{0}")]
+    Contract(String),
     /// Anything else (connection lost, storage down, corrupt data). Not retried.
     #[error("{0}")]
     Other(String),

@@ -227,6 +227,8 @@ pub struct ApplicationView {
     pub participant: String,
     /// Their pitch.
     pub pitch: String,
+    /// Their estimate of the days the job will take them (1 to 365), if they gave one.
+    pub proposed_days: Option<u16>,
     /// Where it is.
     #[schema(schema_with = crate::schema::application_status)]
     pub status: ApplicationStatus,

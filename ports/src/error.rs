@@ -74,6 +74,14 @@ pub enum NotFound {
         /// The token's id.
         id: Uuid,
     },
+    /// No event type has this schema version (see `/api/v1/schemas` for those that do).
+    #[error("no event schema {event_type} v{version} is published")]
+    NoSuchSchema {
+        /// The event type asked for.
+        event_type: String,
+        /// The version asked for.
+        version: u32,
+    },
 }
 
 /// A conflict that survived (or cannot be solved by) a retry.
@@ -140,6 +148,7 @@ impl Error {
                 NotFound::NoSuchVersion { .. } => "no_such_version",
                 NotFound::UnknownAccount { .. } => "unknown_account",
                 NotFound::UnknownToken { .. } => "unknown_token",
+                NotFound::NoSuchSchema { .. } => "no_such_schema",
             },
             Self::Conflict(c) => match c {
                 Conflict::KeptChanging { .. } => "conflict",

@@ -16,6 +16,7 @@
 
 pub mod accounts;
 pub mod codec;
+pub mod contracts;
 pub mod ctx;
 pub mod driven;
 pub mod driving;

@@ -56,6 +56,11 @@ for (const [name, value] of arguments[1]) {
     if (el.disabled || el.readOnly) { return { problem: 'the field ' + name + ' cannot be filled' }; }
     if (!el.labels || el.labels.length === 0) { return { problem: 'the field ' + name + ' has no label' }; }
   }
+  if (el.tagName === 'SELECT' && ![...el.options].some(o => o.value === String(value))) {
+    // A choice the page does not offer: sent as a tampered form would send it, so that the
+    // service (the one judge of input) is what refuses it.
+    el.add(new Option(String(value), String(value)));
+  }
   el.value = value;
   el.dispatchEvent(new Event('input', { bubbles: true }));
   el.dispatchEvent(new Event('change', { bubbles: true }));

@@ -167,6 +167,10 @@ pub(crate) fn application(h: &Hooks) -> Result<ApplicationView> {
     Ok(ApplicationView {
         participant: text(h, "participant")?.to_owned(),
         pitch: text(h, "pitch")?.to_owned(),
+        proposed_days: h
+            .get("proposedDays")
+            .map(|_| parse(h, "proposedDays"))
+            .transpose()?,
         status: word(h, "status")?,
     })
 }

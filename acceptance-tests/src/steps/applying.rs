@@ -40,6 +40,74 @@ async fn applies(w: &mut TallyWorld, who: Who, title: String, pitch: String) -> 
     apply(w, &who, &title, &pitch).await
 }
 
+#[when(expr = "{actor} applies to the job {string} with the pitch {string} proposing {int} day(s)")]
+async fn applies_proposing(
+    w: &mut TallyWorld,
+    who: Who,
+    title: String,
+    pitch: String,
+    days: i64,
+) -> Result<()> {
+    let id = w.job(&title)?;
+    let t = w.begin().await?;
+    let r = t
+        .execute(&who.ctx(), commands::apply_proposing(&id, &pitch, days))
+        .await;
+    w.settle_command(r);
+    Ok(())
+}
+
+#[then(expr = "{word} sees that {word} expects to need {int} day(s) for the job {string}")]
+async fn owner_sees_days(
+    w: &mut TallyWorld,
+    owner: String,
+    who: String,
+    days: u16,
+    title: String,
+) -> Result<()> {
+    let a = owner_sees_application(w, &owner, &who, &title).await?;
+    ensure!(
+        a.proposed_days == Some(days),
+        "{owner} sees {who} proposing {:?} days",
+        a.proposed_days
+    );
+    Ok(())
+}
+
+#[then(expr = "{word} sees that {word} gave no estimate for the job {string}")]
+async fn owner_sees_no_days(
+    w: &mut TallyWorld,
+    owner: String,
+    who: String,
+    title: String,
+) -> Result<()> {
+    let a = owner_sees_application(w, &owner, &who, &title).await?;
+    ensure!(
+        a.proposed_days.is_none(),
+        "{owner} sees {who} proposing {:?} days",
+        a.proposed_days
+    );
+    Ok(())
+}
+
+async fn owner_sees_application(
+    w: &TallyWorld,
+    owner: &str,
+    who: &str,
+    title: &str,
+) -> Result<tally_ports::ApplicationView> {
+    let id = w.job(title)?;
+    let v = w
+        .tally()
+        .job_owner_view(&TallyWorld::member(owner)?, &id)
+        .await
+        .with_context(|| format!("{owner} looking at {title:?}"))?;
+    v.applications
+        .into_iter()
+        .find(|a| a.participant == who)
+        .with_context(|| format!("{owner} sees no application by {who}"))
+}
+
 #[when(expr = "{actor} applies to the job {string} with a pitch of {int} characters")]
 async fn applies_long(w: &mut TallyWorld, who: Who, title: String, n: i64) -> Result<()> {
     apply(w, &who, &title, &text_of(n)).await

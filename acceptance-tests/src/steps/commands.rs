@@ -16,6 +16,10 @@ pub(crate) fn grant(handle: &str, amount: i64, reason: &str) -> Input {
         .with("reason", reason)
 }
 
+pub(crate) fn grant_in(handle: &str, amount: i64, reason: &str, category: &str) -> Input {
+    grant(handle, amount, reason).with("category", category)
+}
+
 pub(crate) fn launch(title: &str, reward: i64) -> Input {
     Input::new(CommandKind::LaunchJob)
         .with("title", title)
@@ -27,6 +31,10 @@ pub(crate) fn apply(job: &str, pitch: &str) -> Input {
     Input::new(CommandKind::Apply)
         .with("job", job)
         .with("pitch", pitch)
+}
+
+pub(crate) fn apply_proposing(job: &str, pitch: &str, days: i64) -> Input {
+    apply(job, pitch).with("proposed_days", days)
 }
 
 pub(crate) fn withdraw(job: &str) -> Input {

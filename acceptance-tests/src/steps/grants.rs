@@ -37,6 +37,46 @@ async fn grants_for(
     Ok(())
 }
 
+#[when(expr = "{actor} grants {int} credits to {word} for {string} in the category {word}")]
+async fn grants_in(
+    w: &mut TallyWorld,
+    who: Who,
+    amount: i64,
+    handle: String,
+    reason: String,
+    category: String,
+) -> Result<()> {
+    let t = w.begin().await?;
+    let input = super::commands::grant_in(&handle, amount, &reason, &category);
+    let r = t.execute(&who.ctx(), input).await;
+    w.settle_command(r);
+    Ok(())
+}
+
+#[then(expr = "{word}'s latest grant is in the category {word}")]
+async fn latest_grant_category(w: &mut TallyWorld, handle: String, category: String) -> Result<()> {
+    let h = w
+        .tally()
+        .history(
+            &TallyWorld::admin(),
+            &tally_ports::EntityRef::member(&handle),
+        )
+        .await
+        .context("the admin reading a wallet's history")?;
+    let last = h
+        .iter()
+        .rev()
+        .find(|e| e.event_type == "CreditsGranted")
+        .with_context(|| format!("{handle} was never granted credits"))?;
+    ensure!(
+        last.payload["category"] == category.as_str() && last.schema_version == 2,
+        "{handle}'s latest grant is {} (schema version {})",
+        last.payload,
+        last.schema_version
+    );
+    Ok(())
+}
+
 #[then(expr = "{word} has {int} credits")]
 async fn has_credits(w: &mut TallyWorld, handle: String, balance: u64) -> Result<()> {
     let v = w.wallet(&handle).await?;

@@ -12,6 +12,7 @@ mod grants;
 mod history;
 mod idempotency;
 mod launching;
+mod old_history;
 mod outcomes;
 mod params;
 mod privacy;

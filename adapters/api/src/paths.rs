@@ -28,6 +28,10 @@ pub const JOB_HISTORY: &str = "/api/v1/jobs/{id}/history";
 pub const JOB_STATE: &str = "/api/v1/jobs/{id}/state";
 /// The global history feed.
 pub const FEED: &str = "/api/v1/feed";
+/// The published event schemas.
+pub const SCHEMAS: &str = "/api/v1/schemas";
+/// One event type's schema at one version.
+pub const SCHEMA: &str = "/api/v1/schemas/{type}/{version}";
 /// The caller's session.
 pub const SESSION: &str = "/api/v1/session";
 /// Signing up.
@@ -38,6 +42,11 @@ pub const TOKENS: &str = "/api/v1/tokens";
 pub const TOKEN: &str = "/api/v1/tokens/{id}";
 /// Accounts (admins create them).
 pub const ACCOUNTS: &str = "/api/v1/accounts";
+
+/// The published schema of an event type at a version.
+pub fn schema(event_type: &str, version: u32) -> String {
+    format!("{SCHEMAS}/{event_type}/{version}")
+}
 
 /// The name of the path parameter that holds an entity's key.
 pub fn key_param(kind: EntityKind) -> &'static str {

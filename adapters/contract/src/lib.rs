@@ -29,6 +29,9 @@ pub struct Harness {
     pub force_cache_row: Box<dyn Fn(CachedState) -> BoxFuture<'static, ()> + Send + Sync>,
     /// Empties the cache (as `TRUNCATE` would).
     pub clear_cache: Box<dyn Fn() -> BoxFuture<'static, ()> + Send + Sync>,
+    /// Stores events as an older build did: raw rows, no contract check (to read old
+    /// versions through the real store).
+    pub insert_raw: Box<dyn Fn(Vec<RecordedEvent>) -> BoxFuture<'static, ()> + Send + Sync>,
 }
 
 impl Harness {
@@ -61,6 +64,9 @@ macro_rules! contract_tests {
             racing_appends_if_current_land_once,
             a_service_never_acts_on_a_stale_state_it_holds,
             events_fold_in_order_with_their_payloads,
+            a_payload_that_breaks_its_contract_is_refused_and_nothing_is_written,
+            stored_samples_of_every_version_read_as_expected,
+            cache_rows_written_before_an_evolution_are_rebuilt,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {
@@ -82,21 +88,47 @@ fn job_stream(s: &str) -> StreamId {
     StreamId::job(&JobId::parse(s).expect("job id"))
 }
 
-/// An event for `s` at `version`, of a made-up type (stores never interpret payloads).
+/// An event for `s` at `version`: a grant of `version` credits, whose reason holds quotes and
+/// tags (stores never interpret payloads; they check them against their contract).
 pub fn event(s: &StreamId, version: u64, command_id: Uuid) -> RecordedEvent {
     RecordedEvent {
         position: 0,
         stream: s.clone(),
         version,
         event_id: Uuid::now_v7(),
-        event_type: "TestHappened".into(),
-        schema_version: 1,
-        payload: json!({ "n": version, "text": "quotes ' \" and <b>tags</b>" }),
+        event_type: "CreditsGranted".into(),
+        schema_version: 2,
+        payload: json!({
+            "amount": version,
+            "reason": "quotes ' \" and <b>tags</b>",
+            "category": "other",
+        }),
         time: tally_ports::driven::Clock::now(&tally_ports::driven::SystemClock::default()),
         actor: Actor::admin("root"),
         command_id,
         correlation_id: command_id,
         causation_id: command_id,
+    }
+}
+
+/// A plan that appends these events as they are (grouped by stream, each stream from the
+/// version before its first event), for a store's raw insert.
+pub fn raw_plan(events: Vec<RecordedEvent>) -> AppendPlan {
+    let mut streams: Vec<StreamAppend> = Vec::new();
+    for e in events {
+        match streams.iter_mut().find(|a| a.stream == e.stream) {
+            Some(a) => a.events.push(e),
+            None => streams.push(StreamAppend {
+                stream: e.stream.clone(),
+                expected_version: e.version - 1,
+                events: vec![e],
+            }),
+        }
+    }
+    AppendPlan {
+        streams,
+        command: None,
+        cache: Vec::new(),
     }
 }
 
@@ -135,7 +167,7 @@ pub async fn appended_events_load_in_order_with_versions_and_positions(h: &Harne
         loaded.iter().map(|e| e.version).collect::<Vec<_>>(),
         vec![1, 2, 3]
     );
-    assert_eq!(loaded[0].payload["text"], "quotes ' \" and <b>tags</b>");
+    assert_eq!(loaded[0].payload["reason"], "quotes ' \" and <b>tags</b>");
     let tail = h.store.load(&a, 2).await.expect("load");
     assert_eq!(tail.len(), 1);
     assert_eq!(tail[0].version, 3);
@@ -749,4 +781,228 @@ pub async fn events_fold_in_order_with_their_payloads(h: &Harness) {
             .collect::<Vec<_>>()
     };
     assert_eq!((of(0), of(1), of(2)), (vec![1, 2], vec![3], vec![]));
+}
+
+/// A payload that breaks its event contract (or an old version, or an unknown type) is
+/// refused before anything is written, on either append path, and the plan's other events
+/// with it.
+pub async fn a_payload_that_breaks_its_contract_is_refused_and_nothing_is_written(h: &Harness) {
+    let (a, b) = (stream("alice"), stream("bob"));
+    let broken = |mut e: RecordedEvent, f: &dyn Fn(&mut RecordedEvent)| {
+        f(&mut e);
+        e
+    };
+    type Breaks<'a> = &'a dyn Fn(&mut RecordedEvent);
+    let cases: [(&str, Breaks); 4] = [
+        ("an amount below zero", &|e| e.payload["amount"] = json!(-5)),
+        ("a category of no kind", &|e| {
+            e.payload["category"] = json!("bribe")
+        }),
+        ("an old version", &|e| {
+            e.schema_version = 1;
+            e.payload.as_object_mut().unwrap().remove("category");
+        }),
+        ("an unknown type", &|e| e.event_type = "TestHappened".into()),
+    ];
+    for (what, f) in cases {
+        let mut p = plan(&[(&a, 0, 1), (&b, 0, 1)], None);
+        let bad = broken(p.streams[1].events.remove(0), f);
+        p.streams[1].events.push(bad);
+        let err = commit(h, p.clone()).await;
+        assert!(
+            matches!(err, Err(StoreError::Contract(_))),
+            "{what}: {err:?}"
+        );
+        let fast = h.store.append_if_current(&[], p).await;
+        assert!(
+            matches!(fast, Err(StoreError::Contract(_))),
+            "{what}: {fast:?}"
+        );
+    }
+    assert!(h.store.load(&a, 0).await.unwrap().is_empty());
+    assert!(h.store.read_all(0, 10).await.unwrap().is_empty());
+    // The same plan, within its contract, lands.
+    commit(h, plan(&[(&a, 0, 1), (&b, 0, 1)], None))
+        .await
+        .unwrap();
+    assert_eq!(h.store.read_all(0, 10).await.unwrap().len(), 2);
+}
+
+/// The stored samples: `contracts/samples/<Type>/v<N>.json`, each a stream of events as
+/// some build stored them.
+fn samples() -> Vec<(String, serde_json::Value)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contracts/samples");
+    let mut out = Vec::new();
+    for t in std::fs::read_dir(&dir).expect("contracts/samples") {
+        let t = t.expect("an entry").path();
+        for f in std::fs::read_dir(&t).expect("a type's samples") {
+            let f = f.expect("an entry").path();
+            let name = f.file_name().unwrap().to_string_lossy().into_owned();
+            if name.ends_with(".expected.json") || !name.ends_with(".json") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&f).expect("a sample");
+            let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            out.push((f.display().to_string(), v));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// A sample's events as the store's rows: versions 1, 2, ...; fixed ids and times.
+fn sample_events(sample: &serde_json::Value) -> (StreamId, Vec<RecordedEvent>) {
+    let s = StreamId::parse(sample["stream"].as_str().expect("a stream")).expect("a stream id");
+    let t0 = chrono::DateTime::parse_from_rfc3339("2025-06-01T12:00:00Z")
+        .unwrap()
+        .to_utc();
+    let events = sample["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .zip(1u64..)
+        .map(|(e, v)| {
+            let id =
+                Uuid::from_u128(u128::from(fnv(s.to_string().as_bytes())) << 64 | u128::from(v));
+            RecordedEvent {
+                position: 0,
+                stream: s.clone(),
+                version: v,
+                event_id: id,
+                event_type: e["type"].as_str().expect("a type").to_owned(),
+                schema_version: u32::try_from(e["schema_version"].as_u64().expect("a version"))
+                    .expect("small"),
+                payload: e["payload"].clone(),
+                time: t0 + chrono::Duration::minutes(i64::try_from(v).unwrap()),
+                actor: e["actor"]
+                    .as_str()
+                    .unwrap_or("admin:root")
+                    .parse()
+                    .expect("an actor"),
+                command_id: id,
+                correlation_id: id,
+                causation_id: id,
+            }
+        })
+        .collect();
+    (s, events)
+}
+
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Every stored sample, inserted as raw rows of its version, reads through the store and the
+/// service as its expected file says: the folded state, and the feed, which serves current
+/// versions only. `TALLY_BLESS_SAMPLES=1` writes a missing expected file (never overwrites).
+pub async fn stored_samples_of_every_version_read_as_expected(h: &Harness) {
+    let svc = h.service();
+    let admin = Ctx::new(Actor::admin("root"));
+    let all = samples();
+    assert!(all.len() >= 15, "only {} samples", all.len());
+    for (_, sample) in &all {
+        (h.insert_raw)(sample_events(sample).1).await;
+    }
+    let feed = svc.feed(&admin, 0, 1000).await.expect("the feed");
+    let mut problems = Vec::new();
+    for (path, sample) in &all {
+        let (s, _) = sample_events(sample);
+        let entity = EntityRef {
+            kind: s.kind(),
+            key: s.key().to_owned(),
+        };
+        let (version, state) = svc.current_state(&entity).await.expect("the state");
+        let items: Vec<_> = feed
+            .events
+            .iter()
+            .filter(|e| e.stream == s)
+            .map(|e| json!({"type": e.event_type, "schema_version": e.schema_version, "payload": e.payload}))
+            .collect();
+        let history = svc.history(&admin, &entity).await.expect("the history");
+        assert_eq!(history.len(), items.len(), "{path}");
+        assert!(
+            history.iter().all(|e| Some(e.schema_version)
+                == tally_ports::contracts::current_version(&e.event_type)),
+            "{path}: {history:?}"
+        );
+        let got = json!({"version": version, "state": state, "feed": items});
+        let expected_path = path.replace(".json", ".expected.json");
+        match std::fs::read_to_string(&expected_path) {
+            Ok(text) => {
+                let expected: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+                if expected != got {
+                    problems.push(format!(
+                        "{path} no longer reads as {expected_path} says.\n  expected: {expected}\n  \
+                         got:      {got}\nStored events are forever: fix the upcaster or the \
+                         fold, never the sample."
+                    ));
+                }
+            }
+            Err(_) if std::env::var_os("TALLY_BLESS_SAMPLES").is_some() => {
+                let text = serde_json::to_string_pretty(&got).unwrap() + "\n";
+                std::fs::write(&expected_path, text).expect("write");
+                eprintln!("wrote {expected_path}");
+            }
+            Err(_) => problems.push(format!(
+                "{expected_path} is missing: run `TALLY_BLESS_SAMPLES=1 cargo test -p \
+                 tally-memory --test contract stored_samples`, review it and commit it"
+            )),
+        }
+    }
+    assert!(problems.is_empty(), "\n{}", problems.join("\n\n"));
+}
+
+/// The format of a job's state before applications had `proposed_days` (what the previous
+/// build wrote in its cache rows).
+pub const JOB_FORMAT_BEFORE_PROPOSED_DAYS: &str = "Job/133f6a67ac9f9b32";
+
+/// A cache row written by the build before an evolution (another format) is ignored: the
+/// state is rebuilt from the events, old versions upcast, and the row overwritten. Nothing
+/// needs a migration.
+pub async fn cache_rows_written_before_an_evolution_are_rebuilt(h: &Harness) {
+    let svc = h.service();
+    let sample = &samples()
+        .into_iter()
+        .find(|(p, _)| p.ends_with("ApplicationSubmitted/v1.json"))
+        .expect("the v1 application sample")
+        .1;
+    let (s, events) = sample_events(sample);
+    (h.insert_raw)(events).await;
+    assert_ne!(svc.format(EntityKind::Job), JOB_FORMAT_BEFORE_PROPOSED_DAYS);
+    // As the old build cached it: no `proposed_days`, and (to tell it apart) a title the
+    // events never held.
+    (h.force_cache_row)(CachedState {
+        stream: s.clone(),
+        version: 2,
+        format: JOB_FORMAT_BEFORE_PROPOSED_DAYS.into(),
+        state: json!({
+            "details": {"id": s.key(), "owner": "olive", "title": "From the old cache",
+                        "description": "", "reward": 40},
+            "status": "open",
+            "applications": {"pat": {"pitch": "I have a brush.", "status": "live"}},
+            "accepted": null,
+            "cancel_reason": null,
+        }),
+    })
+    .await;
+    let entity = EntityRef::job(s.key());
+    let (version, state) = svc.current_state(&entity).await.unwrap();
+    let job = state.as_job().expect("a job");
+    assert_eq!(version, 2);
+    assert_eq!(
+        job.details.as_ref().unwrap().title.as_str(),
+        "Paint the fence"
+    );
+    assert_eq!(
+        job.applications.values().next().unwrap().proposed_days,
+        None
+    );
+    let row = h.cache.get(std::slice::from_ref(&s)).await.unwrap();
+    assert_eq!(
+        row[0].format,
+        svc.format(EntityKind::Job),
+        "the row was rewritten"
+    );
 }

@@ -22,6 +22,7 @@ use reqwest::{Client, Method, StatusCode, Url};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tally_api::paths;
@@ -54,7 +55,13 @@ pub struct HttpTally {
     base: Url,
     client: Client,
     tokens: Arc<dyn TokenSource>,
+    /// The published event schemas read so far, compiled: feed payloads are checked
+    /// against what the service publishes, not against this build's idea of them.
+    schemas: Arc<std::sync::Mutex<Validators>>,
 }
+
+/// Compiled schemas by event type and version.
+type Validators = HashMap<(String, u32), Arc<jsonschema::Validator>>;
 
 impl HttpTally {
     /// A client of the service at `base_url` (e.g. `http://127.0.0.1:8080`), acting with the
@@ -67,7 +74,44 @@ impl HttpTally {
             base: parse_base(base_url)?,
             client: client()?,
             tokens,
+            schemas: Arc::default(),
         })
+    }
+
+    /// The compiled published schema of an event type at a version, fetched once.
+    async fn schema(&self, event_type: &str, version: u32) -> Result<Arc<jsonschema::Validator>> {
+        let key = (event_type.to_owned(), version);
+        if let Some(v) = self.lock_schemas().get(&key) {
+            return Ok(Arc::clone(v));
+        }
+        let url = self.url(&paths::schema(event_type, version));
+        let doc: Value = send(self.client.get(url)).await?;
+        let v = Arc::new(jsonschema::draft202012::new(&doc).map_err(|e| {
+            Error::infrastructure(format!(
+                "the published schema of {event_type} v{version} does not compile: {e}"
+            ))
+        })?);
+        self.lock_schemas().insert(key, Arc::clone(&v));
+        Ok(v)
+    }
+
+    fn lock_schemas(&self) -> std::sync::MutexGuard<'_, Validators> {
+        self.schemas.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Checks every payload of a feed page against its published schema.
+    async fn check_feed(&self, page: &FeedPage) -> Result<()> {
+        for e in &page.events {
+            let v = self.schema(&e.event_type, e.schema_version).await?;
+            if let Err(err) = v.validate(&e.payload) {
+                return Err(Error::infrastructure(format!(
+                    "the feed served event {} ({} v{}) with a payload that breaks its \
+                     published schema: {err}",
+                    e.position, e.event_type, e.schema_version
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The URL of an API path (from [`tally_api::paths`]).
@@ -202,7 +246,9 @@ impl Tally for HttpTally {
         url.query_pairs_mut()
             .append_pair("after", &after.to_string())
             .append_pair("limit", &limit.to_string());
-        self.get(ctx, url).await
+        let page: FeedPage = self.get(ctx, url).await?;
+        self.check_feed(&page).await?;
+        Ok(page)
     }
 }
 

@@ -352,7 +352,16 @@ async fn script(t: &dyn Tally) -> Vec<(String, Value)> {
 }
 
 async fn over_http() -> (tally_http::testing::Server, HttpTally) {
-    let (svc, _) = tally_memory::service();
+    let (server, client, _) = over_http_with_store().await;
+    (server, client)
+}
+
+async fn over_http_with_store() -> (
+    tally_http::testing::Server,
+    HttpTally,
+    tally_memory::MemoryStore,
+) {
+    let (svc, store) = tally_memory::service();
     let accounts = Arc::new(MemoryAccounts::new());
     let password = "round trip admin password";
     bootstrap_admin(accounts.as_ref(), Some(password), PasswordCost::Minimal)
@@ -368,7 +377,32 @@ async fn over_http() -> (tally_http::testing::Server, HttpTally) {
     let admin = log_in(&url, "admin", password).await.unwrap();
     let tokens = Arc::new(ProvisioningTokens::new(&url, admin).unwrap());
     let client = HttpTally::new(&url, tokens).unwrap();
-    (server, client)
+    (server, client, store)
+}
+
+/// The client checks what it reads from the feed against the schemas the service
+/// publishes: a payload that breaks its contract (here slipped into storage behind the
+/// service's back, as a faulty older build might have) is named, not handed on.
+#[tokio::test]
+async fn the_client_refuses_feed_payloads_that_break_their_published_schema() {
+    let (server, http, store) = over_http_with_store().await;
+    let admin = Ctx::new(Actor::admin("admin"));
+    http.execute(&admin, register("erin")).await.unwrap();
+    http.execute(&admin, grant("erin", 5)).await.unwrap();
+    assert_eq!(http.feed(&admin, 0, 10).await.unwrap().events.len(), 2);
+    let mut bad = http.feed(&admin, 0, 10).await.unwrap().events[1].clone();
+    bad.version = 3;
+    bad.event_id = Uuid::now_v7();
+    bad.payload["amount"] = serde_json::json!(-5);
+    store
+        .insert_as_stored(tally_contract::raw_plan(vec![bad]))
+        .unwrap();
+    let err = http.feed(&admin, 0, 10).await.unwrap_err().to_string();
+    assert!(
+        err.contains("event 3 (CreditsGranted v2)") && err.contains("published schema"),
+        "{err}"
+    );
+    server.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -142,6 +142,7 @@ async fn response_bodies_have_the_documented_shapes() {
         .await
         .body;
     let feed = app.get("/api/v1/feed", Some(&app.admin)).await.body;
+    let schemas = app.get("/api/v1/schemas", None).await.body;
     let problem = app.get("/api/v1/feed", Some(&bob)).await.body;
     let cases = [
         ("CommandReceipt", &applied.body),
@@ -160,7 +161,10 @@ async fn response_bodies_have_the_documented_shapes() {
         ("MemberSummary", &members["items"][0]),
         ("Items_RecordedEvent", &history),
         ("Linked_Snapshot", &state),
-        ("Linked_FeedPage", &feed),
+        ("Linked_FeedBody", &feed),
+        ("FeedItem", &feed["events"][0]),
+        ("Items_SchemaEntry", &schemas),
+        ("SchemaEntry", &schemas["items"][0]),
         ("Problem", &problem),
     ];
     for (schema, body) in cases {

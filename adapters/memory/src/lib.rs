@@ -150,6 +150,17 @@ impl MemoryStore {
         self.lock().cache.get(s).cloned()
     }
 
+    /// Writes a plan as an older build stored it: expected versions are checked, the event
+    /// contracts are not (to test how old payloads read).
+    ///
+    /// # Errors
+    /// As an append, but for the contracts.
+    pub fn insert_as_stored(&self, plan: AppendPlan) -> Result<Vec<RecordedEvent>, StoreError> {
+        let mut inner = self.lock();
+        inner.check(&plan)?;
+        Ok(inner.apply(plan))
+    }
+
     /// How many events are stored.
     pub fn event_count(&self) -> usize {
         self.lock().events.len()
@@ -182,6 +193,9 @@ impl WriteTx for MemoryTx {
         if self.pending.is_some() {
             return Err(StoreError::Other("one append per transaction".into()));
         }
+        // Every payload against its published contract, before anything is written (and
+        // outside the lock: it needs no shared state).
+        tally_ports::contracts::check_plan(&plan)?;
         self.store.lock().check(&plan)?;
         self.pending = Some(plan);
         Ok(())

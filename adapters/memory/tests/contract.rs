@@ -6,7 +6,7 @@ use tally_memory::MemoryStore;
 
 async fn harness() -> Harness {
     let store = MemoryStore::new();
-    let (forced, cleared) = (store.clone(), store.clone());
+    let (forced, cleared, raw) = (store.clone(), store.clone(), store.clone());
     Harness {
         store: Arc::new(store.clone()),
         cache: Arc::new(store),
@@ -16,6 +16,11 @@ async fn harness() -> Harness {
         }),
         clear_cache: Box::new(move || {
             cleared.clear_cache();
+            Box::pin(async {})
+        }),
+        insert_raw: Box::new(move |events| {
+            raw.insert_as_stored(tally_contract::raw_plan(events))
+                .expect("stored as is");
             Box::pin(async {})
         }),
     }

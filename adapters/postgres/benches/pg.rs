@@ -19,7 +19,9 @@ use sqlx::PgPool;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use tally_domain::{Credits, Entity, Handle, MemberEvent, Reason, Wallet};
+use tally_domain::{
+    Credits, Entity, EventType, GrantCategory, Handle, MemberEvent, Reason, Wallet,
+};
 use tally_ports::codec;
 use tally_ports::driven::{AppendPlan, EventStore, StreamAppend};
 use tally_ports::{
@@ -265,10 +267,12 @@ fn reference_b(pool: &PgPool, clients: usize, retries: Arc<AtomicU64>) -> Op {
 
 /// Appends `n` raw CreditsGranted events to `stream`, from `version`, in batches.
 async fn grow(store: &PgStore, stream: &StreamId, mut version: u64, n: u64) {
-    let (t, payload) = codec::encode_one(&MemberEvent::CreditsGranted {
+    let grant = MemberEvent::CreditsGranted {
         amount: Credits::new(1),
         reason: Reason::parse("bench").expect("reason"),
-    });
+        category: GrantCategory::Other,
+    };
+    let (t, payload) = codec::encode_one(&grant);
     let mut left = n;
     while left > 0 {
         let batch = left.min(1000);
@@ -280,7 +284,7 @@ async fn grow(store: &PgStore, stream: &StreamId, mut version: u64, n: u64) {
                 version: version + i,
                 event_id: Uuid::now_v7(),
                 event_type: t.clone(),
-                schema_version: codec::SCHEMA_VERSION,
+                schema_version: grant.schema_version(),
                 payload: payload.clone(),
                 time: chrono::Utc::now(),
                 actor: Actor::admin("bench"),

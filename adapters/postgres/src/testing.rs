@@ -99,6 +99,11 @@ impl TestDb {
         &self.url
     }
 
+    /// Inserts events as raw rows, as an older build stored them (see [`insert_raw`]).
+    pub async fn insert_raw(&self, events: &[tally_ports::RecordedEvent]) {
+        insert_raw(&self.store, events).await;
+    }
+
     /// The test database's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -176,6 +181,52 @@ async fn server() -> (
         format!("postgres://postgres:postgres@{host}:{port}/postgres"),
         Some(container),
     )
+}
+
+/// Inserts events as raw rows, as an older build stored them: no contract check, no
+/// command record, no cache row (to test how old payloads read). Each event's stream
+/// row is created or advanced to its version.
+///
+/// # Panics
+/// When the server refuses a row.
+pub async fn insert_raw(store: &PgStore, events: &[tally_ports::RecordedEvent]) {
+    let mut tx = store.pool().begin().await.expect("a transaction");
+    for e in events {
+        let version = i64::try_from(e.version).expect("a version in range");
+        let (position,): (i64,) = sqlx::query_as(
+            "INSERT INTO events (stream, version, event_type, schema_version, payload, \
+             actor, event_id, command_id, correlation_id, causation_id, time) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING position",
+        )
+        .bind(e.stream.to_string())
+        .bind(version)
+        .bind(&e.event_type)
+        .bind(i32::try_from(e.schema_version).expect("a schema version in range"))
+        .bind(&e.payload)
+        .bind(e.actor.to_string())
+        .bind(e.event_id)
+        .bind(e.command_id)
+        .bind(e.correlation_id)
+        .bind(e.causation_id)
+        .bind(e.time)
+        .fetch_one(&mut *tx)
+        .await
+        .expect("an event row");
+        sqlx::query(
+            "INSERT INTO streams (stream, kind, version, created_at, created_position) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (stream) DO UPDATE SET version = EXCLUDED.version",
+        )
+        .bind(e.stream.to_string())
+        .bind(e.stream.kind().as_str())
+        .bind(version)
+        .bind(e.time)
+        .bind(position)
+        .execute(&mut *tx)
+        .await
+        .expect("a stream row");
+    }
+    tx.commit().await.expect("committed");
 }
 
 #[cfg(test)]

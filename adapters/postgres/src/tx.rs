@@ -112,8 +112,10 @@ impl Drop for PgTx {
     }
 }
 
-/// Checks that each stream's events follow its expected version.
+/// Checks every payload against its published contract, and that each stream's events
+/// follow its expected version.
 fn check(plan: &AppendPlan) -> Result<(), StoreError> {
+    tally_ports::contracts::check_plan(plan)?;
     for a in &plan.streams {
         for (i, e) in (1..).zip(&a.events) {
             if e.stream != a.stream || e.version != a.expected_version + i {

@@ -7,7 +7,7 @@ use tally_postgres::testing::TestDb;
 async fn harness() -> Harness {
     let db = Arc::new(TestDb::create().await);
     let store = db.store().clone();
-    let (forced, cleared) = (store.clone(), store.clone());
+    let (forced, cleared, raw) = (store.clone(), store.clone(), db.clone());
     Harness {
         store: Arc::new(store.clone()),
         cache: Arc::new(store),
@@ -19,6 +19,10 @@ async fn harness() -> Harness {
         clear_cache: Box::new(move || {
             let (cleared, _db) = (cleared.clone(), db.clone());
             Box::pin(async move { cleared.clear_cache().await.expect("truncate") })
+        }),
+        insert_raw: Box::new(move |events| {
+            let raw = raw.clone();
+            Box::pin(async move { raw.insert_raw(&events).await })
         }),
     }
 }

@@ -370,7 +370,7 @@ impl TallyService {
                 version,
                 event_id: self.ids.new_id(),
                 event_type: event_type.to_owned(),
-                schema_version: codec::SCHEMA_VERSION,
+                schema_version: event.schema_version(),
                 payload,
                 time,
                 actor: job.ctx.actor.clone(),

@@ -298,8 +298,10 @@ impl TallyService {
         Ok((v.version, v.state))
     }
 
+    /// A stream's whole history, every event at the current version of its type.
     async fn full_history(&self, stream: &StreamId) -> Result<Vec<RecordedEvent>> {
-        self.store.load(stream, 0).await.map_err(store_error)
+        let events = self.store.load(stream, 0).await.map_err(store_error)?;
+        current_versions(events)
     }
 
     /// The current states of every entity of `kind` matching `filter`, from the cache,
@@ -334,12 +336,22 @@ impl TallyService {
 }
 
 /// A storage failure at the driving port.
+/// Recorded events as readers see them: upcast to the current version of their types.
+pub(crate) fn current_versions(events: Vec<RecordedEvent>) -> Result<Vec<RecordedEvent>> {
+    events
+        .into_iter()
+        .map(|e| crate::contracts::to_current(e).map_err(Error::infrastructure))
+        .collect()
+}
+
 fn store_error(e: StoreError) -> Error {
     match e {
         StoreError::Conflict(detail) => Conflict::KeptChanging { detail }.into(),
         StoreError::Duplicate(id) => Error::infrastructure(format!(
             "command {id} was recorded concurrently, and its outcome could not be read"
         )),
-        StoreError::Unknown(why) | StoreError::Other(why) => Error::infrastructure(why),
+        StoreError::Unknown(why) | StoreError::Other(why) | StoreError::Contract(why) => {
+            Error::infrastructure(why)
+        }
     }
 }

@@ -28,6 +28,7 @@ impl Tally for TallyService {
             .load(&stream, v.version.saturating_sub(WALLET_HISTORY))
             .await
             .map_err(store_error)?;
+        let history = current_versions(history)?;
         let actions = self.actions(ctx, &stream, &v, w.candidates(&h)).await?;
         Ok(WalletView {
             handle: p.handle.to_string(),
@@ -180,6 +181,7 @@ impl Tally for TallyService {
             .await
             .map_err(store_error)?;
         let next_after = events.last().map_or(after, |e| e.position);
+        let events = super::current_versions(events)?;
         Ok(FeedPage { events, next_after })
     }
 }
@@ -238,6 +240,7 @@ fn application_view(who: &Handle, a: &tally_domain::Application) -> ApplicationV
     ApplicationView {
         participant: who.to_string(),
         pitch: a.pitch.to_string(),
+        proposed_days: a.proposed_days.map(tally_domain::ProposedDays::days),
         status: a.status,
     }
 }

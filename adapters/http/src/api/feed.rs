@@ -8,10 +8,31 @@ use crate::links::{Linked, Links};
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tally_api::paths;
-use tally_ports::FeedPage;
-use utoipa::IntoParams;
+use tally_ports::{RecordedEvent, contracts};
+use utoipa::{IntoParams, ToSchema};
+
+/// One event of the feed: the envelope and the payload, at the current version of its type
+/// (older stored versions are upcast), and the schema its payload follows.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedItem {
+    /// The event.
+    #[serde(flatten)]
+    pub event: RecordedEvent,
+    /// The `$id` of the payload's JSON Schema (`urn:tally:event:<Type>:v<N>`, served at
+    /// `/api/v1/schemas/<Type>/<N>`), as CloudEvents' `dataschema`.
+    pub dataschema: String,
+}
+
+/// A page of the feed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedBody {
+    /// Events in global order.
+    pub events: Vec<FeedItem>,
+    /// The position to ask after for the next page.
+    pub next_after: u64,
+}
 
 /// Which page of the feed.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -28,7 +49,7 @@ pub(crate) struct FeedQuery {
 
 /// Events in global order after a position (admins only). Tail it by following `next`.
 #[utoipa::path(get, path = paths::FEED, tag = "feed", operation_id = "feed", params(FeedQuery),
-    responses((status = 200, description = "A page of the feed", body = Linked<FeedPage>), Problems))]
+    responses((status = 200, description = "A page of the feed", body = Linked<FeedBody>), Problems))]
 pub(crate) async fn feed(
     State(s): State<AppState>,
     CallCtx(ctx): CallCtx,
@@ -46,5 +67,16 @@ pub(crate) async fn feed(
             "next",
             format!("{}?after={}&limit={limit}", paths::FEED, page.next_after),
         );
-    Ok(Json(Linked { body: page, links }).into_response())
+    let body = FeedBody {
+        events: page
+            .events
+            .into_iter()
+            .map(|event| FeedItem {
+                dataschema: contracts::schema_id(&event.event_type, event.schema_version),
+                event,
+            })
+            .collect(),
+        next_after: page.next_after,
+    };
+    Ok(Json(Linked { body, links }).into_response())
 }

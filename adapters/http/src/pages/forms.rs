@@ -91,6 +91,8 @@ pub(crate) fn hidden(csrf: &str, command: Option<&Fields>) -> Markup {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
     Text,
+    /// One of these words, as a `select`.
+    Select(&'static [&'static str]),
     Number,
     Password,
     NewPassword,
@@ -151,7 +153,7 @@ impl<'a> Field<'a> {
                 Some((0, i64::try_from(max).unwrap_or(i64::MAX))),
             ),
             Shape::Integer { min, max } => (Kind::Number, Some((min, max))),
-            Shape::OneOf(_) => (Kind::Text, None),
+            Shape::OneOf(words) => (Kind::Select(words), None),
         };
         let mut hint = r.hint.to_owned();
         if let Some(h) = hint.get_mut(0..1) {
@@ -230,6 +232,14 @@ impl<'a> Field<'a> {
                     Kind::Number => input id=(id) name=(self.name) type="number" inputmode="numeric"
                         value=(value) min=[min] max=[max] aria-describedby=[described.as_deref()]
                         aria-invalid=[invalid.then_some("true")] required[self.required];
+                    Kind::Select(words) => select id=(id) name=(self.name)
+                        aria-describedby=[described.as_deref()] aria-invalid=[invalid.then_some("true")]
+                        required[self.required] {
+                        @if !self.required { option value="" selected[value.is_empty()] { "—" } }
+                        @for w in words {
+                            option value=(w) selected[value == *w] { (label_of(w)) }
+                        }
+                    },
                     Kind::Text => input id=(id) name=(self.name) type="text" value=(value) list=[self.list]
                         maxlength=[maxlength]
                         aria-describedby=[described.as_deref()] aria-invalid=[invalid.then_some("true")]

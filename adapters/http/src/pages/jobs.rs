@@ -98,13 +98,23 @@ async fn board(p: Page, Query(q): Query<BoardQuery>) -> Response {
     p.ok("Job board", body)
 }
 
+/// `1 day`, `12 days`.
+fn days(n: u16) -> String {
+    if n == 1 {
+        "1 day".to_owned()
+    } else {
+        format!("{n} days")
+    }
+}
+
 /// The viewer's own application.
 fn my_application(a: &ApplicationView) -> Markup {
     html! {
         section #my-application .card aria-labelledby="mine-title" data-participant=(a.participant)
-            data-status=(a.status.as_str()) {
+            data-status=(a.status.as_str()) data-proposed-days=[a.proposed_days] {
             h2 #mine-title { "Your application " (app_status(a.status)) }
             blockquote.pitch data-text="pitch" { (a.pitch) }
+            @if let Some(d) = a.proposed_days { p { "You expect to need " (days(d)) "." } }
         }
     }
 }
@@ -148,13 +158,15 @@ fn applications(v: &JobOwnerView) -> Markup {
             h2 #apps-title { "Applications (" (v.applications.len()) ")" }
             div.table-wrap {
                 table #applications {
-                    thead { tr { th scope="col" { "Applicant" } th scope="col" { "Pitch" } th scope="col" { "Status" } } }
+                    thead { tr { th scope="col" { "Applicant" } th scope="col" { "Pitch" } th scope="col" { "Expects to need" } th scope="col" { "Status" } } }
                     tbody {
-                        @if v.applications.is_empty() { tr { td colspan="3" { "Nobody has applied yet." } } }
+                        @if v.applications.is_empty() { tr { td colspan="4" { "Nobody has applied yet." } } }
                         @for a in &v.applications {
-                            tr.application data-participant=(a.participant) data-status=(a.status.as_str()) {
+                            tr.application data-participant=(a.participant) data-status=(a.status.as_str())
+                                data-proposed-days=[a.proposed_days] {
                                 td { "@" (a.participant) }
                                 td.pitch data-text="pitch" { (a.pitch) }
+                                td { @match a.proposed_days { Some(d) => (days(d)), None => span.muted { "not said" } } }
                                 td { (app_status(a.status)) }
                             }
                         }

@@ -18,7 +18,12 @@ async fn every_published_schema_is_served_as_stored_to_anyone() {
     let grants: Vec<(u64, bool)> = items
         .iter()
         .filter(|i| i["type"] == "CreditsGranted")
-        .map(|i| (i["version"].as_u64().unwrap(), i["current"].as_bool().unwrap()))
+        .map(|i| {
+            (
+                i["version"].as_u64().unwrap(),
+                i["current"].as_bool().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(grants, [(1, false), (2, true)]);
     for item in items {

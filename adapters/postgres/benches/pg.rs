@@ -341,15 +341,21 @@ async fn main() {
         let (tally, svc) = tally_grants(service(&store), "w", c, true).await;
         let (cold_tally, cold_svc) =
             tally_grants(service_without_memo(&store), "nomemo", c, true).await;
-        let mut samples: [Sample; 4] = Default::default();
+        let (unchecked, _) = tally_grants(service(&store), "unchecked", c, true).await;
+        let mut samples: [Sample; 5] = Default::default();
         for _ in 0..ROUNDS {
-            for (op, sample) in ops
+            for (i, (op, sample)) in ops
                 .iter()
-                .chain([&tally, &cold_tally])
+                .chain([&tally, &cold_tally, &unchecked])
                 .zip(samples.iter_mut())
+                .enumerate()
             {
+                // The last: the same commands with the event contracts not checked, to
+                // show what checking costs.
+                tally_ports::contracts::set_checking_for_benchmarks(i != 4);
                 throughput(c, op, sample).await;
             }
+            tally_ports::contracts::set_checking_for_benchmarks(true);
         }
         let b = samples[1].rate();
         lines.push(samples[0].line("(a) raw single-row INSERT", c, String::new()));
@@ -370,6 +376,16 @@ async fn main() {
             "  the same, no states kept in memory",
             c,
             format!("{:.0}% of (b); {}", 100.0 * t / b, stats(&cold_svc)),
+        ));
+        let u = samples[4].rate();
+        lines.push(samples[4].line(
+            "  the same, payloads not checked",
+            c,
+            format!(
+                "{:.0}% of (b); checking costs {:.1}%",
+                100.0 * u / b,
+                100.0 * (u - samples[2].rate()) / u
+            ),
         ));
     }
     // One hot wallet: the client counts interleaved.

@@ -130,6 +130,25 @@ async fn main() {
         median(cold)
     );
     upcasting(runs).await;
+    checking();
+}
+
+/// The time to check one grant's payload against its published schema.
+fn checking() {
+    let payload = serde_json::json!({"amount": 1, "reason": "bench", "category": "other"});
+    let n = 200_000;
+    tally_ports::contracts::check("CreditsGranted", 2, &payload).expect("valid");
+    let t0 = Instant::now();
+    for _ in 0..n {
+        tally_ports::contracts::check("CreditsGranted", 2, std::hint::black_box(&payload))
+            .expect("valid");
+    }
+    println!();
+    println!(
+        "{:<34} {:>10.0} ns",
+        "check one grant's payload",
+        t0.elapsed().as_secs_f64() * 1e9 / f64::from(n)
+    );
 }
 
 /// A cold replay of 10,000 grants stored as version 1 (each upcast as it is read) beside

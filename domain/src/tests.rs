@@ -1175,10 +1175,13 @@ fn proposed_days_and_categories_follow_their_rules() {
     for c in GrantCategory::ALL {
         assert_eq!(GrantCategory::parse(c.as_str()).unwrap(), c);
     }
-    assert_eq!(
-        GrantCategory::parse("bribe").unwrap_err().code,
-        "invalid_category"
-    );
+    for bad in ["bribe", "", " ", "Promotion"] {
+        assert_eq!(
+            GrantCategory::parse(bad).unwrap_err().code,
+            "invalid_category",
+            "{bad:?}"
+        );
+    }
     // Left out, a grant is `other`: clients written before categories still work.
     assert_eq!(
         <GrantCategory as Value>::parse("category", None).unwrap(),

@@ -658,12 +658,12 @@ pub enum GrantCategory {
 }
 
 impl GrantCategory {
-    /// Every category, in the order forms offer them.
+    /// Every category, in the order forms offer them: the default first.
     pub const ALL: [Self; 4] = [
+        Self::Other,
         Self::Promotion,
         Self::Purchase,
         Self::Compensation,
-        Self::Other,
     ];
 
     /// The category's stable name, e.g. `promotion`.
@@ -689,16 +689,16 @@ impl Value for GrantCategory {
     const RULE: Rule = Rule {
         code: "invalid_category",
         what: "a category",
-        shape: Shape::OneOf(&["promotion", "purchase", "compensation", "other"]),
+        shape: Shape::OneOf(&["other", "promotion", "purchase", "compensation"]),
         // Left out, a grant is `other`: clients written before categories keep working.
         optional: true,
-        hint: "one of promotion, purchase, compensation or other (the default)",
+        hint: "other (the default), promotion, purchase or compensation",
     };
 
     fn parse(field: &str, raw: Option<&Raw>) -> Result<Self, InvalidValue> {
         match raw {
+            // Left out: the default. Sent, it must be one of the words (not even blank).
             None => Ok(Self::Other),
-            Some(Raw::Text(t)) if t.trim().is_empty() => Ok(Self::Other),
             Some(Raw::Text(t)) => Self::ALL
                 .into_iter()
                 .find(|c| c.as_str() == t.trim())

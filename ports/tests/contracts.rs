@@ -18,14 +18,20 @@ fn read_json(path: &Path) -> Option<Value> {
     Some(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
 }
 
-/// A schema without its words (descriptions, titles): fixing a doc comment is not a change
-/// of contract; anything else is.
+/// A schema without its words (descriptions, titles) and with its enums sorted: fixing a doc
+/// comment or reordering a list is not a change of contract; anything else is.
 fn shape(v: &Value) -> Value {
     match v {
         Value::Object(m) => m
             .iter()
             .filter(|(k, _)| !matches!(k.as_str(), "description" | "title"))
-            .map(|(k, v)| (k.clone(), shape(v)))
+            .map(|(k, v)| {
+                let mut v = shape(v);
+                if let (true, Value::Array(a)) = (k == "enum", &mut v) {
+                    a.sort_by_key(Value::to_string);
+                }
+                (k.clone(), v)
+            })
             .collect(),
         Value::Array(a) => a.iter().map(shape).collect(),
         v => v.clone(),

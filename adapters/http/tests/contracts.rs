@@ -54,6 +54,40 @@ async fn every_published_schema_is_served_as_stored_to_anyone() {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
 }
 
+/// A grant's category is one of its words, or left out (then `other`); blank is not a word.
+#[tokio::test]
+async fn a_grant_category_is_one_of_its_words_or_left_out() {
+    let app = App::start().await;
+    app.member("alice", 0).await;
+    let grant = |body: Value| {
+        let app = &app;
+        async move {
+            app.post(
+                "/api/v1/members/alice/grant-credits",
+                Some(&app.admin),
+                body,
+            )
+            .await
+        }
+    };
+    for bad in ["", " ", "bribe", "Promotion"] {
+        let a = grant(json!({"amount": 5, "reason": "r", "category": bad})).await;
+        assert_problem(&a, 400, "invalid_category");
+    }
+    let ok = grant(json!({"amount": 5, "reason": "r", "category": "purchase"})).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    let ok = grant(json!({"amount": 5, "reason": "r"})).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    let categories: Vec<Value> = app
+        .feed()
+        .await
+        .iter()
+        .filter(|e| e["event_type"] == "CreditsGranted")
+        .map(|e| e["payload"]["category"].clone())
+        .collect();
+    assert_eq!(categories, [json!("purchase"), json!("other")]);
+}
+
 /// On PostgreSQL, with an old grant stored as a raw v1 row: the feed serves it as v2 (the
 /// upcast `category`), and every item names the schema its payload follows.
 #[tokio::test]

@@ -235,7 +235,7 @@ impl<'a> Field<'a> {
                     Kind::Select(words) => select id=(id) name=(self.name)
                         aria-describedby=[described.as_deref()] aria-invalid=[invalid.then_some("true")]
                         required[self.required] {
-                        @if !self.required { option value="" selected[value.is_empty()] { "—" } }
+                        // No blank choice: the first word is the default.
                         @for w in words {
                             option value=(w) selected[value == *w] { (label_of(w)) }
                         }

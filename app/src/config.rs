@@ -69,6 +69,8 @@ pub struct Opened {
     pub tally: Arc<TallyService>,
     /// Accounts, sessions and API tokens (in the same storage as the events).
     pub accounts: Arc<dyn Accounts>,
+    /// Where the reports are kept (in the same storage).
+    pub reports: Arc<dyn tally_ports::driven::ReportStore>,
 }
 
 impl StorageArgs {
@@ -76,10 +78,11 @@ impl StorageArgs {
     pub async fn open(&self) -> Result<Opened> {
         match self.storage {
             Storage::Memory => {
-                let (svc, _) = tally_memory::service();
+                let (svc, store) = tally_memory::service();
                 Ok(Opened {
                     tally: Arc::new(svc),
                     accounts: Arc::new(tally_memory::MemoryAccounts::new()),
+                    reports: Arc::new(store),
                 })
             }
             Storage::Postgres => {
@@ -90,6 +93,7 @@ impl StorageArgs {
                 Ok(Opened {
                     tally: Arc::new(store.service()),
                     accounts: Arc::new(PgAccounts::new(store.clone())),
+                    reports: Arc::new(store.clone()),
                 })
             }
         }

@@ -68,7 +68,16 @@ pub async fn run(storage: StorageArgs, args: ServeArgs) -> Result<()> {
         auth_attempts_per_minute: args.auth_attempts_per_minute,
         ..HttpConfig::default()
     };
-    let state = AppState::new(opened.tally, accounts).with_config(config);
+    // The reports follow the history in the background, eventually consistent.
+    let follower = tally_ports::reports::Follower::new(
+        opened.tally.store().clone(),
+        opened.reports.clone(),
+        1000,
+    );
+    tokio::spawn(follower.run(Duration::from_millis(250)));
+    let state = AppState::new(opened.tally, accounts)
+        .with_config(config)
+        .with_reports(opened.reports);
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;

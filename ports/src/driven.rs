@@ -302,6 +302,26 @@ pub trait StateCache: Send + Sync {
     ) -> Result<Vec<Listed>, StoreError>;
 }
 
+/// Where the reports (see [`crate::reports`]) are kept, with the position they were folded
+/// up to: saved together, atomically, so that a follower that stops anywhere resumes with
+/// nothing counted twice and nothing skipped.
+#[async_trait]
+pub trait ReportStore: Send + Sync {
+    /// The reports last saved (empty, at position 0, when none were). Saved reports whose
+    /// format this build does not read are discarded: they are rebuilt from position 0.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] when storage fails.
+    async fn load_reports(&self) -> Result<crate::reports::Reports, StoreError>;
+
+    /// Saves the reports and their checkpoint in one step, unless newer ones (a higher
+    /// checkpoint) are saved already. Returns whether it saved.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] when storage fails: nothing of this save was kept.
+    async fn save_reports(&self, reports: &crate::reports::Reports) -> Result<bool, StoreError>;
+}
+
 /// The clock.
 pub trait Clock: Send + Sync {
     /// The current time, to the microsecond.

@@ -25,6 +25,7 @@ pub mod error;
 pub mod format;
 pub mod identity;
 mod locks;
+pub mod reports;
 pub mod schema;
 pub mod service;
 

@@ -28,6 +28,8 @@ pub const JOB_HISTORY: &str = "/api/v1/jobs/{id}/history";
 pub const JOB_STATE: &str = "/api/v1/jobs/{id}/state";
 /// The global history feed.
 pub const FEED: &str = "/api/v1/feed";
+/// The reports: daily totals and fraud signals (admins).
+pub const REPORTS: &str = "/api/v1/reports";
 /// The published event schemas.
 pub const SCHEMAS: &str = "/api/v1/schemas";
 /// One event type's schema at one version.

@@ -25,6 +25,8 @@ pub struct Harness {
     pub store: Arc<dyn EventStore>,
     /// The state cache.
     pub cache: Arc<dyn StateCache>,
+    /// Where the reports are kept.
+    pub reports: Arc<dyn tally_ports::driven::ReportStore>,
     /// Writes a cache row as is, bypassing the newer-version rule.
     pub force_cache_row: Box<dyn Fn(CachedState) -> BoxFuture<'static, ()> + Send + Sync>,
     /// Empties the cache (as `TRUNCATE` would).
@@ -67,6 +69,8 @@ macro_rules! contract_tests {
             a_payload_that_breaks_its_contract_is_refused_and_nothing_is_written,
             stored_samples_of_every_version_read_as_expected,
             cache_rows_written_before_an_evolution_are_rebuilt,
+            reports_are_saved_with_their_checkpoint_and_never_go_back,
+            a_report_follower_stopped_anywhere_resumes_to_a_clean_rebuild,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {
@@ -1005,4 +1009,90 @@ pub async fn cache_rows_written_before_an_evolution_are_rebuilt(h: &Harness) {
         svc.format(EntityKind::Job),
         "the row was rewritten"
     );
+}
+
+/// Reports are saved with their checkpoint, and a save never takes them back to an older
+/// checkpoint (two followers racing).
+pub async fn reports_are_saved_with_their_checkpoint_and_never_go_back(h: &Harness) {
+    use tally_ports::reports::Reports;
+    assert_eq!(h.reports.load_reports().await.unwrap(), Reports::new());
+    let svc = h.service();
+    let admin = Ctx::new(Actor::admin("root"));
+    svc.execute(&admin, register("alice", "Alice"))
+        .await
+        .unwrap();
+    svc.execute(&admin, grant("alice", 5, "welcome"))
+        .await
+        .unwrap();
+    let events = h.store.read_all(0, 10).await.unwrap();
+    let (mut one, mut two) = (Reports::new(), Reports::new());
+    one.apply_all(&events[..1]).unwrap();
+    two.apply_all(&events).unwrap();
+    assert!(h.reports.save_reports(&two).await.unwrap());
+    assert!(
+        !h.reports.save_reports(&one).await.unwrap(),
+        "an older checkpoint"
+    );
+    assert_eq!(h.reports.load_reports().await.unwrap(), two);
+}
+
+/// A follower that stops between batches, or in the middle of one (it folded but never
+/// saved), resumes from the saved checkpoint to exactly the reports of a clean rebuild: nothing
+/// counted twice, nothing skipped.
+pub async fn a_report_follower_stopped_anywhere_resumes_to_a_clean_rebuild(h: &Harness) {
+    use tally_ports::reports::{Follower, Reports};
+    let svc = h.service();
+    let admin = Ctx::new(Actor::admin("root"));
+    for who in ["alice", "bob"] {
+        svc.execute(&admin, register(who, who)).await.unwrap();
+        svc.execute(&admin, grant(who, 50, "welcome"))
+            .await
+            .unwrap();
+    }
+    let alice = Ctx::new(Actor::member("alice"));
+    for i in 0..3 {
+        let r = svc
+            .execute(&alice, launch(&format!("job {i}"), 5))
+            .await
+            .unwrap();
+        let job = r.launched_job().unwrap().to_owned();
+        svc.execute(&alice, cancel(&job, "changed my mind"))
+            .await
+            .unwrap();
+    }
+    let follower = Follower::new(h.store.clone(), h.reports.clone(), 4);
+    assert_eq!(follower.step().await.unwrap(), 4);
+    // Stopped mid-batch: the next batch folded, never saved.
+    let mut lost = h.reports.load_reports().await.unwrap();
+    lost.apply_all(&h.store.read_all(lost.checkpoint, 4).await.unwrap())
+        .unwrap();
+    drop(lost);
+    let resumed = Follower::new(h.store.clone(), h.reports.clone(), 3);
+    resumed.catch_up().await.unwrap();
+    let mut clean = Reports::new();
+    clean
+        .apply_all(&h.store.read_all(0, 1000).await.unwrap())
+        .unwrap();
+    let saved = h.reports.load_reports().await.unwrap();
+    assert_eq!(saved, clean);
+    // Granted then escrowed within seconds, and three cancellations within a day.
+    let rules: Vec<_> = saved.signals.iter().map(|s| s.rule).collect();
+    assert_eq!(
+        rules,
+        [
+            tally_ports::reports::FraudRule::QuickCashOut,
+            tally_ports::reports::FraudRule::RefundChurn
+        ]
+    );
+    let totals = saved.daily.values().next().unwrap();
+    assert_eq!(
+        (
+            totals.granted,
+            totals.escrowed,
+            totals.refunded,
+            totals.jobs_cancelled
+        ),
+        (100, 15, 15, 3)
+    );
+    assert_eq!(resumed.step().await.unwrap(), 0, "caught up");
 }

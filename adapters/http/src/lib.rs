@@ -115,6 +115,7 @@ pub struct AppState {
     auth_limiter: Arc<limits::AuthLimiter>,
     service: Arc<TallyService>,
     accounts: Arc<dyn Accounts>,
+    reports: Option<Arc<dyn tally_ports::driven::ReportStore>>,
 }
 
 impl AppState {
@@ -140,13 +141,25 @@ impl AppState {
             config: Arc::new(config),
             service,
             accounts,
+            reports: None,
         }
     }
 
     /// The same state with other settings.
     #[must_use]
     pub fn with_config(self, config: HttpConfig) -> Self {
-        Self::with(self.service, self.accounts, config)
+        let reports = self.reports.clone();
+        Self {
+            reports,
+            ..Self::with(self.service, self.accounts, config)
+        }
+    }
+
+    /// The same state, serving the reports kept in `reports` (`/api/v1/reports`).
+    #[must_use]
+    pub fn with_reports(mut self, reports: Arc<dyn tally_ports::driven::ReportStore>) -> Self {
+        self.reports = Some(reports);
+        self
     }
 }
 

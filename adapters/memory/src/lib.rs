@@ -16,9 +16,10 @@ use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tally_ports::driven::{
-    AppendPlan, CacheFilter, CachedState, CommandOutcome, EventStore, Listed, StateCache,
-    StoreError, WriteTx,
+    AppendPlan, CacheFilter, CachedState, CommandOutcome, EventStore, Listed, ReportStore,
+    StateCache, StoreError, WriteTx,
 };
+use tally_ports::reports::Reports;
 use tally_ports::{EntityKind, RecordedEvent, StreamId, TallyService};
 use uuid::Uuid;
 
@@ -35,6 +36,8 @@ struct Inner {
     streams: HashMap<StreamId, Stream>,
     commands: HashMap<Uuid, (String, Vec<usize>)>,
     cache: HashMap<StreamId, CachedState>,
+    /// The reports last saved.
+    reports: Option<Reports>,
 }
 
 impl Inner {
@@ -246,6 +249,25 @@ impl EventStore for MemoryStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+}
+
+#[async_trait]
+impl ReportStore for MemoryStore {
+    async fn load_reports(&self) -> Result<Reports, StoreError> {
+        Ok(self.lock().reports.clone().unwrap_or_default())
+    }
+
+    async fn save_reports(&self, reports: &Reports) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        let newer = inner
+            .reports
+            .as_ref()
+            .is_none_or(|r| r.checkpoint < reports.checkpoint);
+        if newer {
+            inner.reports = Some(reports.clone());
+        }
+        Ok(newer)
     }
 }
 

@@ -9,6 +9,7 @@ async fn harness() -> Harness {
     let (forced, cleared, raw) = (store.clone(), store.clone(), store.clone());
     Harness {
         store: Arc::new(store.clone()),
+        reports: Arc::new(store.clone()),
         cache: Arc::new(store),
         force_cache_row: Box::new(move |row| {
             forced.force_cache_row(row);

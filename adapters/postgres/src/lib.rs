@@ -85,6 +85,7 @@ mod cache;
 mod conns;
 mod error;
 mod named;
+mod reports;
 mod rows;
 mod sql;
 mod store;

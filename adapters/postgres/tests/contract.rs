@@ -10,6 +10,7 @@ async fn harness() -> Harness {
     let (forced, cleared, raw) = (store.clone(), store.clone(), db.clone());
     Harness {
         store: Arc::new(store.clone()),
+        reports: Arc::new(store.clone()),
         cache: Arc::new(store),
         force_cache_row: Box::new(move |row| {
             let forced = forced.clone();

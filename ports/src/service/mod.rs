@@ -98,6 +98,11 @@ pub struct TallyService {
 }
 
 impl TallyService {
+    /// The event store this service records into.
+    pub fn store(&self) -> &Arc<dyn EventStore> {
+        &self.store
+    }
+
     /// A service over an event store and a state cache, with the system clock and UUIDv7 ids.
     pub fn new(store: Arc<dyn EventStore>, cache: Arc<dyn StateCache>) -> Self {
         Self {

@@ -9,6 +9,7 @@ pub(crate) mod feed;
 pub(crate) mod index;
 pub(crate) mod jobs;
 pub(crate) mod members;
+pub(crate) mod reports;
 pub(crate) mod schemas;
 pub(crate) mod session;
 pub(crate) mod tokens;
@@ -47,6 +48,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(jobs::history))
         .routes(routes!(jobs::state_as_of))
         .routes(routes!(feed::feed))
+        .routes(routes!(reports::reports))
         .routes(routes!(schemas::index))
         .routes(routes!(schemas::one))
         .routes(routes!(

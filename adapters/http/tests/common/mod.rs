@@ -43,20 +43,20 @@ pub fn client() -> Client {
 impl App {
     /// On memory storage.
     pub async fn start() -> Self {
-        let (svc, _store) = tally_memory::service();
-        Self::over(
-            svc,
-            Arc::new(MemoryAccounts::new()),
-            None,
-            HttpConfig::default(),
-        )
-        .await
+        Self::start_with(HttpConfig::default()).await
     }
 
     /// On memory storage, with these settings (the password cost is always minimal).
     pub async fn start_with(config: HttpConfig) -> Self {
-        let (svc, _store) = tally_memory::service();
-        Self::over(svc, Arc::new(MemoryAccounts::new()), None, config).await
+        let (svc, store) = tally_memory::service();
+        Self::over(
+            svc,
+            Arc::new(MemoryAccounts::new()),
+            Arc::new(store),
+            None,
+            config,
+        )
+        .await
     }
 
     /// On a fresh PostgreSQL database (see `tally_postgres::testing`).
@@ -64,7 +64,8 @@ impl App {
         let db = tally_postgres::testing::TestDb::create().await;
         let svc = db.store().service();
         let accounts = Arc::new(tally_postgres::PgAccounts::new(db.store().clone()));
-        Self::over(svc, accounts, Some(db), HttpConfig::default()).await
+        let reports = Arc::new(db.store().clone());
+        Self::over(svc, accounts, reports, Some(db), HttpConfig::default()).await
     }
 
     /// Both storages, each in turn.
@@ -75,6 +76,7 @@ impl App {
     async fn over(
         svc: tally_ports::TallyService,
         accounts: Arc<dyn tally_ports::accounts::Accounts>,
+        reports: Arc<dyn tally_ports::driven::ReportStore>,
         db: Option<tally_postgres::testing::TestDb>,
         config: HttpConfig,
     ) -> Self {
@@ -89,7 +91,13 @@ impl App {
             password_cost: PasswordCost::Minimal,
             ..config
         };
-        let state = AppState::new(Arc::new(svc), accounts).with_config(config);
+        // The reports follow the history in the background, as in `tally serve`.
+        let follower =
+            tally_ports::reports::Follower::new(svc.store().clone(), reports.clone(), 100);
+        tokio::spawn(follower.run(std::time::Duration::from_millis(20)));
+        let state = AppState::new(Arc::new(svc), accounts)
+            .with_config(config)
+            .with_reports(reports);
         let server = spawn(state).await.unwrap();
         let mut app = Self {
             server,

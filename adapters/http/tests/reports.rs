@@ -1,0 +1,83 @@
+//! The reports over HTTP, on memory and PostgreSQL: a background follower folds the history;
+//! an admin reads daily totals and fraud signals once they have caught up.
+
+mod common;
+
+use common::{App, assert_problem};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// The reports once they have folded every event recorded so far.
+async fn caught_up(app: &App) -> Value {
+    let head = app.feed().await.last().unwrap()["position"].clone();
+    for _ in 0..500 {
+        let r = app.get("/api/v1/reports", Some(&app.admin)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        if r.body["checkpoint"] == head && r.body["behind"] == 0 {
+            return r.body;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the reports never caught up with position {head}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_fold_the_history_into_daily_totals_and_fraud_signals() {
+    for app in App::each().await {
+        let olive = app.member("olive", 100).await;
+        let pat = app.member("pat", 0).await;
+        let a = app
+            .post(
+                "/api/v1/members/pat/grant-credits",
+                Some(&app.admin),
+                json!({"amount": 7, "reason": "spring", "category": "promotion"}),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+        for _ in 0..3 {
+            let job = app.job(&olive, 5).await;
+            let c = app
+                .post(
+                    &format!("/api/v1/jobs/{job}/cancel-job"),
+                    Some(&olive),
+                    json!({"reason": "no"}),
+                )
+                .await;
+            assert_eq!(c.status, StatusCode::OK, "{}", c.body);
+        }
+        let r = caught_up(&app).await;
+        let day = &r["daily"][0];
+        assert_eq!(day["granted"], 107, "{r}");
+        assert_eq!(
+            day["granted_by_category"],
+            json!({"other": 100, "promotion": 7})
+        );
+        assert_eq!(
+            (day["escrowed"].clone(), day["refunded"].clone()),
+            (json!(15), json!(15))
+        );
+        assert_eq!(
+            (day["jobs_launched"].clone(), day["jobs_cancelled"].clone()),
+            (json!(3), json!(3))
+        );
+        assert_eq!(day["members_registered"], 2);
+        let rules: Vec<&str> = r["signals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["rule"].as_str().unwrap())
+            .collect();
+        // Olive escrowed seconds after her grant; then cancelled three jobs in a row.
+        assert_eq!(rules, ["quick_cash_out", "refund_churn"], "{r}");
+        assert_eq!(r["signals"][1]["members"], json!(["olive"]));
+        assert_eq!(r["signals"][1]["positions"].as_array().unwrap().len(), 3);
+        // Admins only.
+        assert_problem(
+            &app.get("/api/v1/reports", Some(&pat)).await,
+            403,
+            "admin_only",
+        );
+        assert_problem(&app.get("/api/v1/reports", None).await, 401, "unauthorized");
+    }
+}

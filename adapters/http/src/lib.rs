@@ -113,9 +113,9 @@ pub struct AppState {
     /// Settings.
     pub config: Arc<HttpConfig>,
     auth_limiter: Arc<limits::AuthLimiter>,
-    service: Arc<TallyService>,
+    pub(crate) service: Arc<TallyService>,
     accounts: Arc<dyn Accounts>,
-    reports: Option<Arc<dyn tally_ports::driven::ReportStore>>,
+    pub(crate) reports: Option<Arc<dyn tally_ports::driven::ReportStore>>,
 }
 
 impl AppState {

@@ -2,6 +2,7 @@
 //! an admin reads daily totals and fraud signals once they have caught up.
 
 mod common;
+mod web;
 
 use common::{App, assert_problem};
 use reqwest::StatusCode;
@@ -72,6 +73,22 @@ async fn reports_fold_the_history_into_daily_totals_and_fraud_signals() {
         assert_eq!(rules, ["quick_cash_out", "refund_churn"], "{r}");
         assert_eq!(r["signals"][1]["members"], json!(["olive"]));
         assert_eq!(r["signals"][1]["positions"].as_array().unwrap().len(), 3);
+        // The page shows the same, with a chart.
+        let page = web::admin(&app).await.get("/admin/reports").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(
+            page.has("Up to date") && page.has("<svg") && page.has("Refund churn"),
+            "{}",
+            page.html
+        );
+        assert_eq!(
+            page.attr("class=\"day\"", "data-granted").as_deref(),
+            Some("107")
+        );
+        assert_eq!(
+            page.attr("class=\"signal\"", "data-rule").as_deref(),
+            Some("refund_churn")
+        );
         // Admins only.
         assert_problem(
             &app.get("/api/v1/reports", Some(&pat)).await,

@@ -65,6 +65,7 @@ fn nav(c: &Chrome<'_>) -> Markup {
                             li { a href="/admin/members/new" { "Register a member" } }
                             li { a href="/admin/grants/new" { "Grant credits" } }
                             li { a href="/admin/feed" { "History feed" } }
+                            li { a href="/admin/reports" { "Reports" } }
                         }
                         Actor::Anonymous => {}
                     }

@@ -20,6 +20,7 @@ mod history;
 mod jobs;
 mod layout;
 mod page;
+mod reports;
 mod security;
 mod session;
 mod wallet;
@@ -44,6 +45,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(history::router())
         .merge(admin::router())
         .merge(feed::router())
+        .merge(reports::router())
         .merge(assets::router())
 }
 

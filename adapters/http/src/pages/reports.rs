@@ -1,0 +1,201 @@
+//! The reports page (admins): how far the reports have caught up, the daily totals as a chart
+//! and a table, and the fraud signals with links to the entities involved. No script: the
+//! chart is SVG drawn on the server.
+
+use super::layout::credits;
+use super::page::{Page, seg};
+use crate::AppState;
+use axum::Router;
+use axum::response::Response;
+use axum::routing::get;
+use maud::{Markup, PreEscaped, html};
+use tally_ports::reports::{DayView, FraudRule, ReportsView};
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new().route("/admin/reports", get(show))
+}
+
+async fn show(p: Page) -> Response {
+    let Some(reports) = p.state.reports.clone() else {
+        return p.error_page(
+            tally_ports::Error::infrastructure("this service keeps no reports"),
+            "Reports",
+            None,
+        );
+    };
+    let r = match tally_ports::reports::view(
+        &p.ctx(),
+        p.state.service.store().as_ref(),
+        reports.as_ref(),
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(e) => return p.error_page(e, "Reports", None),
+    };
+    let body = html! {
+        h1 { "Reports" }
+        (lag(&r))
+        section aria-labelledby="daily-title" {
+            h2 #daily-title { "Credits per day" }
+            @if r.daily.is_empty() { p { "Nothing has happened yet." } }
+            @else {
+                (chart(&r.daily))
+                (table(&r.daily))
+            }
+        }
+        section aria-labelledby="signals-title" {
+            h2 #signals-title { "Fraud signals (" (r.signals.len()) ")" }
+            (signals(&r))
+        }
+    };
+    p.ok("Reports", body)
+}
+
+fn lag(r: &ReportsView) -> Markup {
+    html! {
+        p #lag data-checkpoint=(r.checkpoint) data-behind=(r.behind) {
+            @if r.behind == 0 { "Up to date: " } @else { "Catching up: " (r.behind) " events behind; " }
+            "folded up to event #" (r.checkpoint)
+            @if let Some(t) = r.checkpoint_time { ", recorded " time datetime=(t.to_rfc3339()) { (t.format("%Y-%m-%d %H:%M UTC")) } }
+            "."
+        }
+    }
+}
+
+/// Granted, escrowed, earned and refunded per day, as grouped bars (the last 30 days).
+fn chart(days: &[DayView]) -> Markup {
+    const SERIES: [(&str, &str); 4] = [
+        ("granted", "#2f6fb0"),
+        ("escrowed", "#b07a2f"),
+        ("earned", "#2f9a5a"),
+        ("refunded", "#9a2f4e"),
+    ];
+    let days = &days[days.len().saturating_sub(30)..];
+    let value = |d: &DayView, i: usize| match i {
+        0 => d.totals.granted,
+        1 => d.totals.escrowed,
+        2 => d.totals.earned,
+        _ => d.totals.refunded,
+    };
+    let max = days
+        .iter()
+        .flat_map(|d| (0..4).map(move |i| value(d, i)))
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let (w, h, pad) = (640.0_f64, 220.0_f64, 30.0_f64);
+    // At most 80 wide per day, so that a short history does not draw giant bars.
+    let group = ((w - pad) / days.len() as f64).min(80.0);
+    let bar = (group * 0.8 / 4.0).max(1.0);
+    let mut svg = String::new();
+    for (n, d) in days.iter().enumerate() {
+        for (i, (name, colour)) in SERIES.iter().enumerate() {
+            let v = value(d, i);
+            let bh = (h - pad) * v as f64 / max as f64;
+            let x = pad + n as f64 * group + i as f64 * bar;
+            svg.push_str(&format!(
+                r#"<rect x="{x:.1}" y="{:.1}" width="{bar:.1}" height="{bh:.1}" fill="{colour}"><title>{} {name}: {v}</title></rect>"#,
+                h - pad - bh,
+                d.day
+            ));
+        }
+        if days.len() <= 10 || n % (days.len() / 10).max(1) == 0 {
+            svg.push_str(&format!(
+                r#"<text x="{:.1}" y="{:.1}" font-size="10">{}</text>"#,
+                pad + n as f64 * group,
+                h - pad + 14.0,
+                d.day.format("%m-%d")
+            ));
+        }
+    }
+    svg.push_str(&format!(
+        r#"<text x="0" y="12" font-size="10">{max}</text><line x1="{pad}" y1="{0}" x2="{w}" y2="{0}" stroke="currentColor"/>"#,
+        h - pad
+    ));
+    html! {
+        figure #daily-chart {
+            svg viewBox=(format!("0 0 {w} {h}")) role="img" aria-labelledby="chart-caption"
+                width=(w) height=(h) style="max-width:100%;height:auto" {
+                (PreEscaped(svg))
+            }
+            figcaption #chart-caption {
+                "Credits per day (UTC), last " (days.len()) " days: "
+                @for (i, (name, colour)) in SERIES.iter().enumerate() {
+                    @if i > 0 { ", " }
+                    span style=(format!("color:{colour}")) { "■ " } (name)
+                }
+                "."
+            }
+        }
+    }
+}
+
+fn table(days: &[DayView]) -> Markup {
+    html! {
+        div.table-wrap {
+            table #daily {
+                thead { tr {
+                    th scope="col" { "Day (UTC)" } th scope="col" { "Granted" } th scope="col" { "Escrowed" }
+                    th scope="col" { "Earned" } th scope="col" { "Refunded" } th scope="col" { "Jobs launched" }
+                    th scope="col" { "Completed" } th scope="col" { "Cancelled" } th scope="col" { "New members" }
+                    th scope="col" { "Active members" }
+                } }
+                tbody {
+                    @for d in days.iter().rev() {
+                        @let t = &d.totals;
+                        tr.day data-day=(d.day) data-granted=(t.granted) data-escrowed=(t.escrowed)
+                            data-earned=(t.earned) data-refunded=(t.refunded) {
+                            th scope="row" { (d.day) }
+                            td.num {
+                                (credits(t.granted))
+                                @for (c, n) in &t.granted_by_category { br; span.muted { (c) " " (credits(*n)) } }
+                            }
+                            td.num { (credits(t.escrowed)) }
+                            td.num { (credits(t.earned)) }
+                            td.num { (credits(t.refunded)) }
+                            td.num { (t.jobs_launched) }
+                            td.num { (t.jobs_completed) }
+                            td.num { (t.jobs_cancelled) }
+                            td.num { (t.members_registered) }
+                            td.num { (t.active_members) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn rule_name(r: FraudRule) -> &'static str {
+    match r {
+        FraudRule::Collusion => {
+            "Collusion: one participant paid by one owner 3 times within 24 hours"
+        }
+        FraudRule::RefundChurn => "Refund churn: 3 jobs cancelled by one owner within 24 hours",
+        FraudRule::QuickCashOut => "Quick cash-out: granted credits escrowed within 60 seconds",
+    }
+}
+
+fn signals(r: &ReportsView) -> Markup {
+    html! {
+        @if r.signals.is_empty() { p { "None." } }
+        ul #signals {
+            @for s in r.signals.iter().rev() {
+                li.signal data-rule=(serde_json::to_value(s.rule).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()) {
+                    strong { (rule_name(s.rule)) } " — "
+                    @for (i, m) in s.members.iter().enumerate() {
+                        @if i > 0 { ", " }
+                        a href=(format!("/members/{}/history", seg(m))) { "@" (m) }
+                    }
+                    "; events "
+                    @for (i, pos) in s.positions.iter().enumerate() {
+                        @if i > 0 { ", " }
+                        a href=(format!("/admin/feed?after={}", pos.saturating_sub(1))) { "#" (pos) }
+                    }
+                    ", " time datetime=(s.time.to_rfc3339()) { (s.time.format("%Y-%m-%d %H:%M UTC")) }
+                }
+            }
+        }
+    }
+}

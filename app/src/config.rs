@@ -29,6 +29,9 @@ pub enum Command {
     Seed,
     /// Apply the database migrations (PostgreSQL storage) and exit.
     Migrate,
+    /// Follow a running service's HTTP feed into the reports kept in this process's own
+    /// storage, as a peripheral service would.
+    ReportWorker(crate::report_worker::WorkerArgs),
 }
 
 /// Which storage adapter to use.

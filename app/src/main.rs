@@ -3,6 +3,7 @@
 
 mod config;
 mod demo;
+mod report_worker;
 mod serve;
 
 use anyhow::Result;
@@ -35,6 +36,7 @@ async fn main() -> Result<()> {
             println!("migrations applied");
         }
         Command::Serve(args) => serve::run(cli.storage, args).await?,
+        Command::ReportWorker(args) => report_worker::run(cli.storage, args).await?,
     }
     Ok(())
 }

@@ -262,18 +262,45 @@ impl Reports {
     }
 }
 
+/// Where a follower reads the global order: the event store in process, or a service's
+/// HTTP feed (the way a peripheral service reads it).
+#[async_trait::async_trait]
+pub trait History: Send + Sync {
+    /// Up to `limit` events after `position`, in global order, with no gap.
+    ///
+    /// # Errors
+    /// When the history cannot be read.
+    async fn after(&self, position: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError>;
+}
+
+/// The history of an event store, in process.
+pub struct StoreHistory(pub Arc<dyn EventStore>);
+
+#[async_trait::async_trait]
+impl History for StoreHistory {
+    async fn after(&self, position: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.0.read_all(position, limit).await
+    }
+}
+
 /// Follows the history into the reports: reads the global order after the saved checkpoint
 /// a batch at a time, folds it, and saves the reports with the new checkpoint in one step.
 /// Several followers may run at once: a save never goes back to an older checkpoint.
 pub struct Follower {
-    events: Arc<dyn EventStore>,
+    events: Arc<dyn History>,
     reports: Arc<dyn ReportStore>,
     batch: usize,
 }
 
 impl Follower {
-    /// A follower of `events` into `reports`, `batch` events at a time (at most 1,000).
+    /// A follower of an event store into `reports`, `batch` events at a time (at most
+    /// 1,000).
     pub fn new(events: Arc<dyn EventStore>, reports: Arc<dyn ReportStore>, batch: usize) -> Self {
+        Self::of(Arc::new(StoreHistory(events)), reports, batch)
+    }
+
+    /// A follower of any history (a service's HTTP feed, say) into `reports`.
+    pub fn of(events: Arc<dyn History>, reports: Arc<dyn ReportStore>, batch: usize) -> Self {
         Self {
             events,
             reports,
@@ -288,7 +315,7 @@ impl Follower {
     /// When storage fails or an event does not decode; nothing of the batch is saved then.
     pub async fn step(&self) -> Result<usize, StoreError> {
         let mut r = self.reports.load_reports().await?;
-        let events = self.events.read_all(r.checkpoint, self.batch).await?;
+        let events = self.events.after(r.checkpoint, self.batch).await?;
         if events.is_empty() {
             return Ok(0);
         }

@@ -252,6 +252,31 @@ impl Tally for HttpTally {
     }
 }
 
+/// A service's history read over its HTTP feed, as `actor` (an admin, or a service token's
+/// actor), with every payload checked against the published schemas: what a report worker
+/// in another process follows.
+pub struct FeedHistory {
+    /// The client.
+    pub client: HttpTally,
+    /// Who reads.
+    pub ctx: Ctx,
+}
+
+#[async_trait]
+impl tally_ports::reports::History for FeedHistory {
+    async fn after(
+        &self,
+        position: u64,
+        limit: usize,
+    ) -> std::result::Result<Vec<tally_ports::RecordedEvent>, tally_ports::driven::StoreError> {
+        self.client
+            .feed(&self.ctx, position, limit)
+            .await
+            .map(|p| p.events)
+            .map_err(|e| tally_ports::driven::StoreError::Other(format!("reading the feed: {e}")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

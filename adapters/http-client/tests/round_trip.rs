@@ -477,3 +477,51 @@ async fn a_member_without_an_account_gets_one_on_first_use_and_keeps_it() {
     assert_eq!(err.code(), "unknown_member");
     drop(server);
 }
+
+/// A report worker in another process follows the service's HTTP feed (each payload checked
+/// against the published schemas) into its own storage: it ends with exactly the reports the
+/// in-process follower makes from the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_from_the_http_feed_equal_those_from_the_store() {
+    use tally_ports::driven::ReportStore;
+    use tally_ports::reports::Follower;
+    let (server, http, store) = over_http_with_store().await;
+    let admin = Ctx::new(Actor::admin("admin"));
+    for h in ["olive", "pat"] {
+        http.execute(&admin, register(h)).await.unwrap();
+        http.execute(&admin, grant(h, 40)).await.unwrap();
+    }
+    let olive = Ctx::new(Actor::member("olive"));
+    for i in 0..3 {
+        let r = http
+            .execute(&olive, launch(&format!("job {i}"), 5))
+            .await
+            .unwrap();
+        let job = r.launched_job().unwrap().to_owned();
+        let cancel = on(CommandKind::CancelJob, &job).with("reason", "changed my mind");
+        http.execute(&olive, cancel).await.unwrap();
+    }
+    let here = tally_memory::MemoryStore::new();
+    Follower::new(Arc::new(store.clone()), Arc::new(here.clone()), 1000)
+        .catch_up()
+        .await
+        .unwrap();
+    let there = tally_memory::MemoryStore::new();
+    let feed = tally_http_client::FeedHistory {
+        client: http.clone(),
+        ctx: admin.clone(),
+    };
+    let folded = Follower::of(Arc::new(feed), Arc::new(there.clone()), 7)
+        .catch_up()
+        .await
+        .unwrap();
+    assert_eq!(folded, 16);
+    let (a, b) = (
+        here.load_reports().await.unwrap(),
+        there.load_reports().await.unwrap(),
+    );
+    assert_eq!(a, b);
+    assert_eq!(a.checkpoint, 16);
+    assert_eq!(a.signals.len(), 2, "{:?}", a.signals);
+    server.shutdown().await.unwrap();
+}

@@ -32,6 +32,8 @@ pub enum Command {
     /// Follow a running service's HTTP feed into the reports kept in this process's own
     /// storage, as a peripheral service would.
     ReportWorker(crate::report_worker::WorkerArgs),
+    /// Recompute what is derived from the history, from position 0, with progress.
+    Rebuild(crate::rebuild::RebuildArgs),
 }
 
 /// Which storage adapter to use.

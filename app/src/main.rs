@@ -3,6 +3,7 @@
 
 mod config;
 mod demo;
+mod rebuild;
 mod report_worker;
 mod serve;
 
@@ -37,6 +38,7 @@ async fn main() -> Result<()> {
         }
         Command::Serve(args) => serve::run(cli.storage, args).await?,
         Command::ReportWorker(args) => report_worker::run(cli.storage, args).await?,
+        Command::Rebuild(args) => rebuild::run(cli.storage, args).await?,
     }
     Ok(())
 }

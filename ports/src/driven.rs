@@ -171,6 +171,15 @@ pub trait EventStore: Send + Sync {
     /// [`StoreError::Other`] when storage fails.
     async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError>;
 
+    /// The highest position recorded, if the store can tell cheaply (for progress; it may
+    /// run ahead of what [`EventStore::read_all`] shows yet).
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] when storage fails.
+    async fn head(&self) -> Result<Option<u64>, StoreError> {
+        Ok(None)
+    }
+
     /// The outcome of a command id recorded earlier, if any.
     ///
     /// # Errors
@@ -320,6 +329,14 @@ pub trait ReportStore: Send + Sync {
     /// # Errors
     /// [`StoreError::Other`] when storage fails: nothing of this save was kept.
     async fn save_reports(&self, reports: &crate::reports::Reports) -> Result<bool, StoreError>;
+
+    /// Replaces the saved reports, whatever their checkpoint (a rebuild from position 0 swaps
+    /// its reports in at once). A follower that saves meanwhile is safe: it folds from the
+    /// checkpoint it loads.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] when storage fails: the old reports stay.
+    async fn replace_reports(&self, reports: &crate::reports::Reports) -> Result<(), StoreError>;
 }
 
 /// The clock.

@@ -250,6 +250,10 @@ impl EventStore for MemoryStore {
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }
+
+    async fn head(&self) -> Result<Option<u64>, StoreError> {
+        Ok(Some(self.lock().events.len() as u64))
+    }
 }
 
 #[async_trait]
@@ -268,6 +272,11 @@ impl ReportStore for MemoryStore {
             inner.reports = Some(reports.clone());
         }
         Ok(newer)
+    }
+
+    async fn replace_reports(&self, reports: &Reports) -> Result<(), StoreError> {
+        self.lock().reports = Some(reports.clone());
+        Ok(())
     }
 }
 

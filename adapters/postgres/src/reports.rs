@@ -38,7 +38,18 @@ impl ReportStore for PgStore {
         })
     }
 
+    async fn replace_reports(&self, reports: &Reports) -> Result<(), StoreError> {
+        self.write_reports(reports, true).await.map(|_| ())
+    }
+
     async fn save_reports(&self, reports: &Reports) -> Result<bool, StoreError> {
+        self.write_reports(reports, false).await
+    }
+}
+
+impl PgStore {
+    /// Writes the reports unless newer ones are saved (or whatever is saved, with `replace`).
+    async fn write_reports(&self, reports: &Reports, replace: bool) -> Result<bool, StoreError> {
         let doc = serde_json::to_value(reports).map_err(|e| StoreError::Other(e.to_string()))?;
         let checkpoint = i64::try_from(reports.checkpoint)
             .map_err(|_| StoreError::Other("checkpoint out of range".into()))?;
@@ -48,12 +59,13 @@ impl ReportStore for PgStore {
              ON CONFLICT (name) DO UPDATE
                  SET format = EXCLUDED.format, checkpoint = EXCLUDED.checkpoint,
                      doc = EXCLUDED.doc, updated_at = now()
-                 WHERE r.checkpoint < EXCLUDED.checkpoint OR r.format <> EXCLUDED.format",
+                 WHERE $5 OR r.checkpoint < EXCLUDED.checkpoint OR r.format <> EXCLUDED.format",
         )
         .bind(NAME)
         .bind(format)
         .bind(checkpoint)
         .bind(doc)
+        .bind(replace)
         .execute(self.pool())
         .await
         .map_err(|e| outside("saving the reports", &e))?;

@@ -167,4 +167,12 @@ impl EventStore for PgStore {
             .await
             .map(|_| ())
     }
+
+    async fn head(&self) -> Result<Option<u64>, StoreError> {
+        let max: Option<i64> = sqlx::query_scalar("SELECT max(position) FROM events")
+            .fetch_one(self.pool())
+            .await
+            .map_err(|e| crate::error::outside("reading the head position", &e))?;
+        Ok(Some(max.map_or(0, |m| m.unsigned_abs())))
+    }
 }

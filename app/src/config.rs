@@ -25,8 +25,12 @@ pub enum Command {
     /// Run the web service (JSON API and pages).
     Serve(crate::serve::ServeArgs),
     /// Record a realistic demo data set (members, grants, jobs in every state) and print a
-    /// summary.
-    Seed,
+    /// summary; with `--scale N`, a synthetic history of about N events instead.
+    Seed {
+        /// About how many events to record, in batches (for demos and benchmarks).
+        #[arg(long)]
+        scale: Option<u64>,
+    },
     /// Apply the database migrations (PostgreSQL storage) and exit.
     Migrate,
     /// Follow a running service's HTTP feed into the reports kept in this process's own

@@ -5,6 +5,7 @@ mod config;
 mod demo;
 mod rebuild;
 mod report_worker;
+mod scale;
 mod serve;
 
 use anyhow::Result;
@@ -23,7 +24,11 @@ async fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match cli.command {
-        Command::Seed => {
+        Command::Seed { scale: Some(n) } => {
+            let storage = cli.storage.open().await?;
+            scale::seed(storage.tally.store().clone(), n).await?;
+        }
+        Command::Seed { scale: None } => {
             let storage = cli.storage.open().await?;
             let summary = demo::seed(
                 storage.tally.as_ref(),

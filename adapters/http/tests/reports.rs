@@ -98,3 +98,37 @@ async fn reports_fold_the_history_into_daily_totals_and_fraud_signals() {
         assert_problem(&app.get("/api/v1/reports", None).await, 401, "unauthorized");
     }
 }
+
+/// A wallet page shows the balance over time, worked back from the balance now.
+#[tokio::test]
+async fn the_wallet_page_charts_the_balance_over_time() {
+    let app = App::start().await;
+    let olive = app.member("olive", 100).await;
+    let job = app.job(&olive, 30).await;
+    let c = app
+        .post(
+            &format!("/api/v1/jobs/{job}/cancel-job"),
+            Some(&olive),
+            json!({"reason": "no"}),
+        )
+        .await;
+    assert_eq!(c.status, StatusCode::OK, "{}", c.body);
+    let page = web::admin(&app).await.get("/members/olive/wallet").await;
+    assert_eq!(page.status, StatusCode::OK);
+    // Registered (0), granted (100), escrowed (70), refunded (100).
+    let points = page.attr("<polyline", "points").expect("a chart");
+    assert_eq!(points.split(' ').count(), 4, "{points}");
+    let ys: Vec<f64> = points
+        .split(' ')
+        .map(|p| p.split(',').nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        ys[0] > ys[1] && ys[2] > ys[1] && ys[3] == ys[1],
+        "{ys:?} (SVG y grows downwards)"
+    );
+    assert!(
+        page.has("Available balance over the last 4 events"),
+        "{}",
+        page.html
+    );
+}

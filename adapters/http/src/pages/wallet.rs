@@ -36,6 +36,60 @@ pub(crate) fn figures(w: &WalletView) -> Markup {
     }
 }
 
+/// What an event of the wallet did to its available balance.
+fn delta(e: &tally_ports::RecordedEvent) -> i128 {
+    let amount = i128::from(e.payload["amount"].as_u64().unwrap_or(0));
+    match e.event_type.as_str() {
+        "CreditsGranted" | "CreditsEarned" | "CreditsRefunded" => amount,
+        "CreditsEscrowed" => -amount,
+        _ => 0,
+    }
+}
+
+/// The balance after each recent event, worked back from the balance now, as a line (no
+/// script: SVG drawn here).
+fn balance_chart(w: &WalletView) -> Markup {
+    let mut after = i128::from(w.balance);
+    let mut points: Vec<(chrono::DateTime<chrono::Utc>, i128)> = Vec::new();
+    for e in w.history.iter().rev() {
+        points.push((e.time, after));
+        after -= delta(e);
+    }
+    points.reverse();
+    if points.len() < 2 {
+        return html! {};
+    }
+    let (width, height, pad) = (640.0_f64, 160.0_f64, 24.0_f64);
+    let max = points.iter().map(|p| p.1).max().unwrap_or(0).max(1) as f64;
+    let step = (width - 2.0 * pad) / (points.len() - 1) as f64;
+    let path: Vec<String> = points
+        .iter()
+        .enumerate()
+        .map(|(i, (_, b))| {
+            let x = pad + i as f64 * step;
+            let y = height - pad - (height - 2.0 * pad) * (*b as f64) / max;
+            format!("{x:.1},{y:.1}")
+        })
+        .collect();
+    let (first, last) = (points[0], points[points.len() - 1]);
+    html! {
+        figure #balance-chart {
+            svg viewBox=(format!("0 0 {width} {height}")) width=(width) height=(height)
+                style="max-width:100%;height:auto" role="img" aria-labelledby="balance-caption" {
+                polyline points=(path.join(" ")) fill="none" stroke="#2f6fb0" stroke-width="2" {}
+                line x1=(pad) y1=(height - pad) x2=(width - pad) y2=(height - pad) stroke="currentColor" {}
+                text x="0" y="12" font-size="10" { (max as i128) }
+            }
+            figcaption #balance-caption {
+                "Available balance over the last " (points.len()) " events: from "
+                (credits(u64::try_from(first.1).unwrap_or(0))) " ("
+                time datetime=(first.0.to_rfc3339()) { (first.0.format("%Y-%m-%d")) } ") to "
+                (credits(u64::try_from(last.1).unwrap_or(0))) " now."
+            }
+        }
+    }
+}
+
 fn wallet(w: &WalletView) -> Markup {
     let h = seg(&w.handle);
     html! {
@@ -49,6 +103,7 @@ fn wallet(w: &WalletView) -> Markup {
                 " " span.handle { "@" (w.handle) }
             }
             (figures(w))
+            (balance_chart(w))
             h2 { "All time" }
             dl.figures.small {
                 div { dt { "Granted" } dd { (credits(w.total_granted)) } }

@@ -6,11 +6,15 @@
 //! [`Target`] and a case to each `match` below; no feature file changes.
 
 use anyhow::{Result, bail};
+use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use tally_ports::accounts::Accounts;
+use tally_ports::driven::{Clock, ReportStore, SystemClock};
 use tally_ports::identity::{Identity, IdentityService, PasswordCost};
+use tally_ports::reports::Follower;
 use tally_ports::{RecordedEvent, Tally, TallyService};
 use tally_postgres::testing::TestDb;
 use tally_postgres::{PgAccounts, PgOptions};
@@ -86,43 +90,52 @@ impl Target {
             Self::Memory => {
                 let (service, store) = tally_memory::service();
                 let accounts = Arc::new(tally_memory::MemoryAccounts::new());
-                Ok(Backend::in_process(Arc::new(service), accounts).with_past(memory_past(store)))
+                let kept = Kept::over(service, Arc::new(store.clone()));
+                Ok(kept.backend(
+                    Backend::in_process(kept.service.clone(), accounts)
+                        .with_past(memory_past(store)),
+                ))
             }
             Self::Http => {
                 let (service, store) = tally_memory::service();
                 let accounts = Arc::new(tally_memory::MemoryAccounts::new());
-                let http = crate::http::backend(Arc::new(service), accounts).await?;
-                Ok(http.with_past(memory_past(store)))
+                let kept = Kept::over(service, Arc::new(store.clone()));
+                let http = crate::http::backend(kept.service.clone(), accounts).await?;
+                Ok(kept.backend(http.with_past(memory_past(store))))
             }
             Self::Postgres => {
                 let (db, service) = postgres().await;
                 let accounts = Arc::new(PgAccounts::new(db.store().clone()));
                 let past = pg_past(db.store().clone());
-                Ok(Backend::in_process(Arc::new(service), accounts)
-                    .with_past(past)
-                    .with_teardown(drop_db(db)))
+                let kept = Kept::over(service, Arc::new(db.store().clone()));
+                Ok(kept
+                    .backend(Backend::in_process(kept.service.clone(), accounts).with_past(past))
+                    .then(drop_db(db)))
             }
             Self::HttpPostgres => {
                 let (db, service) = postgres().await;
                 let accounts = Arc::new(PgAccounts::new(db.store().clone()));
                 let past = pg_past(db.store().clone());
-                let http = crate::http::backend(Arc::new(service), accounts).await?;
-                Ok(http.with_past(past).then(drop_db(db)))
+                let kept = Kept::over(service, Arc::new(db.store().clone()));
+                let http = crate::http::backend(kept.service.clone(), accounts).await?;
+                Ok(kept.backend(http.with_past(past)).then(drop_db(db)))
             }
             Self::Browser
                 if std::env::var("TALLY_BROWSER_STORAGE").is_ok_and(|s| s == "memory") =>
             {
                 let (service, store) = tally_memory::service();
                 let accounts = Arc::new(tally_memory::MemoryAccounts::new());
-                let browser = crate::browser::backend(Arc::new(service), accounts).await?;
-                Ok(browser.with_past(memory_past(store)))
+                let kept = Kept::over(service, Arc::new(store.clone()));
+                let browser = crate::browser::backend(kept.service.clone(), accounts).await?;
+                Ok(kept.backend(browser.with_past(memory_past(store))))
             }
             Self::Browser => {
                 let (db, service) = postgres().await;
                 let accounts = Arc::new(PgAccounts::new(db.store().clone()));
                 let past = pg_past(db.store().clone());
-                let browser = crate::browser::backend(Arc::new(service), accounts).await?;
-                Ok(browser.with_past(past).then(drop_db(db)))
+                let kept = Kept::over(service, Arc::new(db.store().clone()));
+                let browser = crate::browser::backend(kept.service.clone(), accounts).await?;
+                Ok(kept.backend(browser.with_past(past)).then(drop_db(db)))
             }
         }
     }
@@ -177,6 +190,86 @@ impl Target {
             .map(|t| t.name())
             .collect::<Vec<_>>()
             .join(", ")
+    }
+}
+
+/// A scenario's clock: the system's, moved on by the time the scenario lets pass ("25 hours
+/// pass"), and starting at 09:00 UTC today, so that a scenario's day does not end under it.
+pub struct ScenarioClock {
+    system: SystemClock,
+    offset_ms: AtomicI64,
+}
+
+impl ScenarioClock {
+    fn new() -> Self {
+        let now = Utc::now();
+        let nine = now
+            .date_naive()
+            .and_hms_opt(9, 0, 0)
+            .map(|t| t.and_utc())
+            .unwrap_or(now);
+        Self {
+            system: SystemClock::default(),
+            offset_ms: AtomicI64::new((nine - now).num_milliseconds()),
+        }
+    }
+
+    /// Lets `d` pass.
+    pub fn advance(&self, d: chrono::Duration) {
+        self.offset_ms
+            .fetch_add(d.num_milliseconds(), Ordering::SeqCst);
+    }
+}
+
+impl Clock for ScenarioClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.system.now() + chrono::Duration::milliseconds(self.offset_ms.load(Ordering::SeqCst))
+    }
+}
+
+/// A scenario's service with its clock, and the reports kept by a follower of its history
+/// in the background (as `tally serve` runs one), stopped with the scenario.
+struct Kept {
+    service: Arc<TallyService>,
+    clock: Arc<ScenarioClock>,
+    follower: tokio::task::AbortHandle,
+}
+
+impl Kept {
+    fn over(service: TallyService, reports: Arc<dyn ReportStore>) -> Self {
+        let clock = Arc::new(ScenarioClock::new());
+        let service = service
+            .with_clock(clock.clone())
+            .with_reports(reports.clone());
+        let follower = Follower::new(service.store().clone(), reports, 1000);
+        let follower = tokio::spawn(follower.run(std::time::Duration::from_millis(10)));
+        Self {
+            service: Arc::new(service),
+            clock,
+            follower: follower.abort_handle(),
+        }
+    }
+
+    /// `b`, with this clock, stopping the follower first when it is torn down.
+    fn backend(&self, b: Backend) -> Backend {
+        let follower = self.follower.clone();
+        let stop: Teardown = Box::new(move || {
+            Box::pin(async move {
+                follower.abort();
+                Ok(())
+            })
+        });
+        let mut b = b.with_clock(self.clock.clone());
+        // The follower stops before the rest (a server, a database) goes.
+        let rest = b.teardown.take();
+        let b = Backend {
+            teardown: Some(stop),
+            ..b
+        };
+        match rest {
+            Some(rest) => b.then(rest),
+            None => b,
+        }
     }
 }
 
@@ -261,6 +354,7 @@ pub struct Backend {
     identity: Arc<dyn Identity>,
     teardown: Option<Teardown>,
     past: Option<PastWriter>,
+    clock: Option<Arc<ScenarioClock>>,
 }
 
 impl Backend {
@@ -271,7 +365,20 @@ impl Backend {
             identity,
             teardown: None,
             past: None,
+            clock: None,
         }
+    }
+
+    /// The same backend, whose service runs on `clock`.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<ScenarioClock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The clock of this backend's service, which scenarios move on.
+    pub fn clock(&self) -> Option<Arc<ScenarioClock>> {
+        self.clock.clone()
     }
 
     /// The same backend, able to write old events into its storage.
@@ -309,6 +416,7 @@ impl Backend {
             tally: self.tally,
             identity: self.identity,
             past: self.past,
+            clock: self.clock,
             teardown: Some(Box::new(move || {
                 Box::pin(async move {
                     if let Some(first) = first {

@@ -45,6 +45,10 @@ pub struct TallyWorld {
     pub(crate) snapshot: Option<Snapshot>,
     /// What the last burst of concurrent commands did.
     pub(crate) burst: Option<crate::steps::concurrency::Burst>,
+    /// The reports, once they had caught up.
+    pub(crate) reports: Option<tally_ports::reports::ReportsView>,
+    /// How many jobs steps launched under made-up titles.
+    pub(crate) jobs_made: u32,
 }
 
 impl fmt::Debug for TallyWorld {
@@ -115,6 +119,17 @@ impl TallyWorld {
             .as_ref()
             .expect("the before hook gives every scenario a backend")
             .past()
+    }
+
+    /// The clock of the scenario's service, which steps move on ("25 hours pass").
+    ///
+    /// # Panics
+    /// If the `before` hook gave the scenario no backend (a runner bug).
+    pub fn clock(&self) -> Option<Arc<crate::targets::ScenarioClock>> {
+        self.backend
+            .as_ref()
+            .expect("the before hook gives every scenario a backend")
+            .clock()
     }
 
     /// The context of a call by the admin.

@@ -89,7 +89,7 @@ impl StorageArgs {
             Storage::Memory => {
                 let (svc, store) = tally_memory::service();
                 Ok(Opened {
-                    tally: Arc::new(svc),
+                    tally: Arc::new(svc.with_reports(Arc::new(store.clone()))),
                     accounts: Arc::new(tally_memory::MemoryAccounts::new()),
                     reports: Arc::new(store),
                 })
@@ -100,7 +100,7 @@ impl StorageArgs {
                     store.migrate().await.context("applying migrations")?;
                 }
                 Ok(Opened {
-                    tally: Arc::new(store.service()),
+                    tally: Arc::new(store.service().with_reports(Arc::new(store.clone()))),
                     accounts: Arc::new(PgAccounts::new(store.clone())),
                     reports: Arc::new(store.clone()),
                 })

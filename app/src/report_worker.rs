@@ -18,7 +18,7 @@ pub struct WorkerArgs {
     /// The service to follow, e.g. `http://127.0.0.1:8080`.
     #[arg(long, env = "TALLY_FEED_URL")]
     pub feed_url: String,
-    /// An API token that may read the feed (an admin's).
+    /// An API token that may read the feed: a `feed:read` service token (or an admin's).
     #[arg(long, env = "TALLY_FEED_TOKEN", hide_env_values = true)]
     pub token: String,
     /// Events per batch (each batch is folded and saved with its checkpoint at once).

@@ -75,9 +75,7 @@ pub async fn run(storage: StorageArgs, args: ServeArgs) -> Result<()> {
         1000,
     );
     tokio::spawn(follower.run(Duration::from_millis(250)));
-    let state = AppState::new(opened.tally, accounts)
-        .with_config(config)
-        .with_reports(opened.reports);
+    let state = AppState::new(opened.tally, accounts).with_config(config);
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;

@@ -70,6 +70,45 @@ pub struct Account {
     pub created_at: DateTime<Utc>,
 }
 
+/// What a credential may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum Scope {
+    /// Everything its account may do (sessions, and API tokens by default).
+    #[default]
+    #[serde(rename = "account")]
+    Account,
+    /// Read the history feed (and the published event schemas), nothing else: a service
+    /// account for a peripheral service. Only admins create them.
+    #[serde(rename = "feed:read")]
+    FeedRead,
+}
+
+impl Scope {
+    /// The scope as a word: `account` or `feed:read`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Account => "account",
+            Self::FeedRead => "feed:read",
+        }
+    }
+
+    /// Parses `account` or `feed:read`.
+    ///
+    /// # Errors
+    /// `invalid_scope` otherwise.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "account" => Ok(Self::Account),
+            "feed:read" => Ok(Self::FeedRead),
+            _ => Err(Error::invalid(
+                "scope",
+                "invalid_scope",
+                "a token's scope is 'account' or 'feed:read'",
+            )),
+        }
+    }
+}
+
 /// A signed-in identity, as a session or an API token resolves to it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Principal {
@@ -77,6 +116,9 @@ pub struct Principal {
     pub name: String,
     /// The account's role.
     pub role: Role,
+    /// What the credential may do.
+    #[serde(default)]
+    pub scope: Scope,
 }
 
 /// A log-in session, found by the hash of its opaque random token.
@@ -107,6 +149,8 @@ pub struct ApiToken {
     pub created_at: DateTime<Utc>,
     /// When it stops being valid, if ever.
     pub expires_at: Option<DateTime<Utc>>,
+    /// What it may do.
+    pub scope: Scope,
 }
 
 /// Accounts, sessions and API tokens.

@@ -171,6 +171,60 @@ pub trait EventStore: Send + Sync {
     /// [`StoreError::Other`] when storage fails.
     async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError>;
 
+    /// Up to `limit` events after `after` that pass `filter`, in global order, with the
+    /// guarantee of [`EventStore::read_all`]: only events of the gap-free prefix. The
+    /// provided implementation filters pages of `read_all`; stores that can filter where the
+    /// events are override it.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] when storage fails.
+    async fn read_matching(
+        &self,
+        after: u64,
+        limit: usize,
+        filter: &crate::feed::FeedFilter,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        if filter.is_all() {
+            return self.read_all(after, limit).await;
+        }
+        let mut out = Vec::new();
+        let mut from = after;
+        while out.len() < limit {
+            let page = self.read_all(from, 1000).await?;
+            let Some(last) = page.last() else { break };
+            from = last.position;
+            out.extend(page.into_iter().filter(|e| filter.matches(e)));
+        }
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    /// The global position of the event with this id, if it is stored (to resume a feed
+    /// after an event id). The provided implementation scans the global order.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] when storage fails.
+    async fn position_of(&self, event_id: Uuid) -> Result<Option<u64>, StoreError> {
+        let mut from = 0;
+        loop {
+            let page = self.read_all(from, 1000).await?;
+            let Some(last) = page.last() else {
+                return Ok(None);
+            };
+            from = last.position;
+            if let Some(e) = page.iter().find(|e| e.event_id == event_id) {
+                return Ok(Some(e.position));
+            }
+        }
+    }
+
+    /// A counter bumped whenever events may have become visible in the global order, for
+    /// long-polling readers; `None` if the store cannot tell (readers then re-check at a
+    /// gentle interval).
+    fn commits(&self) -> Option<crate::feed::CommitsReceiver> {
+        None
+    }
+
     /// The highest position recorded, if the store can tell cheaply (for progress; it may
     /// run ahead of what [`EventStore::read_all`] shows yet).
     ///

@@ -343,6 +343,9 @@ pub struct Snapshot {
 /// A page of the global history feed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct FeedPage {
+    /// The position read after (resolved from an event id when the read started there).
+    #[serde(default)]
+    pub after: u64,
     /// Events in global order.
     pub events: Vec<RecordedEvent>,
     /// The position to ask after for the next page.
@@ -415,5 +418,28 @@ pub trait Tally: Send + Sync {
     ///
     /// # Errors
     /// `unauthorized`, `admin_only`.
-    async fn feed(&self, ctx: &Ctx, after: u64, limit: usize) -> Result<FeedPage>;
+    async fn feed(&self, ctx: &Ctx, after: u64, limit: usize) -> Result<FeedPage> {
+        self.read_feed(ctx, crate::feed::FeedRequest::after(after, limit))
+            .await
+    }
+
+    /// The global history feed, filtered, from a position or after an event id, waiting up
+    /// to `req.wait` for an event when there is none yet (admins and feed readers). Never
+    /// skips an event: only the gap-free prefix of the global order is shown.
+    ///
+    /// # Errors
+    /// `unauthorized`, `admin_only`; `no_such_event` for an unknown event id.
+    async fn read_feed(&self, ctx: &Ctx, req: crate::feed::FeedRequest) -> Result<FeedPage>;
+
+    /// The reports (admins): daily totals and fraud signals, with how far they have caught
+    /// up with the history (they are eventually consistent).
+    ///
+    /// # Errors
+    /// `unauthorized`, `admin_only`; `Infrastructure` when this service keeps no reports.
+    async fn reports(&self, ctx: &Ctx) -> Result<crate::reports::ReportsView> {
+        let _ = ctx;
+        Err(crate::Error::infrastructure(
+            "this service keeps no reports",
+        ))
+    }
 }

@@ -82,6 +82,12 @@ pub enum NotFound {
         /// The version asked for.
         version: u32,
     },
+    /// No stored event has this id (a feed asked to resume after it).
+    #[error("no event {id} is in the history: resume from a position (after=) instead")]
+    NoSuchEvent {
+        /// The event id.
+        id: Uuid,
+    },
 }
 
 /// A conflict that survived (or cannot be solved by) a retry.
@@ -149,6 +155,7 @@ impl Error {
                 NotFound::UnknownAccount { .. } => "unknown_account",
                 NotFound::UnknownToken { .. } => "unknown_token",
                 NotFound::NoSuchSchema { .. } => "no_such_schema",
+                NotFound::NoSuchEvent { .. } => "no_such_event",
             },
             Self::Conflict(c) => match c {
                 Conflict::KeptChanging { .. } => "conflict",

@@ -22,6 +22,7 @@ pub mod driven;
 pub mod driving;
 pub mod envelope;
 pub mod error;
+pub mod feed;
 pub mod format;
 pub mod identity;
 mod locks;

@@ -10,6 +10,7 @@ use chrono::SecondsFormat;
 use tally_domain::{CommandKind, Target};
 use tally_http::command_pages;
 use tally_ports::accounts::Principal;
+use tally_ports::feed::{FeedRequest, FeedStart};
 use tally_ports::identity::{
     AccountView, CreatedToken, Identity, NewAccount, NewSession, NewToken, SignUp, SignedUp,
     TokenView,
@@ -240,13 +241,35 @@ impl Tally for BrowserTally {
         })
     }
 
-    async fn feed(&self, ctx: &Ctx, after: u64, limit: usize) -> Result<FeedPage> {
+    async fn reports(&self, ctx: &Ctx) -> Result<tally_ports::reports::ReportsView> {
+        let s = self
+            .view(
+                &ctx.actor,
+                "/admin/reports",
+                "#lag",
+                &["#daily tr.day", "#signals li.signal"],
+            )
+            .await?;
+        read::reports(&s)
+    }
+
+    async fn read_feed(&self, ctx: &Ctx, req: FeedRequest) -> Result<FeedPage> {
+        // The feed page shows the whole history from a position, at once.
+        let (FeedStart::After(after), true, true) =
+            (req.start, req.filter.is_all(), req.wait.is_zero())
+        else {
+            return Err(Error::infrastructure(
+                "the feed page reads from a position, unfiltered, without waiting",
+            ));
+        };
+        let limit = req.limit;
         let page = format!("/admin/feed?after={after}&limit={limit}");
         let s = self
             .view(&ctx.actor, &page, "#feed", &["#feed-events tr.event"])
             .await?;
         let f = s.main("feed")?;
         Ok(FeedPage {
+            after,
             events: read::events(s.list(0))?,
             next_after: parse(f, "nextAfter")?,
         })

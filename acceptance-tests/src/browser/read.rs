@@ -183,3 +183,70 @@ pub(crate) fn member(h: &Hooks) -> Result<MemberSummary> {
         escrowed: parse(h, "escrowed")?,
     })
 }
+
+/// The reports page: the lag, the days' totals and the signals.
+pub(crate) fn reports(s: &Scrape) -> Result<tally_ports::reports::ReportsView> {
+    use tally_ports::reports::{DailyTotals, DayView, FraudRule, FraudSignal, ReportsView};
+    let lag = s.main("reports")?;
+    let list = |h: &Hooks, key: &str| -> Vec<String> {
+        h.get(key)
+            .map(|v| {
+                v.split(',')
+                    .filter(|x| !x.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let daily = s
+        .list(0)
+        .iter()
+        .rev() // the page shows the newest day first
+        .map(|h| {
+            Ok(DayView {
+                day: parse(h, "day")?,
+                totals: DailyTotals {
+                    granted: parse(h, "granted")?,
+                    granted_by_category: Default::default(),
+                    escrowed: parse(h, "escrowed")?,
+                    earned: parse(h, "earned")?,
+                    refunded: parse(h, "refunded")?,
+                    jobs_launched: parse(h, "jobsLaunched")?,
+                    jobs_completed: parse(h, "jobsCompleted")?,
+                    jobs_cancelled: parse(h, "jobsCancelled")?,
+                    members_registered: parse(h, "membersRegistered")?,
+                    active_members: parse(h, "activeMembers")?,
+                },
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let signals = s
+        .list(1)
+        .iter()
+        .rev() // newest first on the page
+        .map(|h| {
+            let rule: FraudRule =
+                serde_json::from_value(serde_json::Value::String(text(h, "rule")?.to_owned()))
+                    .map_err(|e| browser_error(format!("rule: {e}")))?;
+            Ok(FraudSignal {
+                rule,
+                members: list(h, "members"),
+                positions: list(h, "positions")
+                    .iter()
+                    .map(|p| {
+                        p.parse()
+                            .map_err(|e| browser_error(format!("position: {e}")))
+                    })
+                    .collect::<Result<_>>()?,
+                time: time(h, "time")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(ReportsView {
+        checkpoint: parse(lag, "checkpoint")?,
+        checkpoint_time: None,
+        behind: parse(lag, "behind")?,
+        daily,
+        signals,
+    })
+}

@@ -17,5 +17,6 @@ mod outcomes;
 mod params;
 mod privacy;
 mod registration;
+mod reports;
 mod time_travel;
 mod withdrawing;

@@ -58,6 +58,7 @@ fn token(
         secret_hash: hash.into(),
         created_at,
         expires_at,
+        scope: tally_ports::accounts::Scope::Account,
     }
 }
 

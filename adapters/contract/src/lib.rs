@@ -71,6 +71,7 @@ macro_rules! contract_tests {
             cache_rows_written_before_an_evolution_are_rebuilt,
             reports_are_saved_with_their_checkpoint_and_never_go_back,
             a_report_follower_stopped_anywhere_resumes_to_a_clean_rebuild,
+            the_feed_filters_finds_events_by_id_and_wakes_readers,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {
@@ -1095,4 +1096,71 @@ pub async fn a_report_follower_stopped_anywhere_resumes_to_a_clean_rebuild(h: &H
         (100, 15, 15, 3)
     );
     assert_eq!(resumed.step().await.unwrap(), 0, "caught up");
+}
+
+/// The feed's reads: a filter keeps only the types and kinds asked for, in global order and
+/// paged the same way; an event is found by its id; a commit wakes a reader waiting on
+/// [`EventStore::commits`], and the wake-up comes after the event is readable.
+pub async fn the_feed_filters_finds_events_by_id_and_wakes_readers(h: &Harness) {
+    use tally_ports::feed::FeedFilter;
+    let mut woken = h.store.commits().expect("the store wakes feed readers");
+    woken.borrow_and_update();
+    let (a, b, j) = (stream("alice"), stream("bobby"), job_stream("j1"));
+    let mut registered = event(&b, 1, Uuid::now_v7());
+    registered.event_type = "MemberRegistered".into();
+    registered.schema_version = 1;
+    registered.payload = json!({"handle": "bobby", "display_name": "Bob"});
+    commit(h, plan(&[(&a, 0, 2), (&j, 0, 1)], None))
+        .await
+        .unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(5), woken.changed())
+        .await
+        .expect("a commit wakes the waiting reader")
+        .expect("the store is alive");
+    assert_eq!(h.store.read_all(0, 100).await.unwrap().len(), 3);
+    commit(h, raw_plan(vec![registered])).await.unwrap();
+    commit(h, plan(&[(&a, 2, 1)], None)).await.unwrap();
+
+    let all = h.store.read_all(0, 100).await.unwrap();
+    let only = |f: &FeedFilter| {
+        all.iter()
+            .filter(|e| f.matches(e))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let filters = [
+        FeedFilter {
+            types: vec!["MemberRegistered".into()],
+            kinds: vec![],
+        },
+        FeedFilter {
+            types: vec![],
+            kinds: vec![EntityKind::Job],
+        },
+        FeedFilter {
+            types: vec!["CreditsGranted".into()],
+            kinds: vec![EntityKind::Member],
+        },
+        FeedFilter::default(),
+    ];
+    for f in &filters {
+        let got = h.store.read_matching(0, 100, f).await.unwrap();
+        assert_eq!(got, only(f), "{f:?}");
+        // Paged by one: the same events.
+        let mut paged = Vec::new();
+        let mut after = 0;
+        while let Some(e) = h.store.read_matching(after, 1, f).await.unwrap().pop() {
+            after = e.position;
+            paged.push(e);
+        }
+        assert_eq!(paged, got, "{f:?} paged");
+    }
+    assert_eq!(only(&filters[2]).len(), 3);
+    for e in &all {
+        assert_eq!(
+            h.store.position_of(e.event_id).await.unwrap(),
+            Some(e.position)
+        );
+    }
+    assert_eq!(h.store.position_of(Uuid::now_v7()).await.unwrap(), None);
 }

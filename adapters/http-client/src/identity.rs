@@ -163,7 +163,11 @@ impl Identity for HttpIdentity {
             .call(None, Some(credential), Method::GET, paths::SESSION, None)
             .await?;
         match (who.name, who.role) {
-            (Some(name), Some(role)) => Ok(Principal { name, role }),
+            (Some(name), Some(role)) => Ok(Principal {
+                name,
+                role,
+                scope: tally_ports::accounts::Scope::Account,
+            }),
             _ => Err(tally_ports::Unauthorized::BadCredential.into()),
         }
     }

@@ -25,11 +25,13 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+use tally_api::cloudevents::CloudEvent;
 use tally_api::paths;
 use tally_api::problem::Problem;
+use tally_ports::feed::{FeedRequest, FeedStart};
 use tally_ports::{
     AsOf, Ctx, EntityRef, Error, FeedPage, HistoryEntry, Input, JobOwnerView, JobParticipantView,
-    JobSummary, MemberSummary, Receipt, Result, Snapshot, Tally, WalletView,
+    JobSummary, MemberSummary, Receipt, RecordedEvent, Result, Snapshot, Tally, WalletView,
 };
 
 /// Maps a problem response back to the driving port's error (STYLE rule 13).
@@ -119,13 +121,13 @@ impl HttpTally {
         at(&self.base, path)
     }
 
-    async fn call<T: DeserializeOwned>(
+    async fn request(
         &self,
         ctx: &Ctx,
         method: Method,
         url: Url,
         body: Option<Value>,
-    ) -> Result<T> {
+    ) -> Result<reqwest::RequestBuilder> {
         let mut req = self.client.request(method, url);
         if let Some(token) = self.tokens.token(&ctx.actor).await? {
             req = req.bearer_auth(token);
@@ -139,7 +141,17 @@ impl HttpTally {
         if let Some(body) = body {
             req = req.json(&body);
         }
-        send(req).await
+        Ok(req)
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        ctx: &Ctx,
+        method: Method,
+        url: Url,
+        body: Option<Value>,
+    ) -> Result<T> {
+        send(self.request(ctx, method, url, body).await?).await
     }
 
     async fn get<T: DeserializeOwned>(&self, ctx: &Ctx, url: Url) -> Result<T> {
@@ -154,7 +166,7 @@ pub(crate) fn parse_base(base_url: &str) -> Result<Url> {
 pub(crate) fn client() -> Result<Client> {
     Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(60))
+        .timeout(Duration::from_secs(90))
         .build()
         .map_err(Error::infrastructure)
 }
@@ -170,11 +182,19 @@ pub(crate) fn at(base: &Url, path: &str) -> Url {
 
 /// Sends a request and decodes the answer, or maps the problem back to an [`Error`].
 pub(crate) async fn send<T: DeserializeOwned>(req: reqwest::RequestBuilder) -> Result<T> {
+    Ok(send_for_headers(req).await?.1)
+}
+
+/// [`send`], with the answer's headers.
+pub(crate) async fn send_for_headers<T: DeserializeOwned>(
+    req: reqwest::RequestBuilder,
+) -> Result<(reqwest::header::HeaderMap, T)> {
     let res = req
         .send()
         .await
         .map_err(|e| Error::infrastructure(format!("calling the Tally service: {e}")))?;
     let status = res.status();
+    let headers = res.headers().clone();
     let body = res
         .bytes()
         .await
@@ -182,12 +202,22 @@ pub(crate) async fn send<T: DeserializeOwned>(req: reqwest::RequestBuilder) -> R
     if !status.is_success() {
         return Err(to_error(status, &body));
     }
-    if body.is_empty() {
-        return serde_json::from_value(Value::Null)
-            .map_err(|e| Error::infrastructure(format!("decoding the answer ({status}): {e}")));
-    }
-    serde_json::from_slice(&body)
+    let decoded = if body.is_empty() {
+        serde_json::from_value(Value::Null)
+    } else {
+        serde_json::from_slice(&body)
+    };
+    decoded
+        .map(|t| (headers, t))
         .map_err(|e| Error::infrastructure(format!("decoding the answer ({status}): {e}")))
+}
+
+/// The `after` of a feed page's `self` link (`Link: <...?after=N&...>; rel="self"`).
+fn self_after(headers: &reqwest::header::HeaderMap) -> Option<u64> {
+    let link = headers.get(reqwest::header::LINK)?.to_str().ok()?;
+    let own = link.split(',').find(|l| l.contains("rel=\"self\""))?;
+    let query = own.split_once("?after=")?.1;
+    query.split(['&', '>']).next()?.parse().ok()
 }
 
 #[async_trait]
@@ -241,12 +271,48 @@ impl Tally for HttpTally {
         self.get(ctx, url).await
     }
 
-    async fn feed(&self, ctx: &Ctx, after: u64, limit: usize) -> Result<FeedPage> {
+    async fn reports(&self, ctx: &Ctx) -> Result<tally_ports::reports::ReportsView> {
+        self.get(ctx, self.url(paths::REPORTS)).await
+    }
+
+    async fn read_feed(&self, ctx: &Ctx, req: FeedRequest) -> Result<FeedPage> {
         let mut url = self.url(paths::FEED);
-        url.query_pairs_mut()
-            .append_pair("after", &after.to_string())
-            .append_pair("limit", &limit.to_string());
-        let page: FeedPage = self.get(ctx, url).await?;
+        {
+            let mut q = url.query_pairs_mut();
+            match req.start {
+                FeedStart::After(p) => q.append_pair("after", &p.to_string()),
+                FeedStart::AfterEvent(id) => q.append_pair("lastEventId", &id.to_string()),
+            };
+            q.append_pair("limit", &req.limit.to_string());
+            if !req.wait.is_zero() {
+                q.append_pair("timeout", &req.wait.as_millis().to_string());
+            }
+            if !req.filter.types.is_empty() {
+                q.append_pair("types", &req.filter.types.join(","));
+            }
+            if !req.filter.kinds.is_empty() {
+                let kinds: Vec<_> = req.filter.kinds.iter().map(|k| k.as_str()).collect();
+                q.append_pair("kinds", &kinds.join(","));
+            }
+        }
+        let get = self.request(ctx, Method::GET, url, None).await?;
+        let (headers, batch): (_, Vec<CloudEvent>) = send_for_headers(get).await?;
+        let events = batch
+            .into_iter()
+            .map(RecordedEvent::try_from)
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| Error::infrastructure(format!("the feed served a bad CloudEvent: {e}")))?;
+        let after = match req.start {
+            FeedStart::After(p) => p,
+            // The event's position, as the server resolved it.
+            FeedStart::AfterEvent(_) => self_after(&headers)
+                .ok_or_else(|| Error::infrastructure("the feed answered without a self link"))?,
+        };
+        let page = FeedPage {
+            after,
+            next_after: events.last().map_or(after, |e| e.position),
+            events,
+        };
         self.check_feed(&page).await?;
         Ok(page)
     }

@@ -506,10 +506,34 @@ async fn reports_from_the_http_feed_equal_those_from_the_store() {
         .catch_up()
         .await
         .unwrap();
+    // The worker reads with a service account: a `feed:read` token an admin made.
+    let url = server.url();
+    let admin_token = log_in(&url, "admin", "round trip admin password")
+        .await
+        .unwrap();
+    let as_admin = tally_http_client::StaticTokens(std::collections::HashMap::from([(
+        Actor::admin("admin"),
+        admin_token,
+    )]));
+    let identity = tally_http_client::HttpIdentity::new(&url, Arc::new(as_admin)).unwrap();
+    let new = tally_ports::identity::NewToken {
+        name: "report-worker".into(),
+        expires_in_days: None,
+        scope: Some("feed:read".into()),
+    };
+    let service = tally_ports::identity::Identity::create_token(&identity, &admin, new)
+        .await
+        .unwrap();
+    assert_eq!(service.details.scope, "feed:read");
+    let worker = Actor::admin("report-worker");
+    let tokens = tally_http_client::StaticTokens(std::collections::HashMap::from([(
+        worker.clone(),
+        service.token,
+    )]));
     let there = tally_memory::MemoryStore::new();
     let feed = tally_http_client::FeedHistory {
-        client: http.clone(),
-        ctx: admin.clone(),
+        client: HttpTally::new(&url, Arc::new(tokens)).unwrap(),
+        ctx: Ctx::new(worker),
     };
     let folded = Follower::of(Arc::new(feed), Arc::new(there.clone()), 7)
         .catch_up()

@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
-use tally_ports::accounts::Principal;
+use tally_ports::accounts::{Principal, Scope};
 use tally_ports::identity::{SESSION_PREFIX, actor_of};
 use tally_ports::{Actor, Ctx, Error, Unauthorized};
 use uuid::Uuid;
@@ -177,6 +177,13 @@ pub struct Caller {
     pub by_cookie: bool,
 }
 
+/// Whether a `feed:read` token may call `path`: the feed, and the event schemas its items
+/// name.
+fn feed_reader_may(path: &str) -> bool {
+    use tally_api::paths::{FEED, SCHEMAS};
+    path == FEED || path == SCHEMAS || path.starts_with(&format!("{SCHEMAS}/"))
+}
+
 /// The credential a request carries: `Authorization: Bearer` (the scheme is
 /// case-insensitive, RFC 9110), else the session cookie; and whether it is the cookie.
 fn credential(headers: &HeaderMap) -> Option<(bool, String)> {
@@ -223,6 +230,17 @@ impl FromRequestParts<AppState> for Caller {
         };
         if by_cookie && parts.uri.path().starts_with(tally_api::paths::API) {
             same_site_only(parts)?;
+        }
+        if p.scope == Scope::FeedRead && !feed_reader_may(parts.uri.path()) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "token_scope",
+                format!(
+                    "this API token has the feed:read scope: it reads {} and {} only",
+                    tally_api::paths::FEED,
+                    tally_api::paths::SCHEMAS
+                ),
+            ));
         }
         Ok(Self {
             actor: actor_of(&p)?,

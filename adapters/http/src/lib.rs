@@ -115,7 +115,6 @@ pub struct AppState {
     auth_limiter: Arc<limits::AuthLimiter>,
     pub(crate) service: Arc<TallyService>,
     accounts: Arc<dyn Accounts>,
-    pub(crate) reports: Option<Arc<dyn tally_ports::driven::ReportStore>>,
 }
 
 impl AppState {
@@ -141,25 +140,13 @@ impl AppState {
             config: Arc::new(config),
             service,
             accounts,
-            reports: None,
         }
     }
 
     /// The same state with other settings.
     #[must_use]
     pub fn with_config(self, config: HttpConfig) -> Self {
-        let reports = self.reports.clone();
-        Self {
-            reports,
-            ..Self::with(self.service, self.accounts, config)
-        }
-    }
-
-    /// The same state, serving the reports kept in `reports` (`/api/v1/reports`).
-    #[must_use]
-    pub fn with_reports(mut self, reports: Arc<dyn tally_ports::driven::ReportStore>) -> Self {
-        self.reports = Some(reports);
-        self
+        Self::with(self.service, self.accounts, config)
     }
 }
 

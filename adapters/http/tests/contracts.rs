@@ -6,6 +6,7 @@ mod common;
 use common::{App, assert_problem};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use tally_api::cloudevents::CloudEvent;
 use tally_ports::{RecordedEvent, StreamId, contracts};
 
 #[tokio::test]
@@ -82,8 +83,8 @@ async fn a_grant_category_is_one_of_its_words_or_left_out() {
         .feed()
         .await
         .iter()
-        .filter(|e| e["event_type"] == "CreditsGranted")
-        .map(|e| e["payload"]["category"].clone())
+        .filter(|e| e["type"] == "CreditsGranted")
+        .map(|e| e["data"]["category"].clone())
         .collect();
     assert_eq!(categories, [json!("purchase"), json!("other")]);
 }
@@ -97,9 +98,10 @@ async fn the_feed_serves_current_versions_and_names_their_schemas() {
     let before = app.feed().await;
     let grant = before
         .iter()
-        .find(|e| e["event_type"] == "CreditsGranted")
+        .find(|e| e["type"] == "CreditsGranted")
         .unwrap();
-    let mut old: RecordedEvent = serde_json::from_value(grant.clone()).unwrap();
+    let cloud: CloudEvent = serde_json::from_value(grant.clone()).unwrap();
+    let mut old = RecordedEvent::try_from(cloud).unwrap();
     old.version = 3;
     old.event_id = uuid::Uuid::now_v7();
     old.schema_version = 1;
@@ -109,14 +111,14 @@ async fn the_feed_serves_current_versions_and_names_their_schemas() {
     let feed = app.feed().await;
     assert_eq!(feed.len(), before.len() + 1);
     for e in &feed {
-        let t = e["event_type"].as_str().unwrap();
+        let t = e["type"].as_str().unwrap();
         let v = contracts::current_version(t).unwrap();
-        assert_eq!(e["schema_version"], v, "{e}");
+        assert_eq!(e["schemaversion"], v, "{e}");
         assert_eq!(e["dataschema"], contracts::schema_id(t, v), "{e}");
     }
     let last = feed.last().unwrap();
     assert_eq!(
-        last["payload"],
+        last["data"],
         json!({"amount": 7, "reason": "from an older build", "category": "other"})
     );
     let wallet = app

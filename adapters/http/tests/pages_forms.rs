@@ -200,3 +200,60 @@ async fn the_root_is_a_page_for_browsers_and_the_index_for_programs() {
     assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
     assert_eq!(nowhere.error_code().as_deref(), Some("no_page"));
 }
+
+/// An admin makes a `feed:read` service token on the tokens page (its secret shown once),
+/// the token reads the feed and nothing else, and revoking it on the page stops it.
+#[tokio::test]
+async fn an_admin_makes_and_revokes_a_service_token_on_the_tokens_page() {
+    let app = App::start().await;
+    let admin = admin(&app).await;
+    let made = admin
+        .submit(
+            "/admin/tokens",
+            "/admin/tokens",
+            &[
+                ("name", "reports-service"),
+                ("scope", "feed:read"),
+                ("expires_in_days", ""),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.html);
+    assert!(made.has("id=\"created-token\""), "{}", made.html);
+    let secret = made.html.split("id=\"token-secret\">").nth(1).unwrap();
+    let secret = secret.split('<').next().unwrap().to_owned();
+    assert!(made.has("data-scope=\"feed:read\""));
+    let feed = app.get("/api/v1/feed", Some(&secret)).await;
+    assert_eq!(feed.status, StatusCode::OK, "{}", feed.body);
+    let members = app.get("/api/v1/members", Some(&secret)).await;
+    assert_eq!(members.status, StatusCode::FORBIDDEN);
+    assert!(!admin.get("/admin/tokens").await.has(&secret), "shown once");
+
+    let bad = admin
+        .submit(
+            "/admin/tokens",
+            "/admin/tokens",
+            &[
+                ("name", ""),
+                ("scope", "feed:read"),
+                ("expires_in_days", "soon"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.html);
+    assert_eq!(bad.error_code().as_deref(), Some("invalid_expiry"));
+
+    let id = made.attr("data-scope=\"feed:read\"", "data-id").unwrap();
+    let page = admin.get("/admin/tokens").await;
+    let revoked = admin
+        .post(
+            &format!("/admin/tokens/{id}/revoke"),
+            &[("csrf", page.csrf().as_str())],
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get("/api/v1/feed", Some(&secret)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}

@@ -11,7 +11,11 @@ use std::time::Duration;
 
 /// The reports once they have folded every event recorded so far.
 async fn caught_up(app: &App) -> Value {
-    let head = app.feed().await.last().unwrap()["position"].clone();
+    let head: u64 = app.feed().await.last().unwrap()["sequence"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     for _ in 0..500 {
         let r = app.get("/api/v1/reports", Some(&app.admin)).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tally_ports::Result;
 use tally_ports::accounts::{
-    Account, Accounts, ApiToken, Principal, Session, account_exists, unknown_account, unknown_token,
+    Account, Accounts, ApiToken, Principal, Scope, Session, account_exists, unknown_account,
+    unknown_token,
 };
 use uuid::Uuid;
 
@@ -24,6 +25,7 @@ impl Inner {
         self.accounts.get(name).map(|a| Principal {
             name: a.name.clone(),
             role: a.role,
+            scope: Scope::Account,
         })
     }
 }
@@ -116,7 +118,12 @@ impl Accounts for MemoryAccounts {
             .iter()
             .find(|t| t.secret_hash == secret_hash)
             .filter(|t| t.expires_at.is_none_or(|e| e > now))
-            .and_then(|t| inner.principal(&t.account)))
+            .and_then(|t| {
+                inner.principal(&t.account).map(|p| Principal {
+                    scope: t.scope,
+                    ..p
+                })
+            }))
     }
 
     async fn api_tokens(&self, account: &str) -> Result<Vec<ApiToken>> {

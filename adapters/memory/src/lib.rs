@@ -19,6 +19,7 @@ use tally_ports::driven::{
     AppendPlan, CacheFilter, CachedState, CommandOutcome, EventStore, Listed, ReportStore,
     StateCache, StoreError, WriteTx,
 };
+use tally_ports::feed::FeedFilter;
 use tally_ports::reports::Reports;
 use tally_ports::{EntityKind, RecordedEvent, StreamId, TallyService};
 use uuid::Uuid;
@@ -123,6 +124,8 @@ impl Inner {
 #[derive(Clone, Default)]
 pub struct MemoryStore {
     inner: Arc<Mutex<Inner>>,
+    /// Bumped after every append, for long-polling feed readers.
+    commits: tally_ports::feed::Commits,
 }
 
 impl MemoryStore {
@@ -161,7 +164,10 @@ impl MemoryStore {
     pub fn insert_as_stored(&self, plan: AppendPlan) -> Result<Vec<RecordedEvent>, StoreError> {
         let mut inner = self.lock();
         inner.check(&plan)?;
-        Ok(inner.apply(plan))
+        let out = inner.apply(plan);
+        drop(inner);
+        self.commits.bump();
+        Ok(out)
     }
 
     /// How many events are stored.
@@ -210,7 +216,10 @@ impl WriteTx for MemoryTx {
         };
         let mut inner = self.store.lock();
         inner.check(&plan)?;
-        Ok(inner.apply(plan))
+        let out = inner.apply(plan);
+        drop(inner);
+        self.store.commits.bump();
+        Ok(out)
     }
 }
 
@@ -237,6 +246,39 @@ impl EventStore for MemoryStore {
             .take(limit)
             .cloned()
             .collect())
+    }
+
+    async fn read_matching(
+        &self,
+        after: u64,
+        limit: usize,
+        filter: &FeedFilter,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let inner = self.lock();
+        let from = usize::try_from(after).unwrap_or(usize::MAX);
+        Ok(inner
+            .events
+            .iter()
+            .skip(from)
+            .filter(|e| filter.matches(e))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn position_of(&self, event_id: Uuid) -> Result<Option<u64>, StoreError> {
+        // From the newest: a reader resumes near the head.
+        let inner = self.lock();
+        Ok(inner
+            .events
+            .iter()
+            .rev()
+            .find(|e| e.event_id == event_id)
+            .map(|e| e.position))
+    }
+
+    fn commits(&self) -> Option<tally_ports::feed::CommitsReceiver> {
+        Some(self.commits.subscribe())
     }
 
     async fn command_outcome(&self, id: Uuid) -> Result<Option<CommandOutcome>, StoreError> {

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{Row, postgres::PgRow};
 use tally_ports::accounts::{
-    Account, Accounts, ApiToken, Principal, Role, Session, account_exists, unknown_account,
+    Account, Accounts, ApiToken, Principal, Role, Scope, Session, account_exists, unknown_account,
     unknown_token,
 };
 use tally_ports::{Error, Result};
@@ -71,9 +71,15 @@ fn secret_failed(what: &str, duplicate: &str, account: &str, e: &sqlx::Error) ->
 
 fn principal(row: &PgRow) -> Result<Principal> {
     let role: String = row.try_get("role").map_err(Error::infrastructure)?;
+    // Sessions select no scope: they may do everything their account may.
+    let scope = match row.try_get::<String, _>("scope") {
+        Ok(s) => Scope::parse(&s)?,
+        Err(_) => Scope::Account,
+    };
     Ok(Principal {
         name: row.try_get("name").map_err(Error::infrastructure)?,
         role: Role::parse(&role)?,
+        scope,
     })
 }
 
@@ -86,6 +92,7 @@ fn api_token(row: &PgRow) -> Result<ApiToken> {
         secret_hash: row.try_get("secret_hash").map_err(get)?,
         created_at: row.try_get("created_at").map_err(get)?,
         expires_at: row.try_get("expires_at").map_err(get)?,
+        scope: Scope::parse(&row.try_get::<String, _>("scope").map_err(get)?)?,
     })
 }
 
@@ -219,8 +226,8 @@ impl Accounts for PgAccounts {
             .reads
             .once(|mut conn| async {
                 let r = sqlx::query(
-            "INSERT INTO api_tokens (id, account, name, secret_hash, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO api_tokens (id, account, name, secret_hash, created_at, expires_at, scope)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(t.id)
         .bind(&t.account)
@@ -228,6 +235,7 @@ impl Accounts for PgAccounts {
         .bind(&t.secret_hash)
         .bind(t.created_at)
         .bind(t.expires_at)
+        .bind(t.scope.as_str())
                     .execute(&mut *conn)
                     .await;
                 (conn, r)
@@ -247,7 +255,7 @@ impl Accounts for PgAccounts {
     async fn api_token(&self, secret_hash: &str, now: DateTime<Utc>) -> Result<Option<Principal>> {
         self.principal_by(
             "reading an API token",
-            "SELECT a.name, a.role FROM api_tokens t JOIN accounts a ON a.name = t.account
+            "SELECT a.name, a.role, t.scope FROM api_tokens t JOIN accounts a ON a.name = t.account
              WHERE t.secret_hash = $1 AND (t.expires_at IS NULL OR t.expires_at > $2)",
             secret_hash,
             now,
@@ -260,7 +268,7 @@ impl Accounts for PgAccounts {
             .reads
             .once(|mut conn| async {
                 let r = sqlx::query(
-                    "SELECT id, account, name, secret_hash, created_at, expires_at FROM api_tokens
+                    "SELECT id, account, name, secret_hash, created_at, expires_at, scope FROM api_tokens
              WHERE account = $1 ORDER BY created_at, id",
                 )
                 .bind(account)

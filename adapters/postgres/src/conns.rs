@@ -31,6 +31,12 @@ pub(crate) struct Conns {
     /// statement is tried when connections turn out broken (after a server restart every
     /// kept connection is).
     keep: u32,
+    /// Bumped after every transaction on these connections that committed events, for the
+    /// announcer (see [`crate::wake`]).
+    pub(crate) committed: tally_ports::feed::Commits,
+    /// Bumped by those commits and by other processes' (heard by the listener): what
+    /// long-polling readers wait on.
+    pub(crate) wake: tally_ports::feed::Commits,
 }
 
 impl fmt::Debug for Conns {
@@ -62,6 +68,8 @@ impl Conns {
             spare: Mutex::default(),
             queued: AtomicUsize::new(0),
             keep,
+            committed: tally_ports::feed::Commits::new(),
+            wake: tally_ports::feed::Commits::new(),
         }
     }
 
@@ -72,6 +80,12 @@ impl Conns {
 
     pub(crate) fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// Events committed on these connections: tell readers here and other processes.
+    pub(crate) fn events_committed(&self) {
+        self.wake.bump();
+        self.committed.bump();
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Conn>> {

@@ -91,6 +91,7 @@ mod sql;
 mod store;
 pub mod testing;
 mod tx;
+mod wake;
 
 pub use accounts::PgAccounts;
 
@@ -140,6 +141,8 @@ pub struct PgStore {
     reads: Arc<conns::Conns>,
     /// Commands' transactions (SERIALIZABLE by default).
     commands: Arc<conns::Conns>,
+    /// Other processes' commits, for long-polling feed readers.
+    listener: Arc<wake::Listener>,
 }
 
 impl PgStore {
@@ -202,9 +205,14 @@ impl PgStore {
             }
         };
         let keep = opts.pool_size.max(1) + 1;
+        let commands = Arc::new(conns::Conns::new(commands, keep));
+        wake::announce(reads.clone(), &commands);
         Ok(Self {
             reads: Arc::new(conns::Conns::new(reads, keep)),
-            commands: Arc::new(conns::Conns::new(commands, keep)),
+            commands,
+            listener: Arc::new(wake::Listener::new(
+                options.application_name(&opts.application_name),
+            )),
         })
     }
 
@@ -238,6 +246,7 @@ impl PgStore {
 
     /// Closes every connection.
     pub async fn close(&self) {
+        self.listener.stop();
         tokio::join!(self.reads.close(), self.commands.close());
     }
 }

@@ -43,12 +43,10 @@ CROSS JOIN LATERAL (
     WHERE e.stream = r.stream AND e.version > r.after_version ORDER BY e.version
 ) e";
 
-/// Only events of transactions older than every transaction still in flight that could
-/// write here (see the crate docs). In-flight transactions that are running in another
-/// database cannot, and are left out of the horizon, so that other databases' work does not
-/// hold this feed back; an in-flight id that cannot be placed counts (conservatively).
-pub(crate) const READ_ALL: &str = concat!(
-    "WITH snap AS MATERIALIZED (SELECT pg_current_snapshot() AS s),
+/// The horizon of [`READ_ALL`], as a CTE named `horizon` with one column `h`.
+macro_rules! horizon {
+    () => {
+        "WITH snap AS MATERIALIZED (SELECT pg_current_snapshot() AS s),
      elsewhere AS MATERIALIZED (
          SELECT backend_xid FROM pg_stat_activity
          WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database()
@@ -60,10 +58,31 @@ pub(crate) const READ_ALL: &str = concat!(
              (SELECT pg_snapshot_xmax(s) FROM snap)
          ) AS h
      )
-     SELECT ",
+     SELECT "
+    };
+}
+
+/// Only events of transactions older than every transaction still in flight that could
+/// write here (see the crate docs). In-flight transactions that are running in another
+/// database cannot, and are left out of the horizon, so that other databases' work does not
+/// hold this feed back; an in-flight id that cannot be placed counts (conservatively).
+pub(crate) const READ_ALL: &str = concat!(
+    horizon!(),
     event_columns!("e"),
     " FROM events e, horizon
       WHERE e.position > $1 AND e.tx_id < horizon.h
+      ORDER BY e.position LIMIT $2"
+);
+
+/// [`READ_ALL`] keeping only events of the types in `$3` and the stream kinds in `$4`
+/// (`NULL`: any). The kind is the stream's prefix up to its colon.
+pub(crate) const READ_MATCHING: &str = concat!(
+    horizon!(),
+    event_columns!("e"),
+    " FROM events e, horizon
+      WHERE e.position > $1 AND e.tx_id < horizon.h
+        AND ($3::text[] IS NULL OR e.event_type = ANY($3::text[]))
+        AND ($4::text[] IS NULL OR split_part(e.stream, ':', 1) = ANY($4::text[]))
       ORDER BY e.position LIMIT $2"
 );
 

@@ -3,13 +3,14 @@
 use crate::PgStore;
 use crate::error::{corrupt, in_tx, is_lost, outside};
 use crate::rows::{Decoder, fold_event, signed};
-use crate::sql::{LOAD, LOAD_FOLDING, OUTCOME, READ_ALL};
+use crate::sql::{LOAD, LOAD_FOLDING, OUTCOME, READ_ALL, READ_MATCHING};
 use crate::tx::PgTx;
 use async_trait::async_trait;
 use futures::TryStreamExt;
 use sqlx::postgres::PgRow;
 use sqlx::{Executor, Row};
 use tally_ports::driven::{AppendPlan, CommandOutcome, EventStore, Fold, StoreError, WriteTx};
+use tally_ports::feed::FeedFilter;
 use tally_ports::{RecordedEvent, StreamId};
 use uuid::Uuid;
 
@@ -130,6 +131,59 @@ impl EventStore for PgStore {
             })
             .await?;
         events(&rows, 0)
+    }
+
+    async fn read_matching(
+        &self,
+        after: u64,
+        limit: usize,
+        filter: &FeedFilter,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        if filter.is_all() {
+            return self.read_all(after, limit).await;
+        }
+        let after = signed(after)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let types = (!filter.types.is_empty()).then(|| filter.types.clone());
+        let kinds = (!filter.kinds.is_empty()).then(|| {
+            filter
+                .kinds
+                .iter()
+                .map(|k| k.as_str().to_owned())
+                .collect::<Vec<_>>()
+        });
+        let rows = self
+            .reads
+            .read("reading the global order", |mut conn| {
+                let (types, kinds) = (types.clone(), kinds.clone());
+                async move {
+                    let r = sqlx::query(READ_MATCHING)
+                        .bind(after)
+                        .bind(limit)
+                        .bind(types)
+                        .bind(kinds)
+                        .fetch_all(&mut *conn)
+                        .await;
+                    (conn, r)
+                }
+            })
+            .await?;
+        events(&rows, 0)
+    }
+
+    async fn position_of(&self, event_id: Uuid) -> Result<Option<u64>, StoreError> {
+        let p: Option<i64> =
+            sqlx::query_scalar("SELECT position FROM events WHERE event_id = $1 LIMIT 1")
+                .bind(event_id)
+                .fetch_optional(self.pool())
+                .await
+                .map_err(|e| outside("finding an event by id", &e))?;
+        Ok(p.map(i64::unsigned_abs))
+    }
+
+    fn commits(&self) -> Option<tally_ports::feed::CommitsReceiver> {
+        self.listener.ensure(&self.commands);
+        Some(self.commands.wake.subscribe())
     }
 
     async fn command_outcome(&self, id: Uuid) -> Result<Option<CommandOutcome>, StoreError> {

@@ -188,7 +188,11 @@ impl WriteTx for PgTx {
         match conn.execute("COMMIT").await {
             Ok(_) => {
                 self.store.give_back(conn);
-                Ok(self.appended.take().unwrap_or_default())
+                let appended = self.appended.take().unwrap_or_default();
+                if !appended.is_empty() {
+                    self.store.events_committed();
+                }
+                Ok(appended)
             }
             Err(e) => {
                 // A failed COMMIT ends the transaction; a broken connection is discarded.
@@ -237,6 +241,7 @@ pub(crate) async fn append_if_current(
     if wrote == 0 {
         return Ok(None);
     }
+    conns.events_committed();
     Ok(Some(positioned(plan, first)?))
 }
 

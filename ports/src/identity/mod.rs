@@ -13,7 +13,9 @@ pub use secrets::{
     new_secret, secret_hash, verify_password,
 };
 
-use crate::accounts::{Account, Accounts, ApiToken, Principal, Role, Session, account_exists};
+use crate::accounts::{
+    Account, Accounts, ApiToken, Principal, Role, Scope, Session, account_exists,
+};
 use crate::ctx::Ctx;
 use crate::driven::{Clock, IdGenerator, SystemClock, UuidV7};
 use crate::driving::{Receipt, Tally};
@@ -106,6 +108,11 @@ pub struct NewToken {
     #[serde(default, deserialize_with = "days")]
     #[schema(schema_with = crate::schema::expiry)]
     pub expires_in_days: Option<u64>,
+    /// `account` (the default: everything the account may do) or `feed:read` (reading the
+    /// history feed and nothing else: a service account; admins only).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "feed:read")]
+    pub scope: Option<String>,
 }
 
 /// `expires_in_days`: absent or `null` (never), or a whole number (`30` or `30.0`); its range
@@ -169,6 +176,14 @@ pub struct TokenView {
     pub created_at: DateTime<Utc>,
     /// When it expires, if ever.
     pub expires_at: Option<DateTime<Utc>>,
+    /// `account` or `feed:read`.
+    #[serde(default = "account_scope")]
+    #[schema(example = "account")]
+    pub scope: String,
+}
+
+fn account_scope() -> String {
+    Scope::Account.as_str().to_owned()
 }
 
 /// A new API token, with its secret (shown this once).
@@ -447,6 +462,7 @@ impl Identity for IdentityService {
             .open_session(Principal {
                 name: s.handle.clone(),
                 role: Role::Member,
+                scope: Scope::Account,
             })
             .await?;
         Ok(SignedUp { receipt, session })
@@ -495,6 +511,7 @@ impl Identity for IdentityService {
         self.open_session(Principal {
             name: a.name,
             role: a.role,
+            scope: Scope::Account,
         })
         .await
     }
@@ -532,6 +549,13 @@ impl Identity for IdentityService {
                 ));
             }
         };
+        let scope = match t.scope.as_deref() {
+            None => Scope::Account,
+            Some(s) => Scope::parse(s)?,
+        };
+        if scope == Scope::FeedRead && !ctx.actor.is_privileged() {
+            return Err(Rejection::AdminOnly.into());
+        }
         let secret = new_secret(API_TOKEN_PREFIX)?;
         let now = self.clock.now();
         let token = ApiToken {
@@ -541,6 +565,7 @@ impl Identity for IdentityService {
             secret_hash: secret_hash(&secret),
             created_at: now,
             expires_at: days.map(|d| now + Duration::days(d)),
+            scope,
         };
         self.accounts.create_api_token(token.clone()).await?;
         Ok(CreatedToken {
@@ -619,5 +644,6 @@ fn token_view(t: ApiToken) -> TokenView {
         name: t.name,
         created_at: t.created_at,
         expires_at: t.expires_at,
+        scope: t.scope.as_str().to_owned(),
     }
 }

@@ -95,6 +95,7 @@ pub struct TallyService {
     memo: Memo,
     formats: Formats,
     stats: Stats,
+    reports: Option<Arc<dyn crate::driven::ReportStore>>,
 }
 
 impl TallyService {
@@ -118,7 +119,16 @@ impl TallyService {
                 job: format_of::<Job>(),
             },
             stats: Stats::default(),
+            reports: None,
         }
+    }
+
+    /// Serves the reports kept in `reports` ([`crate::Tally::reports`]), which a
+    /// [`crate::reports::Follower`] keeps up to date.
+    #[must_use]
+    pub fn with_reports(mut self, reports: Arc<dyn crate::driven::ReportStore>) -> Self {
+        self.reports = Some(reports);
+        self
     }
 
     /// Uses another clock.

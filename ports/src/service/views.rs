@@ -7,7 +7,9 @@ use crate::ctx::Ctx;
 use crate::driving::*;
 use crate::envelope::EntityRef;
 use crate::error::NotFound;
+use crate::feed::{FeedRequest, FeedStart, MAX_LIMIT, MAX_WAIT};
 use async_trait::async_trait;
+use std::time::Duration;
 use tally_domain::affordance::{self, Action};
 use tally_domain::{Actor, Handle, JobId, JobStatus, Rejection};
 
@@ -173,16 +175,65 @@ impl Tally for TallyService {
         })
     }
 
-    async fn feed(&self, ctx: &Ctx, after: u64, limit: usize) -> Result<FeedPage> {
+    async fn reports(&self, ctx: &Ctx) -> Result<crate::reports::ReportsView> {
+        let Some(reports) = self.reports.as_ref() else {
+            return Err(crate::Error::infrastructure(
+                "this service keeps no reports",
+            ));
+        };
+        crate::reports::view(ctx, self.store.as_ref(), reports.as_ref()).await
+    }
+
+    async fn read_feed(&self, ctx: &Ctx, req: FeedRequest) -> Result<FeedPage> {
         require_admin(&ctx.actor)?;
-        let events = self
-            .store
-            .read_all(after, limit.clamp(1, 1000))
-            .await
-            .map_err(store_error)?;
+        let after = match req.start {
+            FeedStart::After(p) => p,
+            FeedStart::AfterEvent(id) => self
+                .store
+                .position_of(id)
+                .await
+                .map_err(store_error)?
+                .ok_or(NotFound::NoSuchEvent { id })?,
+        };
+        let limit = req.limit.clamp(1, MAX_LIMIT);
+        let deadline = tokio::time::Instant::now() + req.wait.min(MAX_WAIT);
+        // Subscribed before reading, so that a commit between the read and the wait wakes it.
+        let mut commits = self.store.commits();
+        let mut recheck = Duration::from_millis(5);
+        let events = loop {
+            let events = self
+                .store
+                .read_matching(after, limit, &req.filter)
+                .await
+                .map_err(store_error)?;
+            let now = tokio::time::Instant::now();
+            if !events.is_empty() || now >= deadline {
+                break events;
+            }
+            // Woken by a commit, or after `recheck` at the latest: a commit may be held back
+            // by an older transaction still in flight, and one that rolls back wakes nobody,
+            // so the gap-free horizon is re-checked at a growing interval (up to 0.5 s).
+            let nap = recheck.min(deadline - now);
+            match commits.as_mut() {
+                Some(rx) => match tokio::time::timeout(nap, rx.changed()).await {
+                    Ok(Ok(())) => {
+                        recheck = Duration::from_millis(5);
+                        continue;
+                    }
+                    Ok(Err(_)) => commits = None, // the store is gone: nap from now on
+                    Err(_) => {}
+                },
+                None => tokio::time::sleep(nap).await,
+            }
+            recheck = (recheck * 2).min(Duration::from_millis(500));
+        };
         let next_after = events.last().map_or(after, |e| e.position);
         let events = super::current_versions(events)?;
-        Ok(FeedPage { events, next_after })
+        Ok(FeedPage {
+            after,
+            events,
+            next_after,
+        })
     }
 }
 

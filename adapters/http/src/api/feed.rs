@@ -1,82 +1,176 @@
-//! The global history feed, for admins and service tokens.
+//! The global history feed, for admins and `feed:read` service tokens, following the
+//! http-feeds conventions: a batch of CloudEvents per page (see [`tally_api::cloudevents`]),
+//! resumed after a position or an event id, long-polled, filtered, and cached forever once a
+//! page is full.
 
 use super::Problems;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{CallCtx, Query};
-use crate::links::{Linked, Links};
-use axum::Json;
 use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use blake2::{Blake2s256, Digest};
+use serde::Deserialize;
+use std::time::Duration;
+use tally_api::cloudevents::{BATCH, CloudEvent};
 use tally_api::paths;
-use tally_ports::{RecordedEvent, contracts};
-use utoipa::{IntoParams, ToSchema};
+use tally_ports::feed::{FeedFilter, FeedRequest, FeedStart, MAX_LIMIT, MAX_WAIT};
+use tally_ports::{EntityKind, Error, contracts};
+use utoipa::IntoParams;
+use uuid::Uuid;
 
-/// One event of the feed: the envelope and the payload, at the current version of its type
-/// (older stored versions are upcast), and the schema its payload follows.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FeedItem {
-    /// The event.
-    #[serde(flatten)]
-    pub event: RecordedEvent,
-    /// The `$id` of the payload's JSON Schema (`urn:tally:event:<Type>:v<N>`, served at
-    /// `/api/v1/schemas/<Type>/<N>`), as CloudEvents' `dataschema`.
-    pub dataschema: String,
-}
-
-/// A page of the feed.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FeedBody {
-    /// Events in global order.
-    pub events: Vec<FeedItem>,
-    /// The position to ask after for the next page.
-    pub next_after: u64,
-}
+/// `Cache-Control` of a full page: its events and their order never change, and the feed is
+/// authenticated, so only the caller's own cache may keep it.
+pub(crate) const IMMUTABLE: &str = "private, max-age=31536000, immutable";
 
 /// Which page of the feed.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct FeedQuery {
     /// The position to read after (0: from the start).
-    #[serde(default)]
     #[param(minimum = 0, maximum = 9_223_372_036_854_775_807i64)]
-    after: u64,
+    after: Option<u64>,
+    /// The id of the last event read (http-feeds): read after its position. Not with `after`.
+    #[serde(rename = "lastEventId")]
+    #[param(rename = "lastEventId")]
+    last_event_id: Option<Uuid>,
     /// At most this many events (default 100, at most 1000).
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<u64>,
+    /// Long poll: when no event is there yet, wait up to this many milliseconds (at most
+    /// 60000) for one to commit.
+    #[param(minimum = 0, maximum = 60000)]
+    timeout: Option<u64>,
+    /// Only these event types, comma-separated (e.g. `JobLaunched,JobCompleted`).
+    types: Option<String>,
+    /// Only these entity kinds, comma-separated (`member`, `job`).
+    kinds: Option<String>,
 }
 
-/// Events in global order after a position (admins only). Tail it by following `next`.
+fn invalid(field: &str, message: String) -> ApiError {
+    Error::invalid(field, "invalid_query", message).into()
+}
+
+/// A comma-separated list, each item parsed; empty when absent.
+fn list<T>(
+    field: &str,
+    v: Option<&str>,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<Vec<T>, ApiError> {
+    v.into_iter()
+        .flat_map(|s| s.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| parse(s).map_err(|m| invalid(field, m)))
+        .collect()
+}
+
+impl FeedQuery {
+    fn request(&self) -> Result<(FeedRequest, usize), ApiError> {
+        let limit = super::within("limit", self.limit.unwrap_or(100), 1, MAX_LIMIT as u64)?;
+        let start = match (self.after, self.last_event_id) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "lastEventId",
+                    "give either after (a position) or lastEventId (an event id), not both".into(),
+                ));
+            }
+            (_, Some(id)) => FeedStart::AfterEvent(id),
+            (after, None) => {
+                FeedStart::After(
+                    super::within("after", after.unwrap_or(0), 0, super::MAX_POSITION)? as u64,
+                )
+            }
+        };
+        let max_ms = MAX_WAIT.as_millis() as u64;
+        let wait = super::within("timeout", self.timeout.unwrap_or(0), 0, max_ms)? as u64;
+        let types = list("types", self.types.as_deref(), |t| {
+            contracts::current_version(t)
+                .map(|_| t.to_owned())
+                .ok_or_else(|| format!("there is no event type {t} (see {})", paths::SCHEMAS))
+        })?;
+        let kinds = list("kinds", self.kinds.as_deref(), |k| {
+            EntityKind::parse(k).map_err(|_| format!("{k} is not an entity kind (member, job)"))
+        })?;
+        let req = FeedRequest {
+            start,
+            limit,
+            filter: FeedFilter { types, kinds },
+            wait: Duration::from_millis(wait),
+        };
+        Ok((req, limit))
+    }
+
+    /// The stable URL of the page after `after`, with this query's size and filters.
+    fn url(&self, after: u64, limit: usize) -> String {
+        let mut url = format!("{}?after={after}&limit={limit}", paths::FEED);
+        for (k, v) in [("types", &self.types), ("kinds", &self.kinds)] {
+            if let Some(v) = v.as_deref().filter(|v| !v.trim().is_empty()) {
+                url.push_str(&format!("&{k}={}", v.replace(' ', "")));
+            }
+        }
+        url
+    }
+}
+
+/// Whether an `If-None-Match` header names `etag` (or is `*`).
+fn matches(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == etag || t == "*")
+}
+
+/// Events in global order after a position or an event id, as a batch of CloudEvents (an
+/// empty batch: caught up). Follow the `next` link (or ask `lastEventId=<last id>`); add
+/// `timeout=<ms>` to wait for the next event instead of asking again. Only events that no
+/// transaction still in flight can precede are shown, so a reader never misses one. A full
+/// page never changes: it is served with an `ETag` and as cacheable forever (privately);
+/// the page at the head is not cacheable. Admins, and API tokens with the `feed:read` scope.
 #[utoipa::path(get, path = paths::FEED, tag = "feed", operation_id = "feed", params(FeedQuery),
-    responses((status = 200, description = "A page of the feed", body = Linked<FeedBody>), Problems))]
+    responses(
+        (status = 200, description = "A page of the feed: CloudEvents in global order",
+         body = [CloudEvent], content_type = "application/cloudevents-batch+json",
+         headers(("ETag" = String, description = "The page's entity tag"),
+                 ("Link" = String, description = "`self` and `next` pages (RFC 8288)"),
+                 ("Cache-Control" = String, description = "Immutable when the page is full"))),
+        (status = 304, description = "Not modified (`If-None-Match`)"),
+        Problems))]
 pub(crate) async fn feed(
     State(s): State<AppState>,
     CallCtx(ctx): CallCtx,
+    headers: HeaderMap,
     Query(q): Query<FeedQuery>,
 ) -> Result<Response, ApiError> {
-    let limit = super::within("limit", q.limit.map_or(100, u64::from), 1, 1000)?;
-    let after = super::within("after", q.after, 0, super::MAX_POSITION)?;
-    let page = s.tally.feed(&ctx, after as u64, limit).await?;
-    let links = Links::new()
-        .get(
-            "self",
-            format!("{}?after={}&limit={limit}", paths::FEED, q.after),
-        )
-        .get(
-            "next",
-            format!("{}?after={}&limit={limit}", paths::FEED, page.next_after),
-        );
-    let body = FeedBody {
-        events: page
-            .events
-            .into_iter()
-            .map(|event| FeedItem {
-                dataschema: contracts::schema_id(&event.event_type, event.schema_version),
-                event,
-            })
-            .collect(),
-        next_after: page.next_after,
-    };
-    Ok(Json(Linked { body, links }).into_response())
+    let (req, limit) = q.request()?;
+    let page = s.tally.read_feed(&ctx, req).await?;
+    let full = page.events.len() == limit;
+    let events: Vec<CloudEvent> = page.events.into_iter().map(CloudEvent::from).collect();
+    let body = serde_json::to_vec(&events).map_err(|e| Error::infrastructure(e.to_string()))?;
+    let etag = format!("\"{:x}\"", Blake2s256::digest(&body));
+    let link = format!(
+        "<{}>; rel=\"self\", <{}>; rel=\"next\"",
+        q.url(page.after, limit),
+        q.url(page.next_after, limit)
+    );
+    let cache = if full { IMMUTABLE } else { "no-store" };
+    let mut out = HeaderMap::new();
+    let value =
+        |s: &str| HeaderValue::from_str(s).map_err(|e| Error::infrastructure(e.to_string()));
+    out.insert(header::ETAG, value(&etag)?);
+    out.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    out.insert(header::LINK, value(&link)?);
+    out.insert(
+        header::VARY,
+        HeaderValue::from_static("Authorization, Cookie"),
+    );
+    if matches(&headers, &etag) {
+        return Ok((StatusCode::NOT_MODIFIED, out).into_response());
+    }
+    out.insert(header::CONTENT_TYPE, HeaderValue::from_static(BATCH));
+    Ok((StatusCode::OK, out, body).into_response())
 }

@@ -9,7 +9,6 @@ use crate::extract::CallCtx;
 use axum::Json;
 use axum::extract::State;
 use tally_api::paths;
-use tally_ports::Error;
 use tally_ports::reports::ReportsView;
 
 /// The reports as folded so far (admins only): `checkpoint` is the last position folded and
@@ -20,10 +19,5 @@ pub(crate) async fn reports(
     State(s): State<AppState>,
     CallCtx(ctx): CallCtx,
 ) -> Result<Json<ReportsView>, ApiError> {
-    let Some(reports) = s.reports.as_ref() else {
-        return Err(Error::infrastructure("this service keeps no reports").into());
-    };
-    let view =
-        tally_ports::reports::view(&ctx, s.service.store().as_ref(), reports.as_ref()).await?;
-    Ok(Json(view))
+    Ok(Json(s.tally.reports(&ctx).await?))
 }

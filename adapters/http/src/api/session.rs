@@ -84,7 +84,7 @@ pub(crate) async fn log_in(
     responses((status = 200, description = "The caller", body = WhoAmI), Problems))]
 pub(crate) async fn who_am_i(caller: Caller) -> Json<WhoAmI> {
     let links = match &caller.principal {
-        Some(Principal { name, role }) => links_for(name, *role),
+        Some(Principal { name, role, .. }) => links_for(name, *role),
         None => Links::new()
             .action("log_in", "POST", paths::SESSION)
             .action("sign_up", "POST", paths::SIGNUP),

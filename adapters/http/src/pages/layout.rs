@@ -66,6 +66,7 @@ fn nav(c: &Chrome<'_>) -> Markup {
                             li { a href="/admin/grants/new" { "Grant credits" } }
                             li { a href="/admin/feed" { "History feed" } }
                             li { a href="/admin/reports" { "Reports" } }
+                            li { a href="/admin/tokens" { "Tokens" } }
                         }
                         Actor::Anonymous => {}
                     }

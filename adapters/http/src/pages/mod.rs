@@ -23,6 +23,7 @@ mod page;
 mod reports;
 mod security;
 mod session;
+mod tokens;
 mod wallet;
 
 use crate::AppState;
@@ -46,6 +47,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(admin::router())
         .merge(feed::router())
         .merge(reports::router())
+        .merge(tokens::router())
         .merge(assets::router())
 }
 

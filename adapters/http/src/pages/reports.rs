@@ -16,20 +16,7 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 async fn show(p: Page) -> Response {
-    let Some(reports) = p.state.reports.clone() else {
-        return p.error_page(
-            tally_ports::Error::infrastructure("this service keeps no reports"),
-            "Reports",
-            None,
-        );
-    };
-    let r = match tally_ports::reports::view(
-        &p.ctx(),
-        p.state.service.store().as_ref(),
-        reports.as_ref(),
-    )
-    .await
-    {
+    let r = match p.state.tally.reports(&p.ctx()).await {
         Ok(r) => r,
         Err(e) => return p.error_page(e, "Reports", None),
     };
@@ -145,7 +132,11 @@ fn table(days: &[DayView]) -> Markup {
                     @for d in days.iter().rev() {
                         @let t = &d.totals;
                         tr.day data-day=(d.day) data-granted=(t.granted) data-escrowed=(t.escrowed)
-                            data-earned=(t.earned) data-refunded=(t.refunded) {
+                            data-earned=(t.earned) data-refunded=(t.refunded)
+                            data-jobs-launched=(t.jobs_launched) data-jobs-completed=(t.jobs_completed)
+                            data-jobs-cancelled=(t.jobs_cancelled)
+                            data-members-registered=(t.members_registered)
+                            data-active-members=(t.active_members) {
                             th scope="row" { (d.day) }
                             td.num {
                                 (credits(t.granted))
@@ -182,7 +173,9 @@ fn signals(r: &ReportsView) -> Markup {
         @if r.signals.is_empty() { p { "None." } }
         ul #signals {
             @for s in r.signals.iter().rev() {
-                li.signal data-rule=(serde_json::to_value(s.rule).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()) {
+                li.signal data-rule=(serde_json::to_value(s.rule).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default())
+                    data-members=(s.members.join(",")) data-positions=(s.positions.iter().map(u64::to_string).collect::<Vec<_>>().join(","))
+                    data-time=(s.time.to_rfc3339()) {
                     strong { (rule_name(s.rule)) } " — "
                     @for (i, m) in s.members.iter().enumerate() {
                         @if i > 0 { ", " }

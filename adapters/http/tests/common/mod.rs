@@ -95,9 +95,8 @@ impl App {
         let follower =
             tally_ports::reports::Follower::new(svc.store().clone(), reports.clone(), 100);
         tokio::spawn(follower.run(std::time::Duration::from_millis(20)));
-        let state = AppState::new(Arc::new(svc), accounts)
-            .with_config(config)
-            .with_reports(reports);
+        let state =
+            AppState::new(Arc::new(svc.with_reports(reports)), accounts).with_config(config);
         let server = spawn(state).await.unwrap();
         let mut app = Self {
             server,
@@ -205,7 +204,27 @@ impl App {
             .get("/api/v1/feed?after=0&limit=1000", Some(&self.admin))
             .await;
         assert_eq!(a.status, StatusCode::OK, "{}", a.body);
-        a.body["events"].as_array().unwrap().clone()
+        a.body.as_array().unwrap().clone()
+    }
+
+    /// Every event in the history, page after page.
+    #[allow(dead_code)]
+    pub async fn feed_all(&self) -> Vec<Value> {
+        let mut all: Vec<Value> = Vec::new();
+        loop {
+            let a = self
+                .get(
+                    &format!("/api/v1/feed?after={}&limit=1000", all.len()),
+                    Some(&self.admin),
+                )
+                .await;
+            assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+            let page = a.body.as_array().unwrap().clone();
+            if page.is_empty() {
+                return all;
+            }
+            all.extend(page);
+        }
     }
 }
 

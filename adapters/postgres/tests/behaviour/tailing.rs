@@ -157,3 +157,100 @@ async fn a_tailer_sees_every_committed_event_once_in_order() {
     assert_eq!(all.len() as i64, stored);
     db.cleanup().await;
 }
+
+/// Another process's commit wakes this one's long-polling readers (by NOTIFY, sent after the
+/// commit by the other store's announcer), and a long poll through the service answers with
+/// the event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_in_another_process_wakes_this_ones_readers() {
+    use tally_ports::Tally;
+    use tally_ports::feed::{FeedRequest, FeedStart};
+    let db = TestDb::create().await;
+    let other = tally_postgres::PgStore::connect(db.url(), tally_postgres::PgOptions::default())
+        .await
+        .unwrap();
+    let here = db.store().clone();
+    let mut woken = here.commits().expect("PostgreSQL wakes feed readers");
+    // The listener connects, and wakes readers once in case it missed something meanwhile.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    woken.borrow_and_update();
+    let a = StreamId::member(&Handle::parse("alice").unwrap());
+    let mut tx = other.begin().await.unwrap();
+    tx.append(one(&a, 0)).await.unwrap();
+    tx.commit().await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), woken.changed())
+        .await
+        .expect("the other process's commit woke this one")
+        .unwrap();
+
+    let svc = Arc::new(here.service());
+    let poll = {
+        let svc = svc.clone();
+        tokio::spawn(async move {
+            let req = FeedRequest {
+                start: FeedStart::After(1),
+                wait: Duration::from_secs(20),
+                ..FeedRequest::after(1, 10)
+            };
+            let page = svc.read_feed(&admin(), req).await.unwrap();
+            (Instant::now(), page)
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut tx = other.begin().await.unwrap();
+    tx.append(one(&a, 1)).await.unwrap();
+    tx.commit().await.unwrap();
+    let committed = Instant::now();
+    let (answered, page) = poll.await.unwrap();
+    assert_eq!(page.events.len(), 1);
+    assert_eq!(page.events[0].version, 2);
+    assert!(
+        answered.saturating_duration_since(committed) < Duration::from_secs(10),
+        "the poll waited for its timeout"
+    );
+    other.close().await;
+}
+
+/// A long poll woken by a commit whose position is above one still in flight answers nothing
+/// yet (it re-checks the gap-free horizon), then both events once the lower one commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_poll_never_returns_an_event_past_the_horizon() {
+    use tally_ports::Tally;
+    use tally_ports::feed::FeedRequest;
+    let db = TestDb::create().await;
+    let store = db.store().clone();
+    let (a, b) = (
+        StreamId::member(&Handle::parse("alice").unwrap()),
+        StreamId::member(&Handle::parse("bobby").unwrap()),
+    );
+    let svc = Arc::new(store.service());
+    let poll = {
+        let svc = svc.clone();
+        tokio::spawn(async move {
+            let req = FeedRequest {
+                wait: Duration::from_secs(20),
+                ..FeedRequest::after(0, 10)
+            };
+            svc.read_feed(&admin(), req).await.unwrap()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut slow = store.begin().await.unwrap();
+    slow.append(one(&a, 0)).await.unwrap();
+    let mut fast = store.begin().await.unwrap();
+    fast.append(one(&b, 0)).await.unwrap();
+    fast.commit().await.unwrap();
+    // The commit woke the poll; the horizon holds it back.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(!poll.is_finished(), "the poll answered past the horizon");
+    slow.commit().await.unwrap();
+    let page = tokio::time::timeout(Duration::from_secs(10), poll)
+        .await
+        .expect("the poll answered once the horizon moved")
+        .unwrap();
+    assert_eq!(
+        page.events.iter().map(|e| e.position).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    db.cleanup().await;
+}

@@ -38,6 +38,9 @@ pub enum Command {
     ReportWorker(crate::report_worker::WorkerArgs),
     /// Recompute what is derived from the history, from position 0, with progress.
     Rebuild(crate::rebuild::RebuildArgs),
+    /// Measure reading the history as it is stored (the report fold, the HTTP feed, long
+    /// polls) and a command's latency; see `scripts/bench-history.sh`.
+    Bench(crate::bench::BenchArgs),
 }
 
 /// Which storage adapter to use.

@@ -1,6 +1,7 @@
 //! `tally`: the Tally service's command line. Only this crate reads the environment.
 #![forbid(unsafe_code)]
 
+mod bench;
 mod config;
 mod demo;
 mod rebuild;
@@ -44,6 +45,7 @@ async fn main() -> Result<()> {
         Command::Serve(args) => serve::run(cli.storage, args).await?,
         Command::ReportWorker(args) => report_worker::run(cli.storage, args).await?,
         Command::Rebuild(args) => rebuild::run(cli.storage, args).await?,
+        Command::Bench(args) => bench::run(cli.storage, args).await?,
     }
     Ok(())
 }

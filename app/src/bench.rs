@@ -1,0 +1,220 @@
+//! `tally bench`: what reading the history costs, on the configured storage as it is (run it
+//! on an empty database and on one seeded by `tally seed --scale`, as
+//! `scripts/bench-history.sh` does, to see how costs grow with the history).
+//!
+//! Prints one line per figure: the pure report fold in memory, the HTTP feed read by one
+//! client in pages of 1,000, a feed page at the start against one at the head, the wake-up
+//! of a long poll after a commit, and a command's latency.
+
+use crate::config::StorageArgs;
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+use tally_http::{AppState, HttpConfig};
+use tally_ports::identity::{NewToken, PasswordCost, bootstrap_admin};
+use tally_ports::reports::Reports;
+use tally_ports::{Actor, CommandKind, Ctx, Input, Tally};
+
+/// How much to measure.
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// At most this many events read through the HTTP feed for its throughput.
+    #[arg(long, default_value_t = 200_000)]
+    pub feed_events: u64,
+    /// Samples of each latency.
+    #[arg(long, default_value_t = 200)]
+    pub samples: usize,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// Runs the benchmark.
+pub async fn run(storage: StorageArgs, args: BenchArgs) -> Result<()> {
+    let opened = storage.open().await?;
+    let store = opened.tally.store().clone();
+    let head = store.head().await?.unwrap_or(0);
+    println!("history: {head} events");
+
+    // 1. The pure fold: the history in memory first, then folded, timed alone.
+    let mut events = Vec::new();
+    loop {
+        let page = store
+            .read_all(
+                events
+                    .last()
+                    .map_or(0, |e: &tally_ports::RecordedEvent| e.position),
+                1000,
+            )
+            .await?;
+        if page.is_empty() {
+            break;
+        }
+        events.extend(page);
+    }
+    let started = Instant::now();
+    let mut reports = Reports::new();
+    reports.apply_all(&events).map_err(anyhow::Error::msg)?;
+    let took = started.elapsed();
+    if !events.is_empty() {
+        println!(
+            "report fold alone (in memory): {} events in {:.2} s ({:.0} events/s)",
+            events.len(),
+            took.as_secs_f64(),
+            events.len() as f64 / took.as_secs_f64()
+        );
+    }
+    drop(events);
+
+    // The web service, in process, with a feed:read token.
+    let password = format!("bench-{}", uuid::Uuid::now_v7());
+    bootstrap_admin(
+        opened.accounts.as_ref(),
+        Some(&password),
+        PasswordCost::Minimal,
+    )
+    .await?;
+    let state =
+        AppState::new(opened.tally.clone(), opened.accounts.clone()).with_config(HttpConfig {
+            password_cost: PasswordCost::Minimal,
+            ..HttpConfig::default()
+        });
+    let identity = state.identity.clone();
+    let server = tally_http::testing::spawn(state).await?;
+    let admin = Ctx::new(Actor::admin("admin"));
+    let token = identity
+        .create_token(
+            &admin,
+            NewToken {
+                name: "bench".into(),
+                expires_in_days: Some(1),
+                scope: Some("feed:read".into()),
+            },
+        )
+        .await?
+        .token;
+    let client = reqwest::Client::new();
+    let base = server.url();
+    let page = |after: u64, extra: &str| {
+        let req = client
+            .get(format!(
+                "{base}/api/v1/feed?after={after}&limit=1000{extra}"
+            ))
+            .bearer_auth(&token);
+        async move {
+            let res = req.send().await.context("asking the feed")?;
+            if !res.status().is_success() {
+                bail!("the feed answered {}", res.status());
+            }
+            let batch: Vec<Value> = res.json().await.context("reading the feed")?;
+            Ok(batch)
+        }
+    };
+    let position = |e: &Value| -> u64 {
+        e["sequence"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0)
+    };
+
+    // 2. Throughput of one reader.
+    if head > 0 {
+        let started = Instant::now();
+        let (mut after, mut read) = (0, 0u64);
+        while read < args.feed_events {
+            let batch = page(after, "").await?;
+            let Some(last) = batch.last() else { break };
+            after = position(last);
+            read += batch.len() as u64;
+        }
+        let took = started.elapsed();
+        println!(
+            "feed over HTTP, pages of 1,000: {read} events in {:.2} s ({:.0} events/s)",
+            took.as_secs_f64(),
+            read as f64 / took.as_secs_f64()
+        );
+
+        // 3. A page at the start against one at the head.
+        let at = |from: u64| {
+            let page = &page;
+            async move {
+                let mut t = Vec::new();
+                for _ in 0..args.samples.min(50) {
+                    let s = Instant::now();
+                    page(from, "").await?;
+                    t.push(s.elapsed());
+                }
+                t.sort();
+                anyhow::Ok(percentile(&t, 0.5))
+            }
+        };
+        let first = at(0).await?;
+        let last = at(head.saturating_sub(1000)).await?;
+        println!(
+            "feed page of 1,000 at position 0: {}; at position {}: {} ({:.2}x)",
+            ms(first),
+            head.saturating_sub(1000),
+            ms(last),
+            last.as_secs_f64() / first.as_secs_f64()
+        );
+    }
+
+    // 4. Commands, and the long poll that a commit wakes.
+    let bench_member = format!("bench{}", fastrand::u32(..));
+    let register = Input::new(CommandKind::RegisterMember)
+        .with("handle", bench_member.as_str())
+        .with("display_name", "Bench");
+    opened.tally.execute(&admin, register).await?;
+    let grant = || {
+        Input::new(CommandKind::GrantCredits)
+            .with("handle", bench_member.as_str())
+            .with("amount", 1)
+    };
+    let mut commands = Vec::new();
+    for _ in 0..args.samples {
+        let s = Instant::now();
+        opened.tally.execute(&admin, grant()).await?;
+        commands.push(s.elapsed());
+    }
+    commands.sort();
+    println!(
+        "command (a grant), one client: p50 {}, p99 {} ({} samples)",
+        ms(percentile(&commands, 0.5)),
+        ms(percentile(&commands, 0.99)),
+        commands.len()
+    );
+
+    let mut woken = Vec::new();
+    for _ in 0..args.samples {
+        let after = store.head().await?.unwrap_or(0);
+        let poll = tokio::spawn(page(after, "&timeout=10000"));
+        // Let the poll arrive and wait.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        opened.tally.execute(&admin, grant()).await?;
+        let acked = Instant::now();
+        let batch = poll.await??;
+        if batch.is_empty() {
+            bail!("the long poll timed out instead of waking");
+        }
+        woken.push(acked.elapsed());
+    }
+    woken.sort();
+    println!(
+        "long poll: answered p50 {}, p99 {} after the command was acknowledged ({} samples)",
+        ms(percentile(&woken, 0.5)),
+        ms(percentile(&woken, 0.99)),
+        woken.len()
+    );
+    server.shutdown().await?;
+    Ok(())
+}

@@ -2,6 +2,10 @@
 //! swaps them in at once (the service keeps serving the old ones until then), showing its
 //! progress: a bar on a terminal, a line every 100,000 events otherwise. At the end, a table
 //! of counts per entity kind and per event type, the time and the rate.
+//!
+//! `tally rebuild --cache`: folds every entity from its events alone and rewrites its state
+//! cache row (never over a newer one: the service keeps serving and writing meanwhile), with
+//! the same kind of progress, and the counts per entity kind, the time and the rate.
 
 use crate::config::StorageArgs;
 use anyhow::{Context, Result, bail};
@@ -18,6 +22,9 @@ pub struct RebuildArgs {
     /// The reports (daily totals, fraud signals).
     #[arg(long)]
     pub reports: bool,
+    /// The state cache (every entity's current state).
+    #[arg(long)]
+    pub cache: bool,
     /// Events per read.
     #[arg(long, default_value_t = 1000)]
     pub batch: usize,
@@ -25,25 +32,81 @@ pub struct RebuildArgs {
 
 /// Runs the rebuild.
 pub async fn run(storage: StorageArgs, args: RebuildArgs) -> Result<()> {
-    if !args.reports {
-        bail!("say what to rebuild: --reports");
+    if !args.reports && !args.cache {
+        bail!("say what to rebuild: --reports and/or --cache");
     }
     let opened = storage.open().await?;
+    if args.reports {
+        reports(&opened, &args).await?;
+    }
+    if args.cache {
+        cache(&opened).await?;
+    }
+    Ok(())
+}
+
+/// A progress bar on a terminal (hidden otherwise) over `total` things.
+fn bar(total: u64, what: &str) -> Result<ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return Ok(ProgressBar::hidden());
+    }
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template(&format!(
+            "{{spinner}} {{elapsed_precise}} [{{wide_bar}}] {{pos}}/{{len}} {what}, {{per_sec}}, {{eta}} left"
+        ))
+        .context("the progress template")?,
+    );
+    Ok(bar)
+}
+
+/// Rebuilds the state cache, kind by kind.
+async fn cache(opened: &crate::config::Opened) -> Result<()> {
+    let started = Instant::now();
+    let terminal = std::io::stderr().is_terminal();
+    let mut counts = BTreeMap::new();
+    for kind in tally_ports::EntityKind::ALL {
+        let mut shown: Option<ProgressBar> = None;
+        let mut next_line = 10_000;
+        let n = opened
+            .tally
+            .rebuild_cache(kind, &mut |done, total| {
+                let b = shown.get_or_insert_with(|| {
+                    bar(total, &format!("{} states", kind.as_str()))
+                        .unwrap_or_else(|_| ProgressBar::hidden())
+                });
+                b.set_position(done);
+                if !terminal && done >= next_line {
+                    eprintln!("rebuild: {done} of {total} {} states", kind.as_str());
+                    next_line += 10_000;
+                }
+            })
+            .await
+            .with_context(|| format!("rebuilding the cached {} states", kind.as_str()))?;
+        if let Some(b) = shown {
+            b.finish_and_clear();
+        }
+        counts.insert(kind.as_str(), n);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let n: u64 = counts.values().sum();
+    println!(
+        "rebuilt the state cache of {n} entities in {secs:.2} s ({:.0} entities/s)",
+        n as f64 / secs.max(1e-9)
+    );
+    println!("{:<28} {:>12}", "entity kind", "states");
+    for (k, c) in &counts {
+        println!("{k:<28} {c:>12}");
+    }
+    Ok(())
+}
+
+/// Rebuilds the reports from position 0 and swaps them in.
+async fn reports(opened: &crate::config::Opened, args: &RebuildArgs) -> Result<()> {
     let store = opened.tally.store().clone();
     let total = store.head().await?.unwrap_or(0);
     let terminal = std::io::stderr().is_terminal();
-    let bar = if terminal {
-        let bar = ProgressBar::new(total);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} {elapsed_precise} [{wide_bar}] {pos}/{len} events, {per_sec}, {eta} left",
-            )
-            .context("the progress template")?,
-        );
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = bar(total, "events")?;
     let started = Instant::now();
     let mut reports = Reports::new();
     let mut by_kind: BTreeMap<&'static str, u64> = BTreeMap::new();

@@ -350,6 +350,16 @@ pub trait StateCache: Send + Sync {
     /// [`StoreError::Other`] when storage fails; callers log it and go on.
     async fn put(&self, states: &[CachedState]) -> Result<(), StoreError>;
 
+    /// Stores each state unless the cache holds a NEWER version of the same format: a row
+    /// at the same version is replaced (a rebuild of the cache repairs a row that went
+    /// wrong). The provided implementation is [`StateCache::put`].
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] when storage fails.
+    async fn rewrite(&self, states: &[CachedState]) -> Result<(), StoreError> {
+        self.put(states).await
+    }
+
     /// The entities of `kind` whose cached state of `format` matches `filter`, plus every
     /// entity of `kind` whose cache row is missing, stale or of another format (with `cached`
     /// set to `None` or to the stale row), so that the caller can rebuild them. Selected from

@@ -72,6 +72,7 @@ macro_rules! contract_tests {
             reports_are_saved_with_their_checkpoint_and_never_go_back,
             a_report_follower_stopped_anywhere_resumes_to_a_clean_rebuild,
             the_feed_filters_finds_events_by_id_and_wakes_readers,
+            a_cache_rebuild_repairs_rows_and_never_takes_one_back,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {
@@ -1163,4 +1164,50 @@ pub async fn the_feed_filters_finds_events_by_id_and_wakes_readers(h: &Harness) 
         );
     }
     assert_eq!(h.store.position_of(Uuid::now_v7()).await.unwrap(), None);
+}
+
+/// `rebuild_cache` folds every entity from its events alone: a tampered row at the current
+/// version is repaired, a missing one written, and a newer row (a command wrote it while the
+/// rebuild ran) is left alone.
+pub async fn a_cache_rebuild_repairs_rows_and_never_takes_one_back(h: &Harness) {
+    let svc = h.service();
+    for (m, c) in [("alice", 100), ("bobby", 7), ("carol", 0)] {
+        member_with(&svc, m, c).await;
+    }
+    let (a, b, c) = (stream("alice"), stream("bobby"), stream("carol"));
+    let fmt = svc.format(EntityKind::Member).to_owned();
+    let good = h.cache.get(std::slice::from_ref(&a)).await.unwrap();
+    assert_eq!(good.len(), 1, "commands cache what they wrote");
+    // Tampered at the same version; missing; newer than the history (as if written meanwhile).
+    (h.force_cache_row)(row(&a, 2, &fmt, json!({"balance": 1_000_000}))).await;
+    (h.clear_cache)().await;
+    (h.force_cache_row)(row(&a, 2, &fmt, json!({"balance": 1_000_000}))).await;
+    (h.force_cache_row)(row(&c, 9, &fmt, good[0].state.clone())).await;
+    let mut seen = Vec::new();
+    let n = svc
+        .rebuild_cache(EntityKind::Member, &mut |done, total| {
+            seen.push((done, total))
+        })
+        .await
+        .expect("rebuild");
+    assert_eq!(n, 3);
+    assert_eq!(seen.last(), Some(&(3, 3)));
+    let rows = h
+        .cache
+        .get(&[a.clone(), b.clone(), c.clone()])
+        .await
+        .unwrap();
+    let row_of = |s: &StreamId| rows.iter().find(|r| r.stream == *s).cloned();
+    assert_eq!(row_of(&a).unwrap(), good[0], "the tampered row is repaired");
+    let bobby = row_of(&b).expect("the missing row is written");
+    assert_eq!(
+        (bobby.version, bobby.state["balance"].clone()),
+        (2, json!(7))
+    );
+    assert_eq!(
+        row_of(&c).unwrap().version,
+        9,
+        "a newer row is never taken back"
+    );
+    assert_eq!(svc.wallet(&admin(), "alice").await.unwrap().balance, 100);
 }

@@ -109,11 +109,16 @@ impl Inner {
     }
 
     fn put(&mut self, c: CachedState) {
-        let newer = self
+        self.put_if(c, |old, new| old < new);
+    }
+
+    /// Stores `c` if there is no row of its format, or `replaces(old version, c's version)`.
+    fn put_if(&mut self, c: CachedState, replaces: fn(u64, u64) -> bool) {
+        let write = self
             .cache
             .get(&c.stream)
-            .is_none_or(|old| old.format != c.format || old.version < c.version);
-        if newer {
+            .is_none_or(|old| old.format != c.format || replaces(old.version, c.version));
+        if write {
             self.cache.insert(c.stream.clone(), c);
         }
     }
@@ -336,6 +341,14 @@ impl StateCache for MemoryStore {
         let mut inner = self.lock();
         for s in states {
             inner.put(s.clone());
+        }
+        Ok(())
+    }
+
+    async fn rewrite(&self, states: &[CachedState]) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        for s in states {
+            inner.put_if(s.clone(), |old, new| old <= new);
         }
         Ok(())
     }

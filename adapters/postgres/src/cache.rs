@@ -21,6 +21,14 @@ ON CONFLICT (stream) DO UPDATE
     SET version = EXCLUDED.version, format = EXCLUDED.format, state = EXCLUDED.state
     WHERE c.format <> EXCLUDED.format OR c.version < EXCLUDED.version";
 
+/// [`PUT`], replacing rows of the same version too (never a newer one).
+const REWRITE: &str = "
+INSERT INTO state_cache AS c (stream, kind, version, format, state)
+SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::jsonb[])
+ON CONFLICT (stream) DO UPDATE
+    SET version = EXCLUDED.version, format = EXCLUDED.format, state = EXCLUDED.state
+    WHERE c.format <> EXCLUDED.format OR c.version <= EXCLUDED.version";
+
 /// Every stream of a kind, with its cache row of the requested format if any.
 const LIST_ALL: &str = "
 SELECT s.stream, s.version, s.created_at, s.created_position, c.version, c.format, c.state
@@ -77,31 +85,11 @@ impl StateCache for PgStore {
     }
 
     async fn put(&self, states: &[CachedState]) -> Result<(), StoreError> {
-        if states.is_empty() {
-            return Ok(());
-        }
-        let a = CacheArrays::new(states)?;
-        // Not retried: a cache write that fails is only a cache write that did not happen.
-        let mut conn = self
-            .reads
-            .acquire()
-            .await
-            .map_err(|e| outside("writing the state cache", &e))?;
-        let written = sqlx::query(PUT)
-            .bind(&a.streams)
-            .bind(&a.kinds)
-            .bind(&a.versions)
-            .bind(&a.formats)
-            .bind(&a.states)
-            .execute(&mut *conn)
-            .await;
-        match written {
-            Ok(_) => {
-                self.reads.give_back(conn);
-                Ok(())
-            }
-            Err(e) => Err(outside("writing the state cache", &e)),
-        }
+        self.write_rows(PUT, states).await
+    }
+
+    async fn rewrite(&self, states: &[CachedState]) -> Result<(), StoreError> {
+        self.write_rows(REWRITE, states).await
     }
 
     async fn list(
@@ -174,5 +162,41 @@ impl PgStore {
         .await
         .map_err(|e| outside("writing a cache row", &e))?;
         Ok(())
+    }
+}
+
+impl PgStore {
+    /// Writes cache rows with `sql` ([`PUT`] or [`REWRITE`]).
+    async fn write_rows(
+        &self,
+        sql: &'static str,
+        states: &[CachedState],
+    ) -> Result<(), StoreError> {
+        if states.is_empty() {
+            return Ok(());
+        }
+
+        let a = CacheArrays::new(states)?;
+        // Not retried: a cache write that fails is only a cache write that did not happen.
+        let mut conn = self
+            .reads
+            .acquire()
+            .await
+            .map_err(|e| outside("writing the state cache", &e))?;
+        let written = sqlx::query(sql)
+            .bind(&a.streams)
+            .bind(&a.kinds)
+            .bind(&a.versions)
+            .bind(&a.formats)
+            .bind(&a.states)
+            .execute(&mut *conn)
+            .await;
+        match written {
+            Ok(_) => {
+                self.reads.give_back(conn);
+                Ok(())
+            }
+            Err(e) => Err(outside("writing the state cache", &e)),
+        }
     }
 }

@@ -313,6 +313,52 @@ impl TallyService {
         Ok((v.version, v.state))
     }
 
+    /// Folds every entity of `kind` from its events alone (never from the cache) and
+    /// rewrites its cache row, 500 rows at a time, unless the cache holds a newer version
+    /// meanwhile (commands keep writing it: a rebuild never takes a row back). `progress` is
+    /// told how many entities are done, of how many. Returns how many were rebuilt.
+    ///
+    /// # Errors
+    /// `Infrastructure` when storage fails or a stream does not fold.
+    pub async fn rebuild_cache(
+        &self,
+        kind: EntityKind,
+        progress: &mut (dyn FnMut(u64, u64) + Send),
+    ) -> Result<u64> {
+        let listed = self
+            .cache
+            .list(kind, CacheFilter::All, self.format(kind))
+            .await
+            .map_err(store_error)?;
+        let total = listed.len() as u64;
+        let mut rows = Vec::with_capacity(500);
+        let mut done = 0;
+        for item in listed {
+            let stream = item.stream;
+            let mut v = Versioned::empty(&stream);
+            let mut failed = None;
+            self.store
+                .fold_events(&stream, 0, &mut |e| {
+                    v.fold(&stream, e).map_err(|e| {
+                        let m = e.to_string();
+                        failed = Some(e);
+                        m
+                    })
+                })
+                .await
+                .map_err(|e| failed.take().unwrap_or_else(|| store_error(e)))?;
+            rows.push(self.cache_row(&stream, &v));
+            done += 1;
+            if rows.len() == 500 {
+                self.cache.rewrite(&rows).await.map_err(store_error)?;
+                rows.clear();
+            }
+            progress(done, total);
+        }
+        self.cache.rewrite(&rows).await.map_err(store_error)?;
+        Ok(done)
+    }
+
     /// A stream's whole history, every event at the current version of its type.
     async fn full_history(&self, stream: &StreamId) -> Result<Vec<RecordedEvent>> {
         let events = self.store.load(stream, 0).await.map_err(store_error)?;

@@ -128,11 +128,21 @@ pub enum ApplicationStatus {
     Withdrawn,
     /// Accepted by the owner.
     Accepted,
+    /// Still live when the owner accepted someone else: the job went to another applicant.
+    NotSelected,
+    /// Still live when the owner cancelled the job.
+    Closed,
 }
 
 impl ApplicationStatus {
     /// Every status.
-    pub const ALL: [ApplicationStatus; 3] = [Self::Live, Self::Withdrawn, Self::Accepted];
+    pub const ALL: [ApplicationStatus; 5] = [
+        Self::Live,
+        Self::Withdrawn,
+        Self::Accepted,
+        Self::NotSelected,
+        Self::Closed,
+    ];
 
     /// The status as a word.
     pub fn as_str(self) -> &'static str {
@@ -140,6 +150,8 @@ impl ApplicationStatus {
             Self::Live => "live",
             Self::Withdrawn => "withdrawn",
             Self::Accepted => "accepted",
+            Self::NotSelected => "not_selected",
+            Self::Closed => "closed",
         }
     }
 }
@@ -356,8 +368,13 @@ impl Entity for Job {
                 }
             }
             JobEvent::ApplicantAccepted { participant } => {
-                if let Some(a) = self.applications.get_mut(participant) {
-                    a.status = ApplicationStatus::Accepted;
+                // Every other live application is not selected, the moment one is accepted.
+                for (who, a) in &mut self.applications {
+                    a.status = match (who == participant, a.status) {
+                        (true, _) => ApplicationStatus::Accepted,
+                        (false, ApplicationStatus::Live) => ApplicationStatus::NotSelected,
+                        (false, s) => s,
+                    };
                 }
                 self.accepted = Some(participant.clone());
                 self.status = JobStatus::InProgress;
@@ -370,6 +387,11 @@ impl Entity for Job {
             JobEvent::JobCompleted { .. } => self.status = JobStatus::Completed,
             JobEvent::JobCancelled { reason } => {
                 self.status = JobStatus::Cancelled;
+                for a in self.applications.values_mut() {
+                    if a.status == ApplicationStatus::Live {
+                        a.status = ApplicationStatus::Closed;
+                    }
+                }
                 self.cancel_reason = Some(reason.clone());
             }
         }
@@ -479,14 +501,18 @@ impl Decide for WithdrawApplication {
         job_and(&self.job, None)
     }
 
-    /// By the applicant, while the application is live.
+    /// By the applicant, while the application is live and the job open.
     fn decide(&self, cx: &Context<'_>, states: &States) -> Result<Vec<Change>, Rejection> {
         let by = acting_member(cx.actor)?;
         let job = states.job(&self.job);
         job.details_or_unknown(&self.job)?;
-        match job.applications.get(by).map(|a| a.status) {
+        let status = job.applications.get(by).map(|a| a.status);
+        if status == Some(ApplicationStatus::Accepted) {
+            return Err(Rejection::ApplicationAccepted);
+        }
+        job.require_open()?;
+        match status {
             Some(ApplicationStatus::Live) => {}
-            Some(ApplicationStatus::Accepted) => return Err(Rejection::ApplicationAccepted),
             _ => {
                 return Err(Rejection::NoLiveApplication {
                     participant: by.clone(),

@@ -551,6 +551,92 @@ fn withdrawing_an_accepted_application_is_rejected() {
         .then_rejects("application_accepted");
 }
 
+#[test]
+fn carols_application_is_not_selected_once_bob_is_accepted() {
+    let l = given()
+        .member("alice")
+        .member("bob")
+        .member("carol")
+        .member("dave")
+        .granted("alice", 10)
+        .launched("j1", "alice", 10)
+        .applied("j1", "bob")
+        .applied("j1", "carol")
+        .applied("j1", "dave")
+        .0;
+    let mut l = l;
+    l.execute(&withdraw("j1", "dave")).unwrap();
+    l.execute(&accept("j1", "alice", "bob")).unwrap();
+    let State::Job(job) = l.state(&StreamId::job(&j("j1"))) else {
+        panic!("a job")
+    };
+    let status = |who: &str| job.applications[&h(who)].status;
+    assert_eq!(status("bob"), ApplicationStatus::Accepted);
+    assert_eq!(status("carol"), ApplicationStatus::NotSelected);
+    assert_eq!(status("dave"), ApplicationStatus::Withdrawn, "a withdrawal stays one");
+    // Not selected is not live: carol can neither withdraw nor apply again.
+    let mut after = l.clone();
+    assert_eq!(
+        after.execute(&withdraw("j1", "carol")).unwrap_err().code(),
+        "job_not_open"
+    );
+}
+
+#[test]
+fn live_applications_are_closed_when_the_job_is_cancelled() {
+    let mut l = given()
+        .member("alice")
+        .member("bob")
+        .granted("alice", 10)
+        .launched("j1", "alice", 10)
+        .applied("j1", "bob")
+        .0;
+    l.execute(&cancel("j1", "alice")).unwrap();
+    let State::Job(job) = l.state(&StreamId::job(&j("j1"))) else {
+        panic!("a job")
+    };
+    assert_eq!(job.applications[&h("bob")].status, ApplicationStatus::Closed);
+    assert_eq!(
+        l.execute(&withdraw("j1", "bob")).unwrap_err().code(),
+        "job_not_open"
+    );
+}
+
+#[test]
+fn an_applicant_cannot_withdraw_from_a_completed_job() {
+    let l = given()
+        .member("alice")
+        .member("bob")
+        .member("carol")
+        .granted("alice", 10)
+        .launched("j1", "alice", 10)
+        .applied("j1", "bob")
+        .applied("j1", "carol")
+        .accepted("j1", "bob")
+        .0;
+    let mut l = l;
+    l.execute(&complete("j1", "alice")).unwrap();
+    Given(l)
+        .when(withdraw("j1", "carol"))
+        .then_rejects("job_not_open");
+}
+
+#[test]
+fn the_not_selected_are_offered_no_withdrawal() {
+    let l = given()
+        .member("alice")
+        .member("bob")
+        .member("carol")
+        .granted("alice", 10)
+        .launched("j1", "alice", 10)
+        .applied("j1", "bob")
+        .applied("j1", "carol")
+        .accepted("j1", "bob")
+        .0;
+    let offered = l.offered(&StreamId::job(&j("j1")), &Actor::member("carol"));
+    assert!(offered.is_empty(), "{offered:?}");
+}
+
 // ---- Accept ----
 
 #[test]

@@ -48,9 +48,9 @@ impl FromStr for Status {
     }
 }
 
-/// Where an application is: `live`, `withdrawn` or `accepted`.
+/// Where an application is: `live`, `withdrawn`, `accepted`, `not selected` or `closed`.
 #[derive(Debug, Clone, Copy, Parameter)]
-#[param(name = "application", regex = r"live|withdrawn|accepted")]
+#[param(name = "application", regex = r"live|withdrawn|accepted|not selected|closed")]
 pub(crate) struct AppStatus(pub ApplicationStatus);
 
 impl FromStr for AppStatus {
@@ -61,6 +61,8 @@ impl FromStr for AppStatus {
             "live" => ApplicationStatus::Live,
             "withdrawn" => ApplicationStatus::Withdrawn,
             "accepted" => ApplicationStatus::Accepted,
+            "not selected" => ApplicationStatus::NotSelected,
+            "closed" => ApplicationStatus::Closed,
             _ => return Err(format!("not an application status: {s:?}")),
         }))
     }

@@ -28,7 +28,7 @@ pub(crate) fn status(s: JobStatus) -> Markup {
 }
 
 fn app_status(s: ApplicationStatus) -> Markup {
-    html! { span class=(format!("badge app-{}", s.as_str())) { (s.as_str()) } }
+    html! { span class=(format!("badge app-{}", s.as_str())) { (s.as_str().replace('_', " ")) } }
 }
 
 /// The public details of a job, with its figures in `data-*` attributes.

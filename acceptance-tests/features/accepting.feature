@@ -18,7 +18,7 @@ Feature: Accepting an applicant
     And the job "Logo design" is in progress
     And bob is the participant of the job "Logo design"
     And bob's application to the job "Logo design" is accepted
-    And carol's application to the job "Logo design" is live
+    And carol's application to the job "Logo design" is not selected
     And alice has 70 credits and 30 in escrow
 
   Scenario: Only the owner accepts

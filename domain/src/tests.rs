@@ -573,7 +573,11 @@ fn carols_application_is_not_selected_once_bob_is_accepted() {
     let status = |who: &str| job.applications[&h(who)].status;
     assert_eq!(status("bob"), ApplicationStatus::Accepted);
     assert_eq!(status("carol"), ApplicationStatus::NotSelected);
-    assert_eq!(status("dave"), ApplicationStatus::Withdrawn, "a withdrawal stays one");
+    assert_eq!(
+        status("dave"),
+        ApplicationStatus::Withdrawn,
+        "a withdrawal stays one"
+    );
     // Not selected is not live: carol can neither withdraw nor apply again.
     let mut after = l.clone();
     assert_eq!(
@@ -595,7 +599,10 @@ fn live_applications_are_closed_when_the_job_is_cancelled() {
     let State::Job(job) = l.state(&StreamId::job(&j("j1"))) else {
         panic!("a job")
     };
-    assert_eq!(job.applications[&h("bob")].status, ApplicationStatus::Closed);
+    assert_eq!(
+        job.applications[&h("bob")].status,
+        ApplicationStatus::Closed
+    );
     assert_eq!(
         l.execute(&withdraw("j1", "bob")).unwrap_err().code(),
         "job_not_open"

@@ -234,6 +234,15 @@ pub fn new_account() -> RefOr<Schema> {
     }))
 }
 
+/// What an API token may do.
+pub fn token_scope() -> RefOr<Schema> {
+    openapi(json!({
+        "type": ["string", "null"],
+        "enum": ["account", "feed:read", null],
+        "description": "account (the default: everything the account may do) or feed:read (the history feed only; admins only)",
+    }))
+}
+
 /// Days until a token expires.
 pub fn expiry() -> RefOr<Schema> {
     use crate::identity::TOKEN_DAYS_MAX;

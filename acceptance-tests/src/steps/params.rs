@@ -50,7 +50,10 @@ impl FromStr for Status {
 
 /// Where an application is: `live`, `withdrawn`, `accepted`, `not selected` or `closed`.
 #[derive(Debug, Clone, Copy, Parameter)]
-#[param(name = "application", regex = r"live|withdrawn|accepted|not selected|closed")]
+#[param(
+    name = "application",
+    regex = r"live|withdrawn|accepted|not selected|closed"
+)]
 pub(crate) struct AppStatus(pub ApplicationStatus);
 
 impl FromStr for AppStatus {

@@ -118,7 +118,7 @@ async fn a_reader_resumes_after_an_event_id_or_a_position() {
                 Some(&app.admin),
             )
             .await;
-        assert_problem(&both, 400, "invalid_query");
+        assert_problem(&both, 422, "conflicting_query");
         for bad in [
             "/api/v1/feed?timeout=60001",
             "/api/v1/feed?types=NoSuchEvent",

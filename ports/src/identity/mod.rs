@@ -111,7 +111,7 @@ pub struct NewToken {
     /// `account` (the default: everything the account may do) or `feed:read` (reading the
     /// history feed and nothing else: a service account; admins only).
     #[serde(default)]
-    #[schema(value_type = Option<String>, example = "feed:read")]
+    #[schema(schema_with = crate::schema::token_scope)]
     pub scope: Option<String>,
 }
 

@@ -70,11 +70,14 @@ impl FeedQuery {
     fn request(&self) -> Result<(FeedRequest, usize), ApiError> {
         let limit = super::within("limit", self.limit.unwrap_or(100), 1, MAX_LIMIT as u64)?;
         let start = match (self.after, self.last_event_id) {
+            // Each is valid alone; together they may disagree, so neither is guessed at.
             (Some(_), Some(_)) => {
-                return Err(invalid(
-                    "lastEventId",
-                    "give either after (a position) or lastEventId (an event id), not both".into(),
-                ));
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "conflicting_query",
+                    "give either after (a position) or lastEventId (an event id), not both",
+                )
+                .with_field("lastEventId"));
             }
             (_, Some(id)) => FeedStart::AfterEvent(id),
             (after, None) => {

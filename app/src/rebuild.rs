@@ -25,8 +25,8 @@ pub struct RebuildArgs {
     /// The state cache (every entity's current state).
     #[arg(long)]
     pub cache: bool,
-    /// Events per read.
-    #[arg(long, default_value_t = 1000)]
+    /// Events per read (at most 10,000).
+    #[arg(long, default_value_t = 5000)]
     pub batch: usize,
 }
 
@@ -112,13 +112,17 @@ async fn reports(opened: &crate::config::Opened, args: &RebuildArgs) -> Result<(
     let mut by_kind: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut by_type: BTreeMap<String, u64> = BTreeMap::new();
     let mut next_line = 100_000;
+    // The next page is read while this one is folded: reading and folding overlap.
+    let batch = args.batch.clamp(1, 10_000);
+    let read = |after: u64| {
+        let store = store.clone();
+        tokio::spawn(async move { store.read_all(after, batch).await })
+    };
+    let mut pending = read(0);
     loop {
-        let events = store
-            .read_all(reports.checkpoint, args.batch.clamp(1, 1000))
-            .await?;
-        if events.is_empty() {
-            break;
-        }
+        let events = pending.await.context("reading the history")??;
+        let Some(last) = events.last() else { break };
+        pending = read(last.position);
         reports
             .apply_all(&events)
             .map_err(anyhow::Error::msg)

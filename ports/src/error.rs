@@ -88,6 +88,12 @@ pub enum NotFound {
         /// The event id.
         id: Uuid,
     },
+    /// No event is at this global position (yet).
+    #[error("no event is at position {position} of the history")]
+    NoSuchPosition {
+        /// The position.
+        position: u64,
+    },
 }
 
 /// A conflict that survived (or cannot be solved by) a retry.
@@ -156,6 +162,7 @@ impl Error {
                 NotFound::UnknownToken { .. } => "unknown_token",
                 NotFound::NoSuchSchema { .. } => "no_such_schema",
                 NotFound::NoSuchEvent { .. } => "no_such_event",
+                NotFound::NoSuchPosition { .. } => "no_such_position",
             },
             Self::Conflict(c) => match c {
                 Conflict::KeptChanging { .. } => "conflict",

@@ -93,6 +93,24 @@ async fn reports_fold_the_history_into_daily_totals_and_fraud_signals() {
             page.attr("class=\"signal\"", "data-rule").as_deref(),
             Some("refund_churn")
         );
+        // Each of a signal's events links to its entity as that event left it.
+        let last = r["signals"][1]["positions"][2].as_u64().unwrap();
+        let link = format!("/admin/events/{last}");
+        assert!(page.has(&format!("href=\"{link}\"")), "{}", page.html);
+        let admin = web::admin(&app).await;
+        let to = admin.get(&link).await;
+        assert_eq!(to.status, StatusCode::SEE_OTHER);
+        let state = to.location.clone().unwrap();
+        assert!(
+            state.starts_with("/jobs/") && state.contains("/state?version="),
+            "{state}"
+        );
+        let shown = admin.follow(&to).await;
+        assert_eq!(shown.status, StatusCode::OK, "{}", shown.html);
+        assert!(shown.has("cancelled"), "{}", shown.html);
+        let nowhere = admin.get("/admin/events/999999").await;
+        assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
+        assert_eq!(nowhere.error_code().as_deref(), Some("no_such_position"));
         // Admins only.
         assert_problem(
             &app.get("/api/v1/reports", Some(&pat)).await,

@@ -42,26 +42,44 @@ pub(crate) struct FeedQuery {
     /// 60000) for one to commit.
     #[param(minimum = 0, maximum = 60000)]
     timeout: Option<u64>,
-    /// Only these event types, comma-separated (e.g. `JobLaunched,JobCompleted`).
+    /// Only these event types, comma-separated (e.g. `JobLaunched,JobCompleted`); empty: all.
+    #[param(schema_with = types_schema)]
     types: Option<String>,
-    /// Only these entity kinds, comma-separated (`member`, `job`).
+    /// Only these entity kinds, comma-separated (`member`, `job`); empty: all.
+    #[param(schema_with = kinds_schema)]
     kinds: Option<String>,
+}
+
+/// A comma-separated list of some of `words`, or nothing, as a pattern.
+fn list_pattern<'a>(words: impl IntoIterator<Item = &'a str>) -> String {
+    let one = words.into_iter().collect::<Vec<_>>().join("|");
+    format!("^$|^({one})(,({one}))*$")
+}
+
+fn types_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    let pattern = list_pattern(contracts::current().map(|s| s.name));
+    tally_ports::schema::openapi(serde_json::json!({"type": "string", "pattern": pattern}))
+}
+
+fn kinds_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    let pattern = list_pattern(EntityKind::ALL.iter().map(|k| k.as_str()));
+    tally_ports::schema::openapi(serde_json::json!({"type": "string", "pattern": pattern}))
 }
 
 fn invalid(field: &str, message: String) -> ApiError {
     Error::invalid(field, "invalid_query", message).into()
 }
 
-/// A comma-separated list, each item parsed; empty when absent.
+/// A comma-separated list, each item parsed exactly (as the published pattern says); empty
+/// when absent or empty.
 fn list<T>(
     field: &str,
     v: Option<&str>,
     parse: impl Fn(&str) -> Result<T, String>,
 ) -> Result<Vec<T>, ApiError> {
-    v.into_iter()
+    v.filter(|s| !s.is_empty())
+        .into_iter()
         .flat_map(|s| s.split(','))
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
         .map(|s| parse(s).map_err(|m| invalid(field, m)))
         .collect()
 }
@@ -109,8 +127,8 @@ impl FeedQuery {
     fn url(&self, after: u64, limit: usize) -> String {
         let mut url = format!("{}?after={after}&limit={limit}", paths::FEED);
         for (k, v) in [("types", &self.types), ("kinds", &self.kinds)] {
-            if let Some(v) = v.as_deref().filter(|v| !v.trim().is_empty()) {
-                url.push_str(&format!("&{k}={}", v.replace(' ', "")));
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                url.push_str(&format!("&{k}={v}"));
             }
         }
         url
@@ -176,4 +194,21 @@ pub(crate) async fn feed(
     }
     out.insert(header::CONTENT_TYPE, HeaderValue::from_static(BATCH));
     Ok((StatusCode::OK, out, body).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_published_patterns_name_every_type_and_kind() {
+        let p = list_pattern(["A", "B"]);
+        assert_eq!(p, "^$|^(A|B)(,(A|B))*$");
+        let types = serde_json::to_value(types_schema()).unwrap();
+        for spec in contracts::current() {
+            assert!(types["pattern"].as_str().unwrap().contains(spec.name));
+        }
+        let kinds = serde_json::to_value(kinds_schema()).unwrap();
+        assert_eq!(kinds["pattern"], "^$|^(member|job)(,(member|job))*$");
+    }
 }

@@ -2,16 +2,58 @@
 
 use super::events::{self, Columns};
 use super::page::Page;
+use super::page::seg;
 use crate::AppState;
 use axum::Router;
-use axum::extract::Query;
-use axum::response::Response;
+use axum::extract::{Path, Query};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use maud::html;
 use serde::Deserialize;
+use tally_ports::{EntityKind, Error, NotFound};
 
 pub(crate) fn router() -> Router<AppState> {
-    Router::new().route("/admin/feed", get(feed))
+    Router::new()
+        .route("/admin/feed", get(feed))
+        .route("/admin/events/{position}", get(event))
+}
+
+/// The event at a global position, shown where it happened: its entity as it was at the
+/// version it made (a 303 to the entity's state page at that version). Fraud signals link
+/// their events here.
+async fn event(p: Page, Path(position): Path<String>) -> Response {
+    let Some(position) = position.parse::<u64>().ok().filter(|n| *n >= 1) else {
+        return p.error_page(
+            Error::invalid(
+                "position",
+                "invalid_position",
+                "an event's position is a whole number from 1",
+            ),
+            "Event",
+            None,
+        );
+    };
+    let page = match p.state.tally.feed(&p.ctx(), position - 1, 1).await {
+        Ok(page) => page,
+        Err(e) => return p.error_page(e, "Event", None),
+    };
+    let Some(e) = page.events.first().filter(|e| e.position == position) else {
+        return p.error_page(
+            Error::NotFound(NotFound::NoSuchPosition { position }),
+            "Event",
+            None,
+        );
+    };
+    let to = format!(
+        "/{}/{}/state?version={}",
+        match e.stream.kind() {
+            EntityKind::Member => "members",
+            EntityKind::Job => "jobs",
+        },
+        seg(e.stream.key()),
+        e.version
+    );
+    Redirect::to(&to).into_response()
 }
 
 /// Which page: events after a position, at most `limit` (as typed; bad numbers mean the

@@ -184,7 +184,7 @@ fn signals(r: &ReportsView) -> Markup {
                     "; events "
                     @for (i, pos) in s.positions.iter().enumerate() {
                         @if i > 0 { ", " }
-                        a href=(format!("/admin/feed?after={}", pos.saturating_sub(1))) { "#" (pos) }
+                        a href=(format!("/admin/events/{pos}")) title="The entity as this event left it" { "#" (pos) }
                     }
                     ", " time datetime=(s.time.to_rfc3339()) { (s.time.format("%Y-%m-%d %H:%M UTC")) }
                 }

@@ -25,6 +25,9 @@ pub struct BenchArgs {
     /// Samples of each latency.
     #[arg(long, default_value_t = 200)]
     pub samples: usize,
+    /// Another (e.g. empty) database: commands are timed on both, in alternating rounds.
+    #[arg(long)]
+    pub against: Option<String>,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -180,19 +183,55 @@ pub async fn run(storage: StorageArgs, args: BenchArgs) -> Result<()> {
             .with("handle", bench_member.as_str())
             .with("amount", 1)
     };
-    let mut commands = Vec::new();
-    for _ in 0..args.samples {
-        let s = Instant::now();
-        opened.tally.execute(&admin, grant()).await?;
-        commands.push(s.elapsed());
+    // Commands here, and (with --against) on another database in the same rounds, so that
+    // the machine's drift weighs on both alike. Warmed up first (connections, caches).
+    let mut services = vec![("this history", opened.tally.clone())];
+    if let Some(url) = &args.against {
+        let other = StorageArgs {
+            database_url: Some(url.clone()),
+            ..storage.clone()
+        }
+        .open()
+        .await
+        .context("opening the --against database")?;
+        let register = Input::new(CommandKind::RegisterMember)
+            .with("handle", bench_member.as_str())
+            .with("display_name", "Bench");
+        other.tally.execute(&admin, register).await?;
+        services.push(("the --against history", other.tally));
     }
-    commands.sort();
-    println!(
-        "command (a grant), one client: p50 {}, p99 {} ({} samples)",
-        ms(percentile(&commands, 0.5)),
-        ms(percentile(&commands, 0.99)),
-        commands.len()
-    );
+    let mut samples = vec![Vec::new(); services.len()];
+    for (_, svc) in &services {
+        for _ in 0..50 {
+            svc.execute(&admin, grant()).await?;
+        }
+    }
+    for _ in 0..10 {
+        for (i, (_, svc)) in services.iter().enumerate() {
+            for _ in 0..args.samples / 2 {
+                let s = Instant::now();
+                svc.execute(&admin, grant()).await?;
+                samples[i].push(s.elapsed());
+            }
+        }
+    }
+    let mut p50 = Vec::new();
+    for ((name, _), t) in services.iter().zip(&mut samples) {
+        t.sort();
+        p50.push(percentile(t, 0.5));
+        println!(
+            "command (a grant), one client, on {name}: p50 {}, p99 {} ({} samples)",
+            ms(percentile(t, 0.5)),
+            ms(percentile(t, 0.99)),
+            t.len()
+        );
+    }
+    if let [here, there] = p50[..] {
+        println!(
+            "command p50 on this history / on the --against one: {:.2}x",
+            here.as_secs_f64() / there.as_secs_f64()
+        );
+    }
 
     let mut woken = Vec::new();
     for _ in 0..args.samples {

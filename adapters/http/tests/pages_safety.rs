@@ -194,3 +194,32 @@ async fn a_participant_never_sees_another_applicants_pitch_on_any_page() {
     assert!(owner.has("Carol&#39;s secret plan") || owner.has("Carol's secret plan"));
     assert!(owner.has(">Accept @bob</button>") && owner.has(">Accept @carol</button>"));
 }
+
+/// The pages' CSP allows no inline styles (`style-src 'self'`), so none may rely on one: a
+/// `style` attribute would be silently ignored by the browser (charts once overflowed phones
+/// that way). Every styled thing goes through the stylesheet.
+#[tokio::test]
+async fn no_page_relies_on_an_inline_style() {
+    let app = App::start().await;
+    let alice = web::member(&app, "alice", 100).await;
+    web::launch(&alice, "Logo design", "30").await;
+    let admin = web::admin(&app).await;
+    let mut pages = vec![
+        alice.get("/").await,
+        alice.get("/members/alice/wallet").await,
+        alice.get("/jobs").await,
+    ];
+    for path in [
+        "/admin/reports",
+        "/admin/members",
+        "/admin/feed",
+        "/admin/tokens",
+    ] {
+        pages.push(admin.get(path).await);
+    }
+    for p in &pages {
+        assert_eq!(p.status, reqwest::StatusCode::OK, "{}", p.html);
+        assert!(!p.has(" style="), "an inline style: {}", p.html);
+        assert!(p.has("/static/tally-"), "the stylesheet link");
+    }
+}

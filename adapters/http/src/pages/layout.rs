@@ -29,7 +29,7 @@ pub(crate) fn document(c: &Chrome<'_>, body: Markup) -> Markup {
                 // Changes on every render: a driver waits for it to change after a submit.
                 meta name="tally-render" content=(Uuid::now_v7());
                 title { (c.title) " · Tally" }
-                link rel="stylesheet" href=(super::assets::STYLESHEET);
+                link rel="stylesheet" href=(super::assets::STYLESHEET.as_str());
                 link rel="icon" href="data:,";
             }
             body data-actor=(c.actor) {
@@ -188,7 +188,7 @@ pub(crate) fn bare_error_document(e: &Error) -> Markup {
                 meta charset="utf-8";
                 meta name="tally-render" content=(Uuid::now_v7());
                 title { "Error · Tally" }
-                link rel="stylesheet" href=(super::assets::STYLESHEET);
+                link rel="stylesheet" href=(super::assets::STYLESHEET.as_str());
             }
             body data-actor="anonymous" {
                 main #main { (error_body("That did not work", &Problem::of(e), None)) p { a href="/" { "Home" } } }

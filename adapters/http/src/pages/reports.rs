@@ -101,16 +101,16 @@ fn chart(days: &[DayView]) -> Markup {
         h - pad
     ));
     html! {
-        figure #daily-chart {
+        figure.chart #daily-chart {
             svg viewBox=(format!("0 0 {w} {h}")) role="img" aria-labelledby="chart-caption"
-                width=(w) height=(h) style="max-width:100%;height:auto" {
+                width=(w) height=(h) {
                 (PreEscaped(svg))
             }
             figcaption #chart-caption {
                 "Credits per day (UTC), last " (days.len()) " days: "
                 @for (i, (name, colour)) in SERIES.iter().enumerate() {
                     @if i > 0 { ", " }
-                    span style=(format!("color:{colour}")) { "■ " } (name)
+                    span class=(format!("swatch series-{name}")) data-colour=(colour) { "■ " } (name)
                 }
                 "."
             }

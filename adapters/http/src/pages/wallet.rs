@@ -73,9 +73,9 @@ fn balance_chart(w: &WalletView) -> Markup {
         .collect();
     let (first, last) = (points[0], points[points.len() - 1]);
     html! {
-        figure #balance-chart {
+        figure.chart #balance-chart {
             svg viewBox=(format!("0 0 {width} {height}")) width=(width) height=(height)
-                style="max-width:100%;height:auto" role="img" aria-labelledby="balance-caption" {
+                role="img" aria-labelledby="balance-caption" {
                 polyline points=(path.join(" ")) fill="none" stroke="#2f6fb0" stroke-width="2" {}
                 line x1=(pad) y1=(height - pad) x2=(width - pad) y2=(height - pad) stroke="currentColor" {}
                 text x="0" y="12" font-size="10" { (max as i128) }

@@ -112,25 +112,53 @@ async fn reports(opened: &crate::config::Opened, args: &RebuildArgs) -> Result<(
     let mut by_kind: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut by_type: BTreeMap<String, u64> = BTreeMap::new();
     let mut next_line = 100_000;
-    // The next page is read while this one is folded: reading and folding overlap.
+    // Reads run ahead of the fold, several at once, so that both PostgreSQL and the decoding
+    // of rows keep the cores busy: range k starts at position k * batch. A full page of
+    // `batch` events ends at or past the next range's start (positions only ever skip), so
+    // the pages meet with no gap; what two pages both hold is folded once (the fold skips
+    // what is at or below its checkpoint). A page that comes back short has met the
+    // horizon: the reads ahead are dropped (they may have started past events that
+    // committed since) and the rest is read in order from the checkpoint.
+    const AHEAD: usize = 3;
     let batch = args.batch.clamp(1, 10_000);
     let read = |after: u64| {
         let store = store.clone();
         tokio::spawn(async move { store.read_all(after, batch).await })
     };
-    let mut pending = read(0);
+    let mut ahead = std::collections::VecDeque::new();
+    let mut next_start = 0u64;
+    let mut in_order = false;
     loop {
-        let events = pending.await.context("reading the history")??;
-        let Some(last) = events.last() else { break };
-        pending = read(last.position);
+        if in_order {
+            ahead.push_back(read(reports.checkpoint));
+        } else {
+            while ahead.len() < AHEAD {
+                ahead.push_back(read(next_start));
+                next_start += batch as u64;
+            }
+        }
+        let events = ahead
+            .pop_front()
+            .context("a read ahead")?
+            .await
+            .context("reading the history")??;
+        if events.is_empty() {
+            break;
+        }
+        if events.len() < batch && !in_order {
+            in_order = true;
+            for r in ahead.drain(..) {
+                r.abort();
+            }
+        }
+        for e in events.iter().filter(|e| e.position > reports.checkpoint) {
+            *by_kind.entry(e.stream.kind().as_str()).or_default() += 1;
+            *by_type.entry(e.event_type.clone()).or_default() += 1;
+        }
         reports
             .apply_all(&events)
             .map_err(anyhow::Error::msg)
             .context("folding the history")?;
-        for e in &events {
-            *by_kind.entry(e.stream.kind().as_str()).or_default() += 1;
-            *by_type.entry(e.event_type.clone()).or_default() += 1;
-        }
         bar.set_position(reports.checkpoint);
         if !terminal && reports.checkpoint >= next_line {
             eprintln!("rebuild: {} of {total} events", reports.checkpoint);

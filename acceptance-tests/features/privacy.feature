@@ -1,6 +1,6 @@
 Feature: Participant privacy
-  A participant sees a job's public details and only their own application: never another
-  applicant's pitch. The owner sees every application and its pitch. A member sees only
+  Anyone, visitors too, sees a job's public details; a participant sees only their own
+  application: never another applicant's pitch. The owner sees every application and its pitch. A member sees only
   their own wallet.
 
   Background:
@@ -45,8 +45,16 @@ Feature: Participant privacy
     Then it is rejected with "not_job_owner"
     And nothing was recorded
 
-  Scenario: A visitor must sign in to look at a job
+  Scenario: A visitor sees a job's public details, but no application
     When a visitor looks at the job "Logo design"
+    Then they see the job "Logo design" offering 30 credits
+    And they see no application
+    And they do not see the pitch "Bob's secret plan"
+    And they do not see the pitch "Carol's secret plan"
+    And nothing was recorded
+
+  Scenario: A visitor cannot read every application
+    When a visitor looks at every application to the job "Logo design"
     Then it is rejected with "unauthorized"
     And nothing was recorded
 

@@ -334,6 +334,22 @@ pub struct Listed {
     pub cached: Option<CachedState>,
 }
 
+/// A page of jobs from the state cache (see [`StateCache::jobs`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CachedJobs {
+    /// The matching jobs whose row is fresh, in the page's order (newest first for
+    /// [`crate::jobs::Cursor::First`] and [`crate::jobs::Cursor::Before`], oldest first for
+    /// [`crate::jobs::Cursor::After`]): up to one more than the page's limit, so that the
+    /// caller knows whether there are more.
+    pub rows: Vec<Listed>,
+    /// How many jobs match, counted up to [`crate::jobs::COUNT_CAP`] + 1.
+    pub total: u64,
+    /// Jobs whose row is missing, stale or of another format: the caller rebuilds them and
+    /// asks again. (An adapter whose rows are written with the events may check for these
+    /// only from time to time; it says how often.)
+    pub repair: Vec<Listed>,
+}
+
 /// The state cache.
 #[async_trait]
 pub trait StateCache: Send + Sync {
@@ -373,6 +389,14 @@ pub trait StateCache: Send + Sync {
         filter: CacheFilter,
         format: &str,
     ) -> Result<Vec<Listed>, StoreError>;
+
+    /// The jobs whose cached state of `format` meets `q` (see
+    /// [`crate::jobs::JobQuery::matches`]), a page from `q.cursor`, through indexes.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] when storage fails.
+    async fn jobs(&self, q: &crate::jobs::JobQuery, format: &str)
+    -> Result<CachedJobs, StoreError>;
 }
 
 /// Where the reports (see [`crate::reports`]) are kept, with the position they were folded

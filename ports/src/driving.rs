@@ -387,11 +387,30 @@ pub trait Tally: Send + Sync {
     /// `invalid_job_id`; `unknown_job`; `unauthorized` for an anonymous caller.
     async fn job_participant_view(&self, ctx: &Ctx, job: &str) -> Result<JobParticipantView>;
 
-    /// Open jobs, newest first, at most `limit` (selected from the state cache).
+    /// Open jobs, newest first, at most `limit` (selected from the state cache): the first
+    /// page of [`Tally::jobs`] for [`crate::jobs::JobQuery::board`].
     ///
     /// # Errors
     /// `Infrastructure` only.
-    async fn job_board(&self, ctx: &Ctx, limit: usize) -> Result<Vec<JobSummary>>;
+    async fn job_board(&self, ctx: &Ctx, limit: usize) -> Result<Vec<JobSummary>> {
+        let page = self
+            .jobs(
+                ctx,
+                crate::jobs::JobQuery::board(limit.clamp(1, crate::jobs::MAX_PAGE)),
+            )
+            .await?;
+        Ok(page.jobs.into_iter().map(|l| l.job).collect())
+    }
+
+    /// A page of jobs, newest first, with a count: the job board (open jobs: anyone), a
+    /// member's own jobs in any state or the jobs they applied to (that member, or an admin),
+    /// every job (admins); searched by words, filtered by reward. Selected from the state
+    /// cache through indexes, never by scanning events.
+    ///
+    /// # Errors
+    /// `Invalid` for a bad handle, job id or reward range; `unauthorized`, `admin_only` for
+    /// a list the viewer may not see.
+    async fn jobs(&self, ctx: &Ctx, q: crate::jobs::JobQuery) -> Result<crate::jobs::JobPage>;
 
     /// Every member, by handle (admins only).
     ///

@@ -160,6 +160,18 @@ pub fn application_status() -> RefOr<Schema> {
     )
 }
 
+/// The viewer's own application's status, or `null` when the viewer did not apply.
+pub fn optional_application_status() -> RefOr<Schema> {
+    let mut v = serde_json::to_value(application_status()).expect("a schema is JSON");
+    v["type"] = json!(["string", "null"]);
+    if let Some(e) = v["enum"].as_array_mut() {
+        e.push(Value::Null);
+    }
+    v["description"] =
+        json!("The viewer's own application's status; null when the viewer did not apply");
+    openapi(v)
+}
+
 /// A member's handle.
 pub fn handle() -> RefOr<Schema> {
     openapi(rule(

@@ -15,10 +15,11 @@ use tally_ports::identity::{
     AccountView, CreatedToken, Identity, NewAccount, NewSession, NewToken, SignUp, SignedUp,
     TokenView,
 };
+use tally_ports::jobs::{JobListing, JobPage, JobQuery};
 use tally_ports::{
     Actor, AsOf, Ctx, EntityKind, EntityRef, Error, FeedPage, HistoryEntry, Input, JobOwnerView,
-    JobParticipantView, JobSummary, MemberSummary, Receipt, Result, Snapshot, State, StreamId,
-    Tally, WalletView,
+    JobParticipantView, MemberSummary, Receipt, Result, Snapshot, State, StreamId, Tally,
+    WalletView,
 };
 
 impl BrowserTally {
@@ -187,10 +188,57 @@ impl Tally for BrowserTally {
         })
     }
 
-    async fn job_board(&self, ctx: &Ctx, limit: usize) -> Result<Vec<JobSummary>> {
-        let page = format!("/jobs?limit={limit}");
-        let s = self.view(&ctx.actor, &page, "", &["#board tr.job"]).await?;
-        s.list(0).iter().map(read::job).collect()
+    async fn jobs(&self, ctx: &Ctx, q: JobQuery) -> Result<JobPage> {
+        // The page a person would open for this list: their own jobs or applications, the
+        // admins' list of every job, or the board; with the list's address as its links and
+        // search form make it.
+        let me = match &ctx.actor {
+            Actor::Member(h) => Some(h.as_str()),
+            _ => None,
+        };
+        let path = if q.applicant.is_some() && q.applicant.as_deref() == me {
+            "/my/applications"
+        } else if q.owner.is_some() && q.owner.as_deref() == me {
+            "/my/jobs"
+        } else if ctx.actor.is_privileged() && !q.statuses.is_empty() {
+            "/admin/jobs"
+        } else {
+            "/jobs"
+        };
+        let mut pairs = q.to_pairs();
+        if q.statuses.is_empty() {
+            pairs.push(("status", "open".to_owned()));
+        }
+        let query: Vec<String> = pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={}", enc(v)))
+            .collect();
+        let page = format!("{path}?{}", query.join("&"));
+        let s = self
+            .view(&ctx.actor, &page, "#job-list", &["#job-list tr.job"])
+            .await?;
+        let main = s.main("list of jobs")?;
+        let jobs = s
+            .list(0)
+            .iter()
+            .map(|h| {
+                Ok(JobListing {
+                    job: read::job(h)?,
+                    applications: parse(h, "applications")?,
+                    my_application: h
+                        .get("myApplication")
+                        .map(|w| read::word_of(w))
+                        .transpose()?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(JobPage {
+            jobs,
+            total: parse(main, "total")?,
+            total_exact: parse(main, "totalExact")?,
+            older: main.get("older").cloned(),
+            newer: main.get("newer").cloned(),
+        })
     }
 
     async fn members(&self, ctx: &Ctx) -> Result<Vec<MemberSummary>> {

@@ -62,8 +62,13 @@ where
 /// A hook's value read as a JSON string of a serde enum (`open`, `in_progress`...).
 fn word<T: DeserializeOwned>(h: &Hooks, key: &str) -> Result<T> {
     let s = text(h, key)?;
+    word_of(s).map_err(|e| browser_error(format!("{key}: {e}")))
+}
+
+/// A word as a serde enum's value.
+pub(crate) fn word_of<T: DeserializeOwned>(s: &str) -> Result<T> {
     serde_json::from_value(serde_json::Value::String(s.to_owned()))
-        .map_err(|e| browser_error(format!("{key} = {s:?}: {e}")))
+        .map_err(|e| browser_error(format!("{s:?}: {e}")))
 }
 
 pub(crate) fn time(h: &Hooks, key: &str) -> Result<DateTime<Utc>> {

@@ -29,9 +29,10 @@ use tally_api::cloudevents::CloudEvent;
 use tally_api::paths;
 use tally_api::problem::Problem;
 use tally_ports::feed::{FeedRequest, FeedStart};
+use tally_ports::jobs::{JobListing, JobPage, JobQuery};
 use tally_ports::{
     AsOf, Ctx, EntityRef, Error, FeedPage, HistoryEntry, Input, JobOwnerView, JobParticipantView,
-    JobSummary, MemberSummary, Receipt, RecordedEvent, Result, Snapshot, Tally, WalletView,
+    MemberSummary, Receipt, RecordedEvent, Result, Snapshot, Tally, WalletView,
 };
 
 /// Maps a problem response back to the driving port's error (STYLE rule 13).
@@ -46,6 +47,15 @@ fn to_error(status: StatusCode, body: &[u8]) -> Error {
 }
 
 /// A list as the API sends it.
+#[derive(Deserialize)]
+struct JobList {
+    items: Vec<JobListing>,
+    total: u64,
+    total_exact: bool,
+    #[serde(rename = "_links")]
+    links: serde_json::Map<String, Value>,
+}
+
 #[derive(Deserialize)]
 struct Items<T> {
     items: Vec<T>,
@@ -241,12 +251,27 @@ impl Tally for HttpTally {
         self.get(ctx, self.url(&paths::job(job))).await
     }
 
-    async fn job_board(&self, ctx: &Ctx, limit: usize) -> Result<Vec<JobSummary>> {
+    async fn jobs(&self, ctx: &Ctx, q: JobQuery) -> Result<JobPage> {
         let mut url = self.url(paths::JOBS);
-        url.query_pairs_mut()
-            .append_pair("limit", &limit.to_string());
-        let page: Items<JobSummary> = self.get(ctx, url).await?;
-        Ok(page.items)
+        for (k, v) in q.to_pairs() {
+            url.query_pairs_mut().append_pair(k, &v);
+        }
+        let page: JobList = self.get(ctx, url).await?;
+        // The cursors are in the links: `?before=<id>` (next) and `?after=<id>` (prev).
+        let cursor = |rel: &str, key: &str| {
+            let href = page.links.get(rel)?.get("href")?.as_str()?;
+            let u = Url::parse("http://x").ok()?.join(href).ok()?;
+            u.query_pairs()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.into_owned())
+        };
+        Ok(JobPage {
+            older: cursor("next", "before"),
+            newer: cursor("prev", "after"),
+            jobs: page.items,
+            total: page.total,
+            total_exact: page.total_exact,
+        })
     }
 
     async fn members(&self, ctx: &Ctx) -> Result<Vec<MemberSummary>> {

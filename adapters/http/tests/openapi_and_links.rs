@@ -156,7 +156,7 @@ async fn response_bodies_have_the_documented_shapes() {
         ("ApplicationView", &owner["applications"][0]),
         ("ActionView", &owner["actions"][0]),
         ("Linked_JobParticipantView", &part),
-        ("Items_Linked_JobSummary", &board),
+        ("JobList", &board),
         ("Items_MemberSummary", &members),
         ("MemberSummary", &members["items"][0]),
         ("Items_RecordedEvent", &history),
@@ -175,7 +175,7 @@ async fn response_bodies_have_the_documented_shapes() {
     }
     assert_eq!(
         keys(&board["items"][0]),
-        item_props(&doc, "Items_Linked_JobSummary"),
+        item_props(&doc, "JobList"),
         "a board item: {board}"
     );
 }

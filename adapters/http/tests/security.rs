@@ -17,8 +17,12 @@ async fn calls_without_credentials_are_unauthorized() {
         (Method::GET, "/api/v1/members/alice/wallet".to_owned()),
         (Method::GET, "/api/v1/members".to_owned()),
         (Method::GET, "/api/v1/feed".to_owned()),
-        (Method::GET, format!("/api/v1/jobs/{job}")),
         (Method::GET, format!("/api/v1/jobs/{job}/owner-view")),
+        (Method::GET, "/api/v1/jobs?applicant=alice".to_owned()),
+        (
+            Method::GET,
+            "/api/v1/jobs?owner=alice&status=all".to_owned(),
+        ),
         (Method::POST, format!("/api/v1/jobs/{job}/complete-job")),
         (Method::GET, "/api/v1/tokens".to_owned()),
     ] {
@@ -30,8 +34,16 @@ async fn calls_without_credentials_are_unauthorized() {
         .post("/api/v1/jobs", None, json!({"title": "x", "reward": 1}))
         .await;
     assert_problem(&a, 401, "unauthorized");
-    // Anyone may read the job board.
+    // Anyone may read the job board, and a job's public details (no application).
     assert_eq!(app.get("/api/v1/jobs", None).await.status, StatusCode::OK);
+    let public = app.get(&format!("/api/v1/jobs/{job}"), None).await;
+    assert_eq!(public.status, StatusCode::OK, "{}", public.body);
+    assert!(public.body["my_application"].is_null(), "{}", public.body);
+    assert!(
+        public.body["actions"].as_array().unwrap().is_empty(),
+        "{}",
+        public.body
+    );
 }
 
 #[tokio::test]

@@ -16,10 +16,11 @@ use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tally_ports::driven::{
-    AppendPlan, CacheFilter, CachedState, CommandOutcome, EventStore, Listed, ReportStore,
-    StateCache, StoreError, WriteTx,
+    AppendPlan, CacheFilter, CachedJobs, CachedState, CommandOutcome, EventStore, Listed,
+    ReportStore, StateCache, StoreError, WriteTx,
 };
 use tally_ports::feed::FeedFilter;
+use tally_ports::jobs::{COUNT_CAP, Cursor, JobQuery};
 use tally_ports::reports::Reports;
 use tally_ports::{EntityKind, RecordedEvent, StreamId, TallyService};
 use uuid::Uuid;
@@ -383,5 +384,53 @@ impl StateCache for MemoryStore {
             }
         }
         Ok(out)
+    }
+
+    async fn jobs(&self, q: &JobQuery, format: &str) -> Result<CachedJobs, StoreError> {
+        let inner = self.lock();
+        let mut found = CachedJobs::default();
+        for (s, st) in inner
+            .streams
+            .iter()
+            .filter(|(s, _)| s.kind() == EntityKind::Job)
+        {
+            let version = st.events.len() as u64;
+            let cached = inner.cache.get(s).filter(|c| c.format == format);
+            let first = &inner.events[st.events[0]];
+            let listed = || Listed {
+                stream: s.clone(),
+                version,
+                created_at: first.time,
+                created_position: first.position,
+                cached: cached.cloned(),
+            };
+            match cached {
+                Some(c) if c.version == version => {
+                    if q.matches(&c.state) {
+                        found.total += 1;
+                        let key = s.key();
+                        let in_page = match &q.cursor {
+                            Cursor::First => true,
+                            Cursor::Before(id) => key < id.as_str(),
+                            Cursor::After(id) => key > id.as_str(),
+                        };
+                        if in_page {
+                            found.rows.push(listed());
+                        }
+                    }
+                }
+                _ => found.repair.push(listed()),
+            }
+        }
+        // Newest first (job ids are UUIDv7s), or oldest first after a cursor.
+        found
+            .rows
+            .sort_by(|a, b| b.stream.key().cmp(a.stream.key()));
+        if matches!(q.cursor, Cursor::After(_)) {
+            found.rows.reverse();
+        }
+        found.rows.truncate(q.limit + 1);
+        found.total = found.total.min(COUNT_CAP + 1);
+        Ok(found)
     }
 }

@@ -7,8 +7,12 @@ use crate::rows::{self, CacheArrays, unsigned};
 use async_trait::async_trait;
 use sqlx::postgres::PgRow;
 use sqlx::{Executor, Row};
+use sqlx::{Postgres, QueryBuilder};
+use std::time::{Duration, Instant};
 use tally_ports::EntityKind;
-use tally_ports::driven::{CacheFilter, CachedState, Listed, StateCache, StoreError};
+use tally_ports::JobStatus;
+use tally_ports::driven::{CacheFilter, CachedJobs, CachedState, Listed, StateCache, StoreError};
+use tally_ports::jobs::{COUNT_CAP, Cursor, JobQuery};
 
 const GET: &str =
     "SELECT stream, version, format, state FROM state_cache WHERE stream = ANY($1::text[])";
@@ -118,6 +122,159 @@ impl StateCache for PgStore {
             .await?;
         rows.iter().map(listed).collect()
     }
+
+    async fn jobs(&self, q: &JobQuery, format: &str) -> Result<CachedJobs, StoreError> {
+        let repair = self.jobs_to_repair(format).await?;
+        let (rows, total) = self
+            .reads
+            .read("listing jobs", |mut conn| async move {
+                let r = list_jobs(&mut conn, q, format).await;
+                (conn, r)
+            })
+            .await?;
+        Ok(CachedJobs {
+            rows: rows.iter().map(listed).collect::<Result<_, _>>()?,
+            total: unsigned(total)?,
+            repair,
+        })
+    }
+}
+
+/// How often the job lists check that every job has a fresh row of their format. Rows are
+/// written in the appending transaction, so a job lacks one only after the cache was cleared
+/// (`tally rebuild --cache`, `TRUNCATE`, which this process notices at once when it did it)
+/// or while a build of another state format writes too (a rolling upgrade): such a job is
+/// missing from the lists for at most this long. The check is a pass over every job's
+/// stream row (about 40 ms at 100,000 jobs), too dear for every page.
+pub const JOBS_RECHECK: Duration = Duration::from_secs(30);
+
+impl PgStore {
+    /// The jobs whose row of `format` is missing or stale, when a check is due; else none.
+    async fn jobs_to_repair(&self, format: &str) -> Result<Vec<Listed>, StoreError> {
+        let due = {
+            let checked = self.jobs_checked.lock().expect("not poisoned");
+            checked
+                .as_ref()
+                .is_none_or(|(at, f)| f != format || at.elapsed() >= JOBS_RECHECK)
+        };
+        if !due {
+            return Ok(Vec::new());
+        }
+        let started = Instant::now();
+        let rows = self
+            .reads
+            .read(
+                "checking the job rows of the state cache",
+                |mut conn| async move {
+                    let r = sqlx::query(LIST_OPEN_JOBS_OTHER)
+                        .bind(tally_ports::EntityKind::Job.as_str())
+                        .bind(format)
+                        .fetch_all(&mut *conn)
+                        .await;
+                    (conn, r)
+                },
+            )
+            .await?;
+        if rows.is_empty() {
+            *self.jobs_checked.lock().expect("not poisoned") = Some((started, format.to_owned()));
+        }
+        rows.iter().map(listed).collect()
+    }
+
+    /// Forgets that the job rows were found complete (the cache was written around).
+    fn recheck_jobs(&self) {
+        *self.jobs_checked.lock().expect("not poisoned") = None;
+    }
+}
+
+/// Statuses a job can be in once launched: listing all of them needs no status condition.
+const LAUNCHED: usize = JobStatus::ALL.len() - 1;
+
+/// The conditions of a job list on `state_cache c`, but the cursor.
+fn job_conditions<'a>(b: &mut QueryBuilder<'a, Postgres>, q: &'a JobQuery, format: &'a str) {
+    b.push(" WHERE c.kind = 'job' AND c.format = ")
+        .push_bind(format);
+    let statuses = q.statuses();
+    let mut words: Vec<&'static str> = statuses.iter().map(|s| s.as_str()).collect();
+    words.sort_unstable();
+    words.dedup();
+    match words.as_slice() {
+        [one] => {
+            b.push(" AND c.status = ").push_bind(*one);
+        }
+        w if w.len() >= LAUNCHED && !w.contains(&JobStatus::Draft.as_str()) => {}
+        w => {
+            b.push(" AND c.status = ANY(")
+                .push_bind(w.to_vec())
+                .push(")");
+        }
+    }
+    if let Some(o) = &q.owner {
+        b.push(" AND c.owner = ").push_bind(o.as_str());
+    }
+    if let Some(a) = &q.applicant {
+        b.push(" AND c.applicants @> ")
+            .push_bind(serde_json::json!([a]))
+            .push("::jsonb");
+    }
+    let searched = q.words();
+    if !searched.is_empty() {
+        // Letters and digits only (see JobQuery::words): no tsquery operator gets through.
+        let query: Vec<String> = searched.iter().map(|w| format!("{w}:*")).collect();
+        b.push(" AND c.search @@ to_tsquery('simple', ")
+            .push_bind(query.join(" & "))
+            .push(")");
+    }
+    if let Some(m) = q.min_reward {
+        b.push(" AND c.reward >= ")
+            .push_bind(i64::try_from(m).unwrap_or(i64::MAX));
+    }
+    if let Some(m) = q.max_reward {
+        b.push(" AND c.reward <= ")
+            .push_bind(i64::try_from(m).unwrap_or(i64::MAX));
+    }
+}
+
+/// A page of jobs (up to one more than the limit) and the count of all matches (up to
+/// [`COUNT_CAP`] + 1), in one read-only snapshot.
+async fn list_jobs(
+    conn: &mut crate::conns::Conn,
+    q: &JobQuery,
+    format: &str,
+) -> Result<(Vec<PgRow>, i64), sqlx::Error> {
+    let mut tx = sqlx::Connection::begin(&mut **conn).await?;
+    // Read-only, so SERIALIZABLE's reasons for these settings (see `PgStore::connect_with`)
+    // do not apply: a text search is a bitmap scan of its GIN index, and the best plan
+    // depends on how many jobs a search's words select (a custom plan per query).
+    tx.execute(
+        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY;
+         SET LOCAL enable_bitmapscan = on; SET LOCAL plan_cache_mode = force_custom_plan",
+    )
+    .await?;
+    let mut b = QueryBuilder::new(
+        "SELECT s.stream, s.version, s.created_at, s.created_position, c.version, c.format, \
+         c.state FROM state_cache c JOIN streams s ON s.stream = c.stream AND s.version = c.version",
+    );
+    job_conditions(&mut b, q, format);
+    let (cursor, order) = match &q.cursor {
+        Cursor::First => (None, "DESC"),
+        Cursor::Before(id) => (Some((" AND c.stream < ", id)), "DESC"),
+        Cursor::After(id) => (Some((" AND c.stream > ", id)), "ASC"),
+    };
+    if let Some((op, id)) = cursor {
+        b.push(op).push_bind(format!("job:{id}"));
+    }
+    b.push(format!(" ORDER BY c.stream {order} LIMIT "))
+        .push_bind(i64::try_from(q.limit + 1).unwrap_or(i64::MAX));
+    let rows = b.build().fetch_all(&mut *tx).await?;
+    let mut b = QueryBuilder::new("SELECT count(*) FROM (SELECT 1 FROM state_cache c");
+    job_conditions(&mut b, q, format);
+    b.push(" LIMIT ")
+        .push_bind(i64::try_from(COUNT_CAP + 1).unwrap_or(i64::MAX))
+        .push(") t");
+    let total: i64 = b.build_query_scalar().fetch_one(&mut *tx).await?;
+    tx.commit().await?;
+    Ok((rows, total))
 }
 
 /// `OpenJobs` over a kind that is not a job: only the rows to rebuild.
@@ -138,6 +295,7 @@ impl PgStore {
             .execute("TRUNCATE state_cache")
             .await
             .map_err(|e| outside("truncating the state cache", &e))?;
+        self.recheck_jobs();
         Ok(())
     }
 
@@ -161,6 +319,7 @@ impl PgStore {
         .execute(self.pool())
         .await
         .map_err(|e| outside("writing a cache row", &e))?;
+        self.recheck_jobs();
         Ok(())
     }
 }

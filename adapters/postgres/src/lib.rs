@@ -143,6 +143,9 @@ pub struct PgStore {
     commands: Arc<conns::Conns>,
     /// Other processes' commits, for long-polling feed readers.
     listener: Arc<wake::Listener>,
+    /// When the job rows of the state cache were last found complete, and in which format
+    /// (see [`cache`]'s job lists).
+    jobs_checked: Arc<std::sync::Mutex<Option<(std::time::Instant, String)>>>,
 }
 
 impl PgStore {
@@ -213,6 +216,7 @@ impl PgStore {
             listener: Arc::new(wake::Listener::new(
                 options.application_name(&opts.application_name),
             )),
+            jobs_checked: Arc::default(),
         })
     }
 

@@ -396,6 +396,24 @@ impl TallyService {
     }
 }
 
+impl TallyService {
+    /// Rebuilds the cache rows of these streams from their events and writes them back.
+    async fn repair(&self, items: Vec<Listed>) -> Result<()> {
+        let mut rebuilt = Vec::with_capacity(items.len());
+        for item in items {
+            let mut v = item
+                .cached
+                .as_ref()
+                .and_then(|c| self.decode_row(c))
+                .unwrap_or_else(|| Versioned::empty(&item.stream));
+            self.catch_up(&item.stream, &mut v).await?;
+            rebuilt.push(self.cache_row(&item.stream, &v));
+        }
+        self.put_cache(&rebuilt).await;
+        Ok(())
+    }
+}
+
 /// A storage failure at the driving port.
 /// Recorded events as readers see them: upcast to the current version of their types.
 pub(crate) fn current_versions(events: Vec<RecordedEvent>) -> Result<Vec<RecordedEvent>> {

@@ -8,6 +8,7 @@ use crate::driving::*;
 use crate::envelope::EntityRef;
 use crate::error::NotFound;
 use crate::feed::{FeedRequest, FeedStart, MAX_LIMIT, MAX_WAIT};
+use crate::jobs::{COUNT_CAP, Cursor, DEFAULT_PAGE, JobListing, JobPage, JobQuery, MAX_PAGE};
 use async_trait::async_trait;
 use std::time::Duration;
 use tally_domain::affordance::{self, Action};
@@ -57,7 +58,7 @@ impl Tally for TallyService {
 
     async fn job_owner_view(&self, ctx: &Ctx, job: &str) -> Result<JobOwnerView> {
         let id = JobId::parse(job)?;
-        let (v, summary) = self.read_job(&id, &ctx.actor).await?;
+        let (v, summary) = self.read_job(&id).await?;
         let j = v.state.as_job().cloned().unwrap_or_default();
         j.open_to(&id, &ctx.actor)?;
         let actions = self
@@ -78,7 +79,7 @@ impl Tally for TallyService {
 
     async fn job_participant_view(&self, ctx: &Ctx, job: &str) -> Result<JobParticipantView> {
         let id = JobId::parse(job)?;
-        let (v, summary) = self.read_job(&id, &ctx.actor).await?;
+        let (v, summary) = self.read_job(&id).await?;
         let j = v.state.as_job().cloned().unwrap_or_default();
         // Only a member has an application; an admin named like a member sees none.
         let mine = match &ctx.actor {
@@ -95,21 +96,62 @@ impl Tally for TallyService {
         })
     }
 
-    async fn job_board(&self, _ctx: &Ctx, limit: usize) -> Result<Vec<JobSummary>> {
-        let mut open: Vec<(JobSummary, u64)> = self
-            .list(EntityKind::Job, CacheFilter::OpenJobs)
-            .await?
-            .into_iter()
-            .filter_map(|(item, v)| {
-                let j = v.state.as_job()?;
-                (j.status == JobStatus::Open)
-                    .then(|| summary(j, v.version, item.created_at))
-                    .flatten()
-                    .map(|s| (s, item.created_position))
-            })
-            .collect();
-        open.sort_by_key(|(s, position)| std::cmp::Reverse((s.launched_at, *position)));
-        Ok(open.into_iter().take(limit).map(|(s, _)| s).collect())
+    async fn jobs(&self, ctx: &Ctx, q: JobQuery) -> Result<JobPage> {
+        let q = checked_query(ctx, q)?;
+        let mut found = self.cache.jobs(&q, self.format(EntityKind::Job)).await;
+        // Rows to rebuild first (a cleared cache, a new state format): rebuilt from their
+        // events, written back, and the page asked again, once.
+        if let Ok(c) = &found
+            && !c.repair.is_empty()
+        {
+            self.repair(c.repair.clone()).await?;
+            found = self.cache.jobs(&q, self.format(EntityKind::Job)).await;
+        }
+        let found = found.map_err(store_error)?;
+        let ascending = matches!(q.cursor, Cursor::After(_));
+        let more = found.rows.len() > q.limit;
+        let mut jobs = Vec::with_capacity(q.limit);
+        for item in found.rows.into_iter().take(q.limit) {
+            let mut v = item
+                .cached
+                .as_ref()
+                .and_then(|c| self.decode_row(c))
+                .unwrap_or_else(|| Versioned::empty(&item.stream));
+            if v.version < item.version {
+                self.catch_up(&item.stream, &mut v).await?;
+            }
+            let Some(j) = v.state.as_job() else { continue };
+            let Some(job) = summary(j, v.version, item.created_at) else {
+                continue;
+            };
+            jobs.push(JobListing {
+                applications: u32::try_from(j.applications.len()).unwrap_or(u32::MAX),
+                my_application: match &ctx.actor {
+                    Actor::Member(h) => j.applications.get(h).map(|a| a.status),
+                    _ => None,
+                },
+                job,
+            });
+        }
+        if ascending {
+            jobs.reverse();
+        }
+        let (first, last) = (
+            jobs.first().map(|j| j.job.id.clone()),
+            jobs.last().map(|j| j.job.id.clone()),
+        );
+        let (older, newer) = match q.cursor {
+            Cursor::First => (last.filter(|_| more), None),
+            Cursor::Before(_) => (last.filter(|_| more), first),
+            Cursor::After(_) => (last, first.filter(|_| more)),
+        };
+        Ok(JobPage {
+            total: found.total.min(COUNT_CAP),
+            total_exact: found.total <= COUNT_CAP,
+            jobs,
+            older,
+            newer,
+        })
     }
 
     async fn members(&self, ctx: &Ctx) -> Result<Vec<MemberSummary>> {
@@ -237,6 +279,55 @@ impl Tally for TallyService {
     }
 }
 
+/// A job query as asked, checked: the handles and ids parse, the limit is in range, and the
+/// viewer may see what it lists. Anyone sees the open jobs (the board); a member also sees
+/// their own jobs in every state and the jobs they applied to; admins see everything.
+fn checked_query(ctx: &Ctx, mut q: JobQuery) -> Result<JobQuery> {
+    q.limit = match q.limit {
+        0 => DEFAULT_PAGE,
+        n => n.min(MAX_PAGE),
+    };
+    for h in [&q.owner, &q.applicant].into_iter().flatten() {
+        Handle::parse(h)?;
+    }
+    if let Cursor::Before(id) | Cursor::After(id) = &q.cursor {
+        JobId::parse(id)?;
+    }
+    if let (Some(min), Some(max)) = (q.min_reward, q.max_reward)
+        && min > max
+    {
+        return Err(Error::invalid(
+            "min_reward",
+            "invalid_range",
+            "the least reward is more than the greatest",
+        ));
+    }
+    if ctx.actor.is_privileged() {
+        return Ok(q);
+    }
+    let me = match &ctx.actor {
+        Actor::Member(h) => Some(h.as_str()),
+        _ => None,
+    };
+    let mine = |h: &Option<String>| h.as_deref().is_some_and(|h| Some(h) == me);
+    if q.applicant.is_some() && !mine(&q.applicant) {
+        return Err(match me {
+            None => Rejection::SignInFirst,
+            Some(_) => Rejection::AdminOnly,
+        }
+        .into());
+    }
+    let beyond_board = q.statuses().iter().any(|s| *s != JobStatus::Open);
+    if beyond_board && !mine(&q.owner) && !mine(&q.applicant) {
+        return Err(match me {
+            None => Rejection::SignInFirst,
+            Some(_) => Rejection::AdminOnly,
+        }
+        .into());
+    }
+    Ok(q)
+}
+
 /// Refuses unless the actor is an admin (or a system process).
 fn require_admin(a: &Actor) -> Result<()> {
     match a {
@@ -297,12 +388,9 @@ fn application_view(who: &Handle, a: &tally_domain::Application) -> ApplicationV
 }
 
 impl TallyService {
-    /// A job's current state and public summary, from its (short) full stream; for anyone
-    /// signed in.
-    async fn read_job(&self, id: &JobId, viewer: &Actor) -> Result<(Versioned, JobSummary)> {
-        if *viewer == Actor::Anonymous {
-            return Err(Rejection::SignInFirst.into());
-        }
+    /// A job's current state and public summary, from its (short) full stream; for anyone,
+    /// visitors too (the public details; who may see more is checked by the caller).
+    async fn read_job(&self, id: &JobId) -> Result<(Versioned, JobSummary)> {
         let stream = StreamId::job(id);
         let events = self.full_history(&stream).await?;
         let v = fold(&stream, &events)?;

@@ -5,7 +5,8 @@ use super::layout::credits;
 use super::page::{Page, seg};
 use axum::response::Response;
 use maud::{Markup, html};
-use tally_ports::{Actor, Error};
+use tally_ports::jobs::JobQuery;
+use tally_ports::{Actor, Error, JobStatus};
 
 /// The dashboard (served at `/` to browsers).
 pub(crate) async fn show(p: Page) -> Response {
@@ -20,32 +21,14 @@ pub(crate) async fn show(p: Page) -> Response {
                 h2 { "Newest open jobs" }
                 ul.jobs {
                     @for j in &jobs {
-                        li { (status(j.status)) " " strong { (j.title) } " · " (credits(j.reward)) " · by @" (j.owner) }
+                        li { (status(j.status)) " " a href=(format!("/jobs/{}", seg(&j.id))) { strong { (j.title) } } " · " (credits(j.reward)) " · by @" (j.owner) }
                     }
                     @if jobs.is_empty() { li.muted { "No open jobs right now." } }
                 }
                 p { a href="/jobs" { "The whole job board" } }
             }
         }),
-        Actor::Member(h) => t.wallet(&ctx, h.as_str()).await.map(|w| {
-            let me = seg(&w.handle);
-            html! {
-                h1 { "Hello, " (w.display_name) }
-                (super::wallet::figures(&w))
-                p.actions {
-                    a.button href="/jobs/new" { "Launch a job" } " "
-                    a href="/jobs" { "Find a job" } " · "
-                    a href=(format!("/members/{me}/wallet")) { "My wallet" } " · "
-                    a href=(format!("/members/{me}/history")) { "My history" }
-                }
-                @if !w.escrow.is_empty() {
-                    h2 { "Your jobs holding credits" }
-                    ul { @for l in &w.escrow {
-                        li { a href=(format!("/jobs/{}", seg(&l.job))) { code { (l.job) } } " holds " (credits(l.amount)) }
-                    } }
-                }
-            }
-        }),
+        Actor::Member(h) => member(&p, h.as_str()).await,
         Actor::Admin(_) | Actor::System(_) => t.members(&ctx).await.map(|list| {
             let (balance, escrow) = list.iter().fold((0, 0), |(b, e), m| (b + m.balance, e + m.escrowed));
             html! {
@@ -61,6 +44,7 @@ pub(crate) async fn show(p: Page) -> Response {
                     li { a href="/admin/grants/new" { "Grant credits" } }
                     li { a href="/admin/accounts/new" { "Give someone an account" } }
                     li { a href="/admin/feed" { "History feed" } }
+                    li { a href="/admin/jobs" { "All jobs" } }
                     li { a href="/jobs" { "Job board" } }
                 }
             }
@@ -70,4 +54,69 @@ pub(crate) async fn show(p: Page) -> Response {
         Ok(b) => p.ok("Home", b),
         Err(e) => p.error_page(e, "Home", None),
     }
+}
+
+/// A member's dashboard: their wallet's figures, the jobs they launched and the jobs they
+/// applied to (the newest few of each), and what holds their credits, by job title.
+async fn member(p: &Page, me: &str) -> Result<Markup, Error> {
+    let (ctx, t) = (p.ctx(), &p.state.tally);
+    let w = t.wallet(&ctx, me).await?;
+    let statuses = JobStatus::ALL
+        .into_iter()
+        .filter(|s| *s != JobStatus::Draft)
+        .collect::<Vec<_>>();
+    let few = |owner: Option<String>, applicant: Option<String>| JobQuery {
+        statuses: statuses.clone(),
+        owner,
+        applicant,
+        limit: 5,
+        ..JobQuery::default()
+    };
+    let launched = t.jobs(&ctx, few(Some(me.to_owned()), None)).await?;
+    let applied = t.jobs(&ctx, few(None, Some(me.to_owned()))).await?;
+    // The titles of the jobs that hold credits (open or in progress: at most a page's worth
+    // is shown by title; any beyond show their id).
+    let holding = if w.escrow.is_empty() {
+        Vec::new()
+    } else {
+        let q = JobQuery {
+            statuses: vec![JobStatus::Open, JobStatus::InProgress],
+            owner: Some(me.to_owned()),
+            limit: tally_ports::jobs::MAX_PAGE,
+            ..JobQuery::default()
+        };
+        t.jobs(&ctx, q).await?.jobs
+    };
+    let title = |id: &str| {
+        holding
+            .iter()
+            .find(|l| l.job.id == id)
+            .map(|l| l.job.title.clone())
+    };
+    let mine = seg(&w.handle);
+    Ok(html! {
+        h1 { "Hello, " (w.display_name) }
+        (super::wallet::figures(&w))
+        p.actions {
+            a.button href="/jobs/new" { "Launch a job" } " "
+            a href="/jobs" { "Find a job" } " · "
+            a href=(format!("/members/{mine}/wallet")) { "My wallet" } " · "
+            a href=(format!("/members/{mine}/history")) { "My history" }
+        }
+        @if !w.escrow.is_empty() {
+            h2 { "Your jobs holding credits" }
+            ul #escrow-jobs { @for l in &w.escrow {
+                li data-job-id=(l.job) {
+                    a href=(format!("/jobs/{}", seg(&l.job))) {
+                        @match title(&l.job) { Some(t) => (t), None => code { (l.job) } }
+                    }
+                    " holds " (credits(l.amount))
+                }
+            } }
+        }
+        div.columns {
+            (super::jobs::short_list("/my/jobs", "Jobs you launched", &launched, "You have not launched a job yet."))
+            (super::jobs::short_list("/my/applications", "Jobs you applied to", &applied, "You have not applied to a job yet."))
+        }
+    })
 }

@@ -57,11 +57,14 @@ fn nav(c: &Chrome<'_>) -> Markup {
                     @match c.actor {
                         Actor::Member(h) => {
                             li { a href=(format!("/members/{h}/wallet")) { "My wallet" } }
+                            li { a href="/my/jobs" { "My jobs" } }
+                            li { a href="/my/applications" { "My applications" } }
                             li { a href="/jobs/new" { "Launch a job" } }
                             li { a href=(format!("/members/{h}/history")) { "My history" } }
                         }
                         Actor::Admin(_) | Actor::System(_) => {
                             li { a href="/admin/members" { "Members" } }
+                            li { a href="/admin/jobs" { "Jobs" } }
                             li { a href="/admin/members/new" { "Register a member" } }
                             li { a href="/admin/grants/new" { "Grant credits" } }
                             li { a href="/admin/feed" { "History feed" } }

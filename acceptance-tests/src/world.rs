@@ -39,6 +39,10 @@ pub struct TallyWorld {
     pub(crate) wallet_view: Option<WalletView>,
     /// The last job board looked at.
     pub(crate) board: Option<Vec<JobSummary>>,
+    /// The last page of a list of jobs looked at, who looked and what they asked.
+    pub(crate) job_page: Option<tally_ports::jobs::JobPage>,
+    /// The list of jobs last asked for, by whom (to turn its pages).
+    pub(crate) job_query: Option<(tally_ports::Ctx, tally_ports::jobs::JobQuery)>,
     /// The last history read.
     pub(crate) history: Option<Vec<HistoryEntry>>,
     /// The last past state looked at.

@@ -28,6 +28,10 @@ pub struct BenchArgs {
     /// Another (e.g. empty) database: commands are timed on both, in alternating rounds.
     #[arg(long)]
     pub against: Option<String>,
+    /// Time the job board's pages instead (first page, a later page, searches), here and,
+    /// with --against, on the other database in alternating rounds.
+    #[arg(long)]
+    pub board: bool,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -44,6 +48,9 @@ fn ms(d: Duration) -> String {
 
 /// Runs the benchmark.
 pub async fn run(storage: StorageArgs, args: BenchArgs) -> Result<()> {
+    if args.board {
+        return board(storage, args).await;
+    }
     let opened = storage.open().await?;
     let store = opened.tally.store().clone();
     let head = store.head().await?.unwrap_or(0);
@@ -252,5 +259,136 @@ pub async fn run(storage: StorageArgs, args: BenchArgs) -> Result<()> {
         woken.len()
     );
     server.shutdown().await?;
+    Ok(())
+}
+
+/// The job board's pages as a visitor asks for them (HTML, through the web service in
+/// process): the first page, a page 5,000 jobs deep (or as deep as there are jobs), a search
+/// for a rare word (one job in 1,000 has it, with `tally seed --open-jobs`) and one for a
+/// common word (one in 40); here and on the --against database in alternating rounds.
+async fn board(storage: StorageArgs, args: BenchArgs) -> Result<()> {
+    let mut urls = vec![("this database".to_owned(), storage.clone())];
+    if let Some(url) = &args.against {
+        urls.push((
+            "the --against database".to_owned(),
+            StorageArgs {
+                database_url: Some(url.clone()),
+                ..storage.clone()
+            },
+        ));
+    }
+    let client = reqwest::Client::new();
+    let mut sites = Vec::new();
+    for (name, s) in urls {
+        let opened = s.open().await?;
+        let state = AppState::new(opened.tally.clone(), opened.accounts.clone());
+        let server = tally_http::testing::spawn(state).await?;
+        let base = server.url();
+        // How many open jobs, and the cursor of a page 5,000 jobs deep.
+        let first: Value = client
+            .get(format!("{base}/api/v1/jobs?limit=500"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let mut cursor = None;
+        let mut next = first["_links"]["next"]["href"].as_str().map(str::to_owned);
+        for _ in 0..10 {
+            let Some(href) = next else { break };
+            let page: Value = client
+                .get(format!("{base}{href}"))
+                .send()
+                .await?
+                .json()
+                .await?;
+            cursor = page["items"]
+                .as_array()
+                .and_then(|i| i.last())
+                .and_then(|j| j["id"].as_str())
+                .map(str::to_owned);
+            next = page["_links"]["next"]["href"].as_str().map(str::to_owned);
+        }
+        println!(
+            "{name}: {}{} open jobs",
+            first["total"],
+            if first["total_exact"] == Value::Bool(true) {
+                ""
+            } else {
+                "+"
+            }
+        );
+        sites.push((name, server, cursor));
+    }
+    let cases = |cursor: &Option<String>| {
+        vec![
+            ("first page", "/jobs".to_owned()),
+            (
+                "a page 5,000 jobs deep",
+                cursor
+                    .as_ref()
+                    .map_or("/jobs".to_owned(), |c| format!("/jobs?before={c}")),
+            ),
+            ("search for a rare word", "/jobs?q=rare".to_owned()),
+            ("search for a common word", "/jobs?q=logo".to_owned()),
+            (
+                "reward from 90 to 100",
+                "/jobs?min_reward=90&max_reward=100".to_owned(),
+            ),
+        ]
+    };
+    let n_cases = cases(&None).len();
+    let mut times = vec![vec![Vec::new(); n_cases]; sites.len()];
+    let get = |url: String| {
+        let req = client.get(url).header("accept", "text/html");
+        async move {
+            let res = req.send().await.context("asking for a page")?;
+            if !res.status().is_success() {
+                bail!("the page answered {}", res.status());
+            }
+            res.bytes().await.context("reading the page")?;
+            Ok(())
+        }
+    };
+    // Warm up (connections, plans, the cache's pages in memory), then rounds in turn.
+    for (_, server, cursor) in &sites {
+        for (_, path) in cases(cursor) {
+            for _ in 0..10 {
+                get(format!("{}{path}", server.url())).await?;
+            }
+        }
+    }
+    for _ in 0..10 {
+        for (i, (_, server, cursor)) in sites.iter().enumerate() {
+            for (c, (_, path)) in cases(cursor).into_iter().enumerate() {
+                for _ in 0..args.samples.div_ceil(10) {
+                    let s = Instant::now();
+                    get(format!("{}{path}", server.url())).await?;
+                    times[i][c].push(s.elapsed());
+                }
+            }
+        }
+    }
+    for (c, (case, _)) in cases(&None).into_iter().enumerate() {
+        let mut p50 = Vec::new();
+        for (i, (name, _, _)) in sites.iter().enumerate() {
+            let t = &mut times[i][c];
+            t.sort();
+            p50.push(percentile(t, 0.5));
+            println!(
+                "job board, {case}, on {name}: p50 {}, p99 {}",
+                ms(percentile(t, 0.5)),
+                ms(percentile(t, 0.99))
+            );
+        }
+        if let [here, there] = p50[..] {
+            println!(
+                "job board, {case}: this / --against: {:.2}x",
+                here.as_secs_f64() / there.as_secs_f64()
+            );
+        }
+    }
+    for (_, server, _) in sites {
+        server.shutdown().await?;
+    }
     Ok(())
 }

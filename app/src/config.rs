@@ -28,8 +28,11 @@ pub enum Command {
     /// summary; with `--scale N`, a synthetic history of about N events instead.
     Seed {
         /// About how many events to record, in batches (for demos and benchmarks).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "open_jobs")]
         scale: Option<u64>,
+        /// This many open jobs instead (for the job board's benchmark).
+        #[arg(long)]
+        open_jobs: Option<u64>,
     },
     /// Apply the database migrations (PostgreSQL storage) and exit.
     Migrate,

@@ -25,11 +25,20 @@ async fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match cli.command {
-        Command::Seed { scale: Some(n) } => {
+        Command::Seed {
+            scale: Some(n),
+            open_jobs: None,
+        } => {
             let storage = cli.storage.open().await?;
             scale::seed(storage.tally.store().clone(), n).await?;
         }
-        Command::Seed { scale: None } => {
+        Command::Seed {
+            open_jobs: Some(n), ..
+        } => {
+            let storage = cli.storage.open().await?;
+            scale::seed_open_jobs(storage.tally.store().clone(), n).await?;
+        }
+        Command::Seed { scale: None, .. } => {
             let storage = cli.storage.open().await?;
             let summary = demo::seed(
                 storage.tally.as_ref(),

@@ -303,3 +303,136 @@ pub async fn seed(store: Arc<dyn EventStore>, scale: u64) -> Result<u64> {
     );
     Ok(s.written)
 }
+
+/// Words job titles are made of: a rare word (one job in 1,000 has it) and a common one (one
+/// in 25), for the job board's search benchmark.
+const ADJECTIVES: [&str; 25] = [
+    "quick", "careful", "small", "large", "urgent", "simple", "modern", "classic", "bold", "quiet",
+    "bright", "clean", "friendly", "formal", "playful", "local", "remote", "weekly", "annual",
+    "custom", "minimal", "vivid", "gentle", "sharp", "warm",
+];
+const NOUNS: [&str; 40] = [
+    "logo",
+    "website",
+    "poster",
+    "flyer",
+    "brochure",
+    "banner",
+    "menu",
+    "video",
+    "podcast",
+    "translation",
+    "review",
+    "survey",
+    "report",
+    "dataset",
+    "model",
+    "garden",
+    "kitchen",
+    "bicycle",
+    "lesson",
+    "tutoring",
+    "recipe",
+    "portrait",
+    "mural",
+    "song",
+    "jingle",
+    "script",
+    "article",
+    "newsletter",
+    "catalogue",
+    "label",
+    "package",
+    "invitation",
+    "map",
+    "chart",
+    "animation",
+    "icon",
+    "font",
+    "photo",
+    "sketch",
+    "costume",
+];
+
+/// `tally seed --open-jobs N`: N open jobs (launched and escrowed, no application), by about
+/// one owner per 50 jobs, titled from word lists; returns how many events it recorded. The
+/// state cache is not written: `tally rebuild --cache` fills it.
+pub async fn seed_open_jobs(store: Arc<dyn EventStore>, jobs: u64) -> Result<u64> {
+    let bar = if std::io::stderr().is_terminal() {
+        let b = ProgressBar::new(jobs);
+        b.set_style(
+            ProgressStyle::with_template(
+                "{spinner} {elapsed_precise} [{wide_bar}] {pos}/{len} jobs, {per_sec}",
+            )
+            .context("the progress template")?,
+        );
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut s = Seeder {
+        store,
+        versions: HashMap::new(),
+        pending: Vec::new(),
+        time: Utc::now() - Duration::days(30),
+        written: 0,
+        bar: ProgressBar::hidden(),
+        rng: fastrand::Rng::with_seed(20261204),
+    };
+    let started = Instant::now();
+    let owners = (jobs / 50).max(2);
+    let tag = Uuid::now_v7().simple().to_string();
+    let handle = |i: u64| format!("o{}-{i}", &tag[tag.len() - 6..]);
+    for i in 0..owners {
+        s.member(&handle(i), 1_000_000_000, "purchase", 1).await?;
+    }
+    for n in 0..jobs {
+        let owner = handle(n % owners);
+        let id = Uuid::now_v7().to_string();
+        let (j, o) = (Seeder::stream("job", &id), Seeder::stream("member", &owner));
+        let by = Actor::member(&owner);
+        let reward = 1 + s.rng.u64(0..100);
+        // One job in 1,000 is "rare"; the rest say what they are.
+        let title = if n % 1000 == 7 {
+            format!("Rare {} needed", NOUNS[s.rng.usize(0..NOUNS.len())])
+        } else {
+            format!(
+                "{} {}",
+                ADJECTIVES[s.rng.usize(0..ADJECTIVES.len())],
+                NOUNS[s.rng.usize(0..NOUNS.len())]
+            )
+        };
+        let description = format!(
+            "A {} {} for our {}: details on request.",
+            ADJECTIVES[s.rng.usize(0..ADJECTIVES.len())],
+            NOUNS[s.rng.usize(0..NOUNS.len())],
+            NOUNS[s.rng.usize(0..NOUNS.len())]
+        );
+        s.push(
+            j,
+            &by,
+            "JobLaunched",
+            json!({"job": id, "owner": owner, "title": title,
+            "description": description, "reward": reward}),
+            1,
+        )
+        .await?;
+        s.push(
+            o,
+            &by,
+            "CreditsEscrowed",
+            json!({"job": id, "amount": reward}),
+            0,
+        )
+        .await?;
+        bar.set_position(n + 1);
+    }
+    s.flush().await?;
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "seeded {jobs} open jobs ({} events, {owners} owners) in {secs:.1} s",
+        s.written
+    );
+    Ok(s.written)
+}

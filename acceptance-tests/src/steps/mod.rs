@@ -12,6 +12,7 @@ mod grants;
 mod history;
 mod idempotency;
 mod launching;
+mod lists;
 mod old_history;
 mod outcomes;
 mod params;

@@ -4,7 +4,7 @@
 # the state cache), and `tally bench --board` timing the board's first page, a page 5,000 jobs
 # deep, two searches and a reward filter on both in alternating rounds.
 #
-#   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres scripts/bench-board.sh [N]
+#   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres [KEEP=1] scripts/bench-board.sh [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-100000}"
@@ -24,4 +24,7 @@ for jobs in "$n" 1000; do
 done
 DATABASE_URL="${base%/*}/tally_bench_board_$n" $tally --storage postgres bench --board \
   --against "${base%/*}/tally_bench_board_1000"
-psql -q "$admin_url" -c "DROP DATABASE tally_bench_board_$n" -c "DROP DATABASE tally_bench_board_1000"
+# KEEP=1 keeps both databases (to look at plans, say).
+if [ "${KEEP:-0}" != 1 ]; then
+  psql -q "$admin_url" -c "DROP DATABASE tally_bench_board_$n" -c "DROP DATABASE tally_bench_board_1000"
+fi

@@ -41,6 +41,14 @@ pub struct TallyWorld {
     pub(crate) board: Option<Vec<JobSummary>>,
     /// The last page of a list of jobs looked at, who looked and what they asked.
     pub(crate) job_page: Option<tally_ports::jobs::JobPage>,
+    /// The last statement looked at, and who asked what (to turn its pages).
+    pub(crate) statement: Option<tally_ports::statement::Statement>,
+    /// The statement last asked for.
+    pub(crate) statement_query: Option<(
+        tally_ports::Ctx,
+        String,
+        tally_ports::statement::StatementQuery,
+    )>,
     /// The list of jobs last asked for, by whom (to turn its pages).
     pub(crate) job_query: Option<(tally_ports::Ctx, tally_ports::jobs::JobQuery)>,
     /// The last history read.

@@ -342,8 +342,11 @@ pub struct CachedJobs {
     /// [`crate::jobs::Cursor::After`]): up to one more than the page's limit, so that the
     /// caller knows whether there are more.
     pub rows: Vec<Listed>,
-    /// How many jobs match, counted up to [`crate::jobs::COUNT_CAP`] + 1.
+    /// How many jobs match: exact when `total_exact`, which it must be up to
+    /// [`crate::jobs::COUNT_CAP`]; beyond, an estimate (at least the cap + 1).
     pub total: u64,
+    /// Whether `total` is exact.
+    pub total_exact: bool,
     /// Jobs whose row is missing, stale or of another format: the caller rebuilds them and
     /// asks again. (An adapter whose rows are written with the events may check for these
     /// only from time to time; it says how often.)

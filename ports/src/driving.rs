@@ -375,6 +375,19 @@ pub trait Tally: Send + Sync {
     /// `invalid_handle`; `unauthorized`, `not_your_wallet`; `unknown_member`.
     async fn wallet(&self, ctx: &Ctx, handle: &str) -> Result<WalletView>;
 
+    /// A wallet's statement (the member or an admin): its movements of credits, newest first,
+    /// filtered by kind and time, a page at a time, each with its signed effect, the balance
+    /// after it, the job's title and the other side; and the balance over time.
+    ///
+    /// # Errors
+    /// `invalid_handle`; `unauthorized`, `not_your_wallet`; `unknown_member`.
+    async fn statement(
+        &self,
+        ctx: &Ctx,
+        handle: &str,
+        q: crate::statement::StatementQuery,
+    ) -> Result<crate::statement::Statement>;
+
     /// A job with every application (its owner or an admin).
     ///
     /// # Errors

@@ -18,9 +18,11 @@ pub const MAX_PAGE: usize = 500;
 /// A page's size when none is asked for.
 pub const DEFAULT_PAGE: usize = 20;
 
-/// Matches are counted up to this many; beyond it a page says "more than" (an exact count of a
-/// huge result would cost a pass over all of it on every page).
-pub const COUNT_CAP: u64 = 1000;
+/// Matches are counted exactly up to this many; beyond, a list gives the storage's estimate
+/// ("about 100,000 jobs"). Counting finds this many matches first, so a filter that keeps one
+/// job in ten reads ten times as many rows: an exact count of a huge result would cost a pass
+/// over all of it on every page.
+pub const COUNT_CAP: u64 = 200;
 
 /// Most words in a text search; a word's longest prefix that is matched.
 pub const MAX_WORDS: usize = 8;
@@ -219,9 +221,9 @@ pub struct JobListing {
 pub struct JobPage {
     /// The jobs, newest first.
     pub jobs: Vec<JobListing>,
-    /// How many jobs match in all, counted up to [`COUNT_CAP`].
+    /// How many jobs match in all: exact up to [`COUNT_CAP`], else an estimate.
     pub total: u64,
-    /// Whether `total` is exact (false: at least that many).
+    /// Whether `total` is exact (false: an estimate, more than [`COUNT_CAP`]).
     pub total_exact: bool,
     /// The cursor of the next (older) page, if there are older jobs.
     pub older: Option<String>,

@@ -30,6 +30,7 @@ mod locks;
 pub mod reports;
 pub mod schema;
 pub mod service;
+pub mod statement;
 
 pub use ctx::{Actor, Ctx};
 pub use driving::*;

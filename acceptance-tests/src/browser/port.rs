@@ -16,6 +16,7 @@ use tally_ports::identity::{
     TokenView,
 };
 use tally_ports::jobs::{JobListing, JobPage, JobQuery};
+use tally_ports::statement::{BalancePoint, Statement, StatementLine, StatementQuery};
 use tally_ports::{
     Actor, AsOf, Ctx, EntityKind, EntityRef, Error, FeedPage, HistoryEntry, Input, JobOwnerView,
     JobParticipantView, MemberSummary, Receipt, Result, Snapshot, State, StreamId, Tally,
@@ -147,6 +148,81 @@ impl Tally for BrowserTally {
             version: parse(w, "version")?,
             history: read::events(s.list(1))?,
             actions: read::actions(s.list(2))?,
+        })
+    }
+
+    async fn statement(&self, ctx: &Ctx, handle: &str, q: StatementQuery) -> Result<Statement> {
+        // The wallet page, as its filter form and "older" link address it.
+        let mut pairs: Vec<(&str, String)> = Vec::new();
+        if let [k] = q.kinds[..] {
+            pairs.push(("kind", k.as_str().to_owned()));
+        } else if !q.kinds.is_empty() {
+            let kinds: Vec<&str> = q.kinds.iter().map(|k| k.as_str()).collect();
+            pairs.push(("kind", kinds.join(",")));
+        }
+        let rfc =
+            |t: &chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+        if let Some(f) = &q.from {
+            pairs.push(("from", rfc(f)));
+        }
+        if let Some(u) = &q.until {
+            pairs.push(("until", rfc(u)));
+        }
+        if let Some(b) = q.before {
+            pairs.push(("before", b.to_string()));
+        }
+        if q.limit != 0 {
+            pairs.push(("limit", q.limit.to_string()));
+        }
+        let query: Vec<String> = pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={}", enc(v)))
+            .collect();
+        let page = format!("/members/{}/wallet?{}", enc(handle), query.join("&"));
+        let lists = ["#statement tr.line", "#balance-points tr.point"];
+        let s = self
+            .view(&ctx.actor, &page, "#statement-section", &lists)
+            .await?;
+        let w = s.main("statement")?;
+        let opt = |h: &read::Hooks, k: &str| h.get(k).cloned();
+        let lines = s
+            .list(0)
+            .iter()
+            .map(|h| {
+                Ok(StatementLine {
+                    version: parse(h, "version")?,
+                    time: time(h, "time")?,
+                    kind: read::word_of(text(h, "kind")?)?,
+                    amount: parse(h, "amount")?,
+                    change: parse(h, "change")?,
+                    escrow_change: parse(h, "escrowChange")?,
+                    balance: parse(h, "balance")?,
+                    job: opt(h, "job"),
+                    job_title: opt(h, "jobTitle"),
+                    counterpart: opt(h, "counterpart"),
+                    reason: opt(h, "reason"),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let chart = s
+            .list(1)
+            .iter()
+            .map(|h| {
+                Ok(BalancePoint {
+                    time: time(h, "time")?,
+                    balance: parse(h, "balance")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Statement {
+            handle: text(w, "handle")?.to_owned(),
+            display_name: text(w, "displayName")?.to_owned(),
+            balance: parse(w, "balance")?,
+            escrowed: parse(w, "escrowed")?,
+            lines,
+            total: parse(w, "total")?,
+            older: w.get("older").map(|_| parse(w, "older")).transpose()?,
+            chart,
         })
     }
 

@@ -19,5 +19,6 @@ mod params;
 mod privacy;
 mod registration;
 mod reports;
+mod statement;
 mod time_travel;
 mod withdrawing;

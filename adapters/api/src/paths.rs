@@ -110,6 +110,14 @@ pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
     out
 }
 
+/// A member's wallet's statement.
+pub const STATEMENT: &str = "/api/v1/members/{handle}/statement";
+
+/// A member's wallet's statement.
+pub fn statement(handle: &str) -> String {
+    fill(STATEMENT, &[("handle", handle)])
+}
+
 /// A member's wallet.
 pub fn wallet(handle: &str) -> String {
     fill(WALLET, &[("handle", handle)])

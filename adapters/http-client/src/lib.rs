@@ -30,6 +30,7 @@ use tally_api::paths;
 use tally_api::problem::Problem;
 use tally_ports::feed::{FeedRequest, FeedStart};
 use tally_ports::jobs::{JobListing, JobPage, JobQuery};
+use tally_ports::statement::{Statement, StatementQuery};
 use tally_ports::{
     AsOf, Ctx, EntityRef, Error, FeedPage, HistoryEntry, Input, JobOwnerView, JobParticipantView,
     MemberSummary, Receipt, RecordedEvent, Result, Snapshot, Tally, WalletView,
@@ -241,6 +242,33 @@ impl Tally for HttpTally {
 
     async fn wallet(&self, ctx: &Ctx, handle: &str) -> Result<WalletView> {
         self.get(ctx, self.url(&paths::wallet(handle))).await
+    }
+
+    async fn statement(&self, ctx: &Ctx, handle: &str, q: StatementQuery) -> Result<Statement> {
+        let mut url = self.url(&paths::statement(handle));
+        {
+            let mut pairs = url.query_pairs_mut();
+            if !q.kinds.is_empty() {
+                let kinds: Vec<&str> = q.kinds.iter().map(|k| k.as_str()).collect();
+                pairs.append_pair("kind", &kinds.join(","));
+            }
+            let time = |t: &chrono::DateTime<chrono::Utc>| {
+                t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+            };
+            if let Some(f) = &q.from {
+                pairs.append_pair("from", &time(f));
+            }
+            if let Some(u) = &q.until {
+                pairs.append_pair("until", &time(u));
+            }
+            if let Some(b) = q.before {
+                pairs.append_pair("before", &b.to_string());
+            }
+            if q.limit != 0 {
+                pairs.append_pair("limit", &q.limit.to_string());
+            }
+        }
+        self.get(ctx, url).await
     }
 
     async fn job_owner_view(&self, ctx: &Ctx, job: &str) -> Result<JobOwnerView> {

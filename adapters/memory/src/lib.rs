@@ -20,7 +20,7 @@ use tally_ports::driven::{
     ReportStore, StateCache, StoreError, WriteTx,
 };
 use tally_ports::feed::FeedFilter;
-use tally_ports::jobs::{COUNT_CAP, Cursor, JobQuery};
+use tally_ports::jobs::{Cursor, JobQuery};
 use tally_ports::reports::Reports;
 use tally_ports::{EntityKind, RecordedEvent, StreamId, TallyService};
 use uuid::Uuid;
@@ -430,7 +430,8 @@ impl StateCache for MemoryStore {
             found.rows.reverse();
         }
         found.rows.truncate(q.limit + 1);
-        found.total = found.total.min(COUNT_CAP + 1);
+        // In memory the count is exact whatever its size.
+        found.total_exact = true;
         Ok(found)
     }
 }

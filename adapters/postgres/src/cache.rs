@@ -125,7 +125,7 @@ impl StateCache for PgStore {
 
     async fn jobs(&self, q: &JobQuery, format: &str) -> Result<CachedJobs, StoreError> {
         let repair = self.jobs_to_repair(format).await?;
-        let (rows, total) = self
+        let (rows, total, total_exact) = self
             .reads
             .read("listing jobs", |mut conn| async move {
                 let r = list_jobs(&mut conn, q, format).await;
@@ -134,7 +134,8 @@ impl StateCache for PgStore {
             .await?;
         Ok(CachedJobs {
             rows: rows.iter().map(listed).collect::<Result<_, _>>()?,
-            total: unsigned(total)?,
+            total,
+            total_exact,
             repair,
         })
     }
@@ -187,11 +188,29 @@ impl PgStore {
     }
 }
 
+/// A query's words as PostgreSQL's full-text query: each a prefix, all of them.
+trait TsQuery {
+    fn tsquery(&self) -> String;
+}
+
+impl TsQuery for JobQuery {
+    fn tsquery(&self) -> String {
+        // Letters and digits only (see JobQuery::words): no tsquery operator gets through.
+        let words: Vec<String> = self.words().iter().map(|w| format!("{w}:*")).collect();
+        words.join(" & ")
+    }
+}
+
 /// Statuses a job can be in once launched: listing all of them needs no status condition.
 const LAUNCHED: usize = JobStatus::ALL.len() - 1;
 
 /// The conditions of a job list on `state_cache c`, but the cursor.
-fn job_conditions<'a>(b: &mut QueryBuilder<'a, Postgres>, q: &'a JobQuery, format: &'a str) {
+fn job_conditions<'a>(
+    b: &mut QueryBuilder<'a, Postgres>,
+    q: &'a JobQuery,
+    format: &'a str,
+    with_words: bool,
+) {
     b.push(" WHERE c.kind = 'job' AND c.format = ")
         .push_bind(format);
     let statuses = q.statuses();
@@ -217,12 +236,9 @@ fn job_conditions<'a>(b: &mut QueryBuilder<'a, Postgres>, q: &'a JobQuery, forma
             .push_bind(serde_json::json!([a]))
             .push("::jsonb");
     }
-    let searched = q.words();
-    if !searched.is_empty() {
-        // Letters and digits only (see JobQuery::words): no tsquery operator gets through.
-        let query: Vec<String> = searched.iter().map(|w| format!("{w}:*")).collect();
+    if with_words && !q.words().is_empty() {
         b.push(" AND c.search @@ to_tsquery('simple', ")
-            .push_bind(query.join(" & "))
+            .push_bind(q.tsquery())
             .push(")");
     }
     if let Some(m) = q.min_reward {
@@ -235,46 +251,143 @@ fn job_conditions<'a>(b: &mut QueryBuilder<'a, Postgres>, q: &'a JobQuery, forma
     }
 }
 
-/// A page of jobs (up to one more than the limit) and the count of all matches (up to
-/// [`COUNT_CAP`] + 1), in one read-only snapshot.
+/// How many rows of the id order a search first walks, testing each job's words, before it
+/// asks the words' GIN index instead: a common word fills a page within a few hundred jobs,
+/// and a rare one is found faster through its index (whose cost grows with its matches).
+const SEARCH_WALK: i64 = 500;
+
+/// The page's rows, newest first (`descending`) or oldest first, in id order.
+fn page_query<'a>(
+    q: &'a JobQuery,
+    format: &'a str,
+    search: Search,
+    descending: bool,
+) -> QueryBuilder<'a, Postgres> {
+    let dir = if descending { "DESC" } else { "ASC" };
+    let mut b = QueryBuilder::new(
+        "SELECT s.stream, s.version, s.created_at, s.created_position, c.version, c.format, \
+         c.state FROM (",
+    );
+    b.push(match search {
+        // The jobs in id order; with the walk, only the first SEARCH_WALK of them are tested.
+        Search::None | Search::Walk => "SELECT c.stream FROM state_cache c",
+        // The search's matches, through the GIN index (a bitmap scan), materialised.
+        Search::Index => "WITH m AS MATERIALIZED (SELECT c.stream, c.job_order FROM state_cache c",
+    });
+    job_conditions(&mut b, q, format, search != Search::Walk);
+    let key = match search {
+        Search::Index => "m.job_order",
+        _ => "c.job_order",
+    };
+    if search == Search::Index {
+        b.push(") SELECT m.stream FROM m WHERE true");
+    }
+    match &q.cursor {
+        Cursor::First => {}
+        Cursor::Before(id) => {
+            b.push(format!(" AND {key} < "))
+                .push_bind(format!("job:{id}"));
+        }
+        Cursor::After(id) => {
+            b.push(format!(" AND {key} > "))
+                .push_bind(format!("job:{id}"));
+        }
+    }
+    let inner_limit = match search {
+        Search::Walk => SEARCH_WALK,
+        _ => i64::try_from(q.limit + 1).unwrap_or(i64::MAX),
+    };
+    b.push(format!(" ORDER BY {key} {dir} LIMIT "))
+        .push_bind(inner_limit);
+    // The page's jobs with their rows and stream rows (fresh ones only), looked up by key.
+    b.push(
+        ") p JOIN state_cache c ON c.stream = p.stream \
+         JOIN streams s ON s.stream = c.stream AND s.version = c.version",
+    );
+    if search == Search::Walk {
+        b.push(" WHERE c.search @@ to_tsquery('simple', ")
+            .push_bind(q.tsquery())
+            .push(")");
+    }
+    b.push(format!(" ORDER BY c.job_order {dir} LIMIT "))
+        .push_bind(i64::try_from(q.limit + 1).unwrap_or(i64::MAX));
+    b
+}
+
+/// How a list's search finds its jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Search {
+    /// No search.
+    None,
+    /// The first jobs in id order, each tested.
+    Walk,
+    /// The words' GIN index.
+    Index,
+}
+
+/// A page of jobs (up to one more than the limit) and the count of all matches (exact up to
+/// [`COUNT_CAP`]; beyond, the planner's estimate), in one read-only snapshot.
 async fn list_jobs(
     conn: &mut crate::conns::Conn,
     q: &JobQuery,
     format: &str,
-) -> Result<(Vec<PgRow>, i64), sqlx::Error> {
+) -> Result<(Vec<PgRow>, u64, bool), sqlx::Error> {
     let mut tx = sqlx::Connection::begin(&mut **conn).await?;
     // Read-only, so SERIALIZABLE's reasons for these settings (see `PgStore::connect_with`)
-    // do not apply: a text search is a bitmap scan of its GIN index, and the best plan
-    // depends on how many jobs a search's words select (a custom plan per query).
+    // do not apply: a search's GIN index is read by a bitmap scan, and a custom plan suits
+    // each query's filters. A page's few rows are looked up by key: a merge or hash join
+    // would read the whole stream index to find them.
     tx.execute(
         "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY;
-         SET LOCAL enable_bitmapscan = on; SET LOCAL plan_cache_mode = force_custom_plan",
+         SET LOCAL enable_bitmapscan = on; SET LOCAL plan_cache_mode = force_custom_plan;
+         SET LOCAL enable_mergejoin = off; SET LOCAL enable_hashjoin = off",
     )
     .await?;
-    let mut b = QueryBuilder::new(
-        "SELECT s.stream, s.version, s.created_at, s.created_position, c.version, c.format, \
-         c.state FROM state_cache c JOIN streams s ON s.stream = c.stream AND s.version = c.version",
-    );
-    job_conditions(&mut b, q, format);
-    let (cursor, order) = match &q.cursor {
-        Cursor::First => (None, "DESC"),
-        Cursor::Before(id) => (Some((" AND c.stream < ", id)), "DESC"),
-        Cursor::After(id) => (Some((" AND c.stream > ", id)), "ASC"),
-    };
-    if let Some((op, id)) = cursor {
-        b.push(op).push_bind(format!("job:{id}"));
+    let descending = !matches!(q.cursor, Cursor::After(_));
+    let searched = !q.words().is_empty();
+    let mut rows = Vec::new();
+    if searched {
+        rows = page_query(q, format, Search::Walk, descending)
+            .build()
+            .fetch_all(&mut *tx)
+            .await?;
     }
-    b.push(format!(" ORDER BY c.stream {order} LIMIT "))
-        .push_bind(i64::try_from(q.limit + 1).unwrap_or(i64::MAX));
-    let rows = b.build().fetch_all(&mut *tx).await?;
+    if rows.len() <= q.limit {
+        let how = if searched {
+            Search::Index
+        } else {
+            Search::None
+        };
+        rows = page_query(q, format, how, descending)
+            .build()
+            .fetch_all(&mut *tx)
+            .await?;
+    }
+    if searched {
+        // Counted through the words' GIN index (its bitmap first, then at most the cap's rows),
+        // never by walking the id order: for a rare word that would be most of the board.
+        tx.execute("SET LOCAL enable_indexscan = off; SET LOCAL enable_indexonlyscan = off")
+            .await?;
+    }
     let mut b = QueryBuilder::new("SELECT count(*) FROM (SELECT 1 FROM state_cache c");
-    job_conditions(&mut b, q, format);
+    job_conditions(&mut b, q, format, true);
     b.push(" LIMIT ")
         .push_bind(i64::try_from(COUNT_CAP + 1).unwrap_or(i64::MAX))
         .push(") t");
-    let total: i64 = b.build_query_scalar().fetch_one(&mut *tx).await?;
+    let counted: i64 = b.build_query_scalar().fetch_one(&mut *tx).await?;
+    let counted = u64::try_from(counted).unwrap_or_default();
+    if counted <= COUNT_CAP {
+        tx.commit().await?;
+        return Ok((rows, counted, true));
+    }
+    // More than the cap: the planner's estimate of the whole (the statistics of the status,
+    // reward and word columns), at least the cap + 1.
+    let mut b = QueryBuilder::new("EXPLAIN (FORMAT JSON) SELECT 1 FROM state_cache c");
+    job_conditions(&mut b, q, format, true);
+    let plan: serde_json::Value = b.build_query_scalar().fetch_one(&mut *tx).await?;
     tx.commit().await?;
-    Ok((rows, total))
+    let estimate = plan[0]["Plan"]["Plan Rows"].as_f64().unwrap_or(0.0);
+    Ok((rows, (estimate.round() as u64).max(COUNT_CAP + 1), false))
 }
 
 /// `OpenJobs` over a kind that is not a job: only the rows to rebuild.

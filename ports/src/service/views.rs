@@ -9,6 +9,10 @@ use crate::envelope::EntityRef;
 use crate::error::NotFound;
 use crate::feed::{FeedRequest, FeedStart, MAX_LIMIT, MAX_WAIT};
 use crate::jobs::{COUNT_CAP, Cursor, DEFAULT_PAGE, JobListing, JobPage, JobQuery, MAX_PAGE};
+use crate::statement::{
+    BalancePoint, CHART_POINTS, DEFAULT_LINES, LineKind, MAX_LINES, Statement, StatementLine,
+    StatementQuery, sample,
+};
 use async_trait::async_trait;
 use std::time::Duration;
 use tally_domain::affordance::{self, Action};
@@ -53,6 +57,91 @@ impl Tally for TallyService {
             version: v.version,
             history,
             actions,
+        })
+    }
+
+    async fn statement(&self, ctx: &Ctx, handle: &str, q: StatementQuery) -> Result<Statement> {
+        let h = Handle::parse(handle)?;
+        let stream = StreamId::member(&h);
+        let events = self.full_history(&stream).await?;
+        let now = fold(&stream, &events)?;
+        let w = now.state.as_wallet().cloned().unwrap_or_default();
+        let profile = w.visible_to(&h, &ctx.actor)?.clone();
+        let limit = match q.limit {
+            0 => DEFAULT_LINES,
+            n => n.min(MAX_LINES),
+        };
+        // The balance after each line is the domain's own fold, event by event.
+        let mut v = Versioned::empty(&stream);
+        let (mut lines, mut points) = (Vec::new(), Vec::new());
+        for e in &events {
+            v.fold(&stream, e.as_fold())?;
+            let Some(kind) = LineKind::of_event(&e.event_type) else {
+                continue;
+            };
+            let balance = v.state.as_wallet().map_or(0, |w| w.balance.get());
+            points.push(BalancePoint {
+                time: e.time,
+                balance,
+            });
+            let amount = e.payload["amount"].as_u64().unwrap_or(0);
+            let (change, escrow_change) = kind.effects(amount);
+            lines.push(StatementLine {
+                version: e.version,
+                time: e.time,
+                kind,
+                amount,
+                change,
+                escrow_change,
+                balance,
+                job: e.payload["job"].as_str().map(str::to_owned),
+                job_title: None,
+                counterpart: None,
+                reason: e.payload["reason"].as_str().map(str::to_owned),
+            });
+        }
+        lines.retain(|l| q.shows(l));
+        let total = lines.len() as u64;
+        let mut page: Vec<StatementLine> = lines
+            .into_iter()
+            .rev()
+            .filter(|l| q.before.is_none_or(|b| l.version < b))
+            .take(limit + 1)
+            .collect();
+        let older = (page.len() > limit).then(|| page[limit - 1].version);
+        page.truncate(limit);
+        // The page's jobs, each read once: their titles, and who was on the other side.
+        let jobs: Vec<StreamId> = page
+            .iter()
+            .filter_map(|l| JobId::parse(l.job.as_deref()?).ok())
+            .map(|id| StreamId::job(&id))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut known = Known::default();
+        self.read_into(&jobs, &mut known).await?;
+        for l in &mut page {
+            let Some(id) = l.job.as_deref().and_then(|j| JobId::parse(j).ok()) else {
+                continue;
+            };
+            let v = known.get(&StreamId::job(&id));
+            let Some(j) = v.state.as_job() else { continue };
+            l.job_title = j.details.as_ref().map(|d| d.title.to_string());
+            l.counterpart = match l.kind {
+                LineKind::Earned => j.details.as_ref().map(|d| d.owner.to_string()),
+                LineKind::PaidOut => j.accepted.as_ref().map(ToString::to_string),
+                _ => None,
+            };
+        }
+        Ok(Statement {
+            handle: profile.handle.to_string(),
+            display_name: profile.display_name.to_string(),
+            balance: w.balance.get(),
+            escrowed: w.escrowed().get(),
+            lines: page,
+            total,
+            older,
+            chart: sample(&points, CHART_POINTS),
         })
     }
 
@@ -146,8 +235,12 @@ impl Tally for TallyService {
             Cursor::After(_) => (last, first.filter(|_| more)),
         };
         Ok(JobPage {
-            total: found.total.min(COUNT_CAP),
-            total_exact: found.total <= COUNT_CAP,
+            total: if found.total_exact {
+                found.total
+            } else {
+                found.total.max(COUNT_CAP + 1)
+            },
+            total_exact: found.total_exact,
             jobs,
             older,
             newer,

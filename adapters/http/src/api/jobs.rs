@@ -149,9 +149,9 @@ impl JobsQuery {
 pub struct JobList {
     /// The jobs, newest first.
     pub items: Vec<Linked<JobListing>>,
-    /// How many jobs match in all, counted up to 1000.
+    /// How many jobs match in all: exact up to 200, else an estimate.
     pub total: u64,
-    /// Whether `total` is exact (false: at least that many).
+    /// Whether `total` is exact (false: an estimate, more than 200).
     pub total_exact: bool,
     /// `self`, `next` (older jobs) and `prev` (newer jobs) when there are such pages.
     #[serde(rename = "_links")]

@@ -12,6 +12,7 @@ pub(crate) mod members;
 pub(crate) mod reports;
 pub(crate) mod schemas;
 pub(crate) mod session;
+pub(crate) mod statement;
 pub(crate) mod tokens;
 
 use crate::AppState;
@@ -40,6 +41,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(index::ready))
         .routes(routes!(members::list))
         .routes(routes!(members::wallet))
+        .routes(routes!(statement::statement))
         .routes(routes!(members::history))
         .routes(routes!(members::state_as_of))
         .routes(routes!(jobs::board))

@@ -74,25 +74,8 @@ async fn member(p: &Page, me: &str) -> Result<Markup, Error> {
     };
     let launched = t.jobs(&ctx, few(Some(me.to_owned()), None)).await?;
     let applied = t.jobs(&ctx, few(None, Some(me.to_owned()))).await?;
-    // The titles of the jobs that hold credits (open or in progress: at most a page's worth
-    // is shown by title; any beyond show their id).
-    let holding = if w.escrow.is_empty() {
-        Vec::new()
-    } else {
-        let q = JobQuery {
-            statuses: vec![JobStatus::Open, JobStatus::InProgress],
-            owner: Some(me.to_owned()),
-            limit: tally_ports::jobs::MAX_PAGE,
-            ..JobQuery::default()
-        };
-        t.jobs(&ctx, q).await?.jobs
-    };
-    let title = |id: &str| {
-        holding
-            .iter()
-            .find(|l| l.job.id == id)
-            .map(|l| l.job.title.clone())
-    };
+    let titles = super::jobs::active_titles(p, &w).await?;
+    let title = |id: &str| titles.get(id).cloned();
     let mine = seg(&w.handle);
     Ok(html! {
         h1 { "Hello, " (w.display_name) }

@@ -104,7 +104,7 @@ fn count(page: &JobPage, noun: &str) -> String {
     if page.total_exact {
         format!("{n} {noun}{plural}")
     } else {
-        format!("more than {n} {noun}s")
+        format!("about {n} {noun}s")
     }
 }
 
@@ -462,4 +462,27 @@ async fn owner_view(p: Page, Path(id): Path<String>) -> Response {
         }
     };
     p.ok(&v.job.title, body)
+}
+
+/// The titles of a member's jobs that hold credits (open or in progress), by job id, for their
+/// wallet and dashboard.
+pub(crate) async fn active_titles(
+    p: &Page,
+    w: &tally_ports::WalletView,
+) -> Result<HashMap<String, String>, tally_ports::Error> {
+    if w.escrow.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let q = JobQuery {
+        statuses: vec![JobStatus::Open, JobStatus::InProgress],
+        owner: Some(w.handle.clone()),
+        limit: tally_ports::jobs::MAX_PAGE,
+        ..JobQuery::default()
+    };
+    let page = p.state.tally.jobs(&p.ctx(), q).await?;
+    Ok(page
+        .jobs
+        .into_iter()
+        .map(|l| (l.job.id, l.job.title))
+        .collect())
 }

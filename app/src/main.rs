@@ -46,6 +46,12 @@ async fn main() -> Result<()> {
             )
             .await?;
             println!("{summary}");
+            if matches!(cli.storage.storage, config::Storage::Memory) {
+                eprintln!(
+                    "Note: the storage is in memory, so this demo data is gone now that `seed` exits. \
+                     To use it, run `tally serve --demo`, or seed PostgreSQL: `tally --storage postgres seed`."
+                );
+            }
         }
         Command::Migrate => {
             cli.storage.migrate().await?;

@@ -80,7 +80,15 @@ pub async fn run(storage: StorageArgs, args: ServeArgs) -> Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr().context("reading the bound address")?;
-    tracing::info!(%addr, "serving http://{addr}/api/v1");
+    // The page to open, in words a person acts on; the API's address beside it.
+    let open = match addr.ip() {
+        ip if ip.is_unspecified() => format!("http://127.0.0.1:{}/", addr.port()),
+        _ => format!("http://{addr}/"),
+    };
+    tracing::info!(%addr, api = %format!("http://{addr}/api/v1"), "open {open} in a browser");
+    if args.demo {
+        tracing::info!("demo members: alice, bob, carol, dave, erin, frank; password tally-demo");
+    }
     axum::serve(
         listener,
         tally_http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),

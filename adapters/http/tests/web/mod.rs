@@ -88,6 +88,16 @@ impl Browser {
         .await
     }
 
+    /// The answer as it came (headers and body), for what is not a page.
+    #[allow(dead_code)]
+    pub async fn get_raw(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Got {
         let res = self
             .client

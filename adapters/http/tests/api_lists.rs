@@ -41,14 +41,19 @@ async fn jobs_are_paged_by_links_with_a_count_and_bad_queries_are_named() {
         .to_owned();
     assert_eq!(got(&app.get(&prev, None).await.body), got(&first.body));
     let cases = [
-        ("/api/v1/jobs?status=closed", 400, "invalid_query"),
-        ("/api/v1/jobs?limit=0", 400, "invalid_query"),
-        ("/api/v1/jobs?before=x&after=y", 400, "conflicting_query"),
-        ("/api/v1/jobs?before=Not%20an%20id", 400, "invalid_job_id"),
+        ("/api/v1/jobs?status=closed", 422, "invalid_query"),
+        ("/api/v1/jobs?limit=0", 422, "invalid_query"),
+        ("/api/v1/jobs?before=x&after=y", 422, "conflicting_query"),
+        ("/api/v1/jobs?before=Not%20an%20id", 422, "invalid_job_id"),
         (
             "/api/v1/jobs?min_reward=5&max_reward=1",
-            400,
+            422,
             "invalid_range",
+        ),
+        (
+            "/api/v1/jobs?min_reward=9223372036854775808",
+            422,
+            "invalid_query",
         ),
         ("/api/v1/jobs?applicant=alice", 401, "unauthorized"),
         ("/api/v1/jobs?status=all", 401, "unauthorized"),
@@ -114,7 +119,7 @@ async fn a_statement_pages_by_a_next_link_and_refuses_others() {
     assert_problem(
         &app.get("/api/v1/members/alice/statement?kind=gift", Some(&alice))
             .await,
-        400,
+        422,
         "invalid_query",
     );
     assert_problem(
@@ -123,7 +128,7 @@ async fn a_statement_pages_by_a_next_link_and_refuses_others() {
             Some(&alice),
         )
         .await,
-        400,
+        422,
         "invalid_query",
     );
     let _ = json!({});

@@ -112,7 +112,20 @@ impl JobsQuery {
                 )
             })?,
         };
-        let cursor = match (self.before, self.after) {
+        for (field, v) in [
+            ("min_reward", self.min_reward),
+            ("max_reward", self.max_reward),
+        ] {
+            if v.is_some_and(|v| i64::try_from(v).is_err()) {
+                return Err(Error::invalid(
+                    field,
+                    "invalid_query",
+                    format!("{field} is at most {}", i64::MAX),
+                ));
+            }
+        }
+        let present = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
+        let cursor = match (present(self.before), present(self.after)) {
             (Some(_), Some(_)) => {
                 return Err(Error::invalid(
                     "before",
@@ -182,8 +195,13 @@ pub(crate) async fn board(
     CallCtx(ctx): CallCtx,
     Query(q): Query<JobsQuery>,
 ) -> Result<Response, ApiError> {
-    let q = q.parse(50)?;
-    let page = s.tally.jobs(&ctx, q.clone()).await?;
+    let q = q.parse(50).map_err(super::unprocessable)?;
+    // Every invalid input of a list is its query's: 422 (the schema allows any text there).
+    let page = s
+        .tally
+        .jobs(&ctx, q.clone())
+        .await
+        .map_err(super::unprocessable)?;
     let items = page
         .jobs
         .into_iter()

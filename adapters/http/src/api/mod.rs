@@ -161,6 +161,20 @@ pub(crate) struct StateQuery {
 pub(crate) const MAX_POSITION: u64 = i64::MAX as u64;
 
 /// A query parameter's value, if it is within `min..=max` (as the document says).
+/// A query the schema allows but that means nothing here (a word that is no status, a range
+/// upside down, two cursors at once): 422, naming the field. Other errors as they are.
+pub(crate) fn unprocessable(e: tally_ports::Error) -> ApiError {
+    match e {
+        tally_ports::Error::Invalid(v) => ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            &v.code,
+            v.message,
+        )
+        .with_field(v.field),
+        e => e.into(),
+    }
+}
+
 pub(crate) fn within(name: &str, v: u64, min: u64, max: u64) -> Result<usize, ApiError> {
     if !(min..=max).contains(&v) {
         return Err(Error::invalid(

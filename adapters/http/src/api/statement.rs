@@ -182,7 +182,8 @@ pub(crate) async fn statement(
     Path(handle): Path<String>,
     Query(q): Query<StatementParams>,
 ) -> Result<Response, ApiError> {
-    let st = s.tally.statement(&ctx, &handle, q.parse()?).await?;
+    let query = q.parse().map_err(super::unprocessable)?;
+    let st = s.tally.statement(&ctx, &handle, query).await?;
     let here = paths::statement(&st.handle);
     let mut links = Links::new()
         .get("self", here.clone())

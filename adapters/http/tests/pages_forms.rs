@@ -116,7 +116,7 @@ async fn the_same_form_sent_twice_records_once_and_a_reused_key_is_a_conflict() 
         StatusCode::SEE_OTHER,
         "the grant page of alice"
     );
-    let form = root.follow(&pick).await;
+    let form = root.page(pick.location.as_deref().unwrap()).await;
     let (csrf, id) = (
         form.csrf(),
         form.attr("name=\"command_id\"", "value").unwrap(),

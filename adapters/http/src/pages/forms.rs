@@ -33,6 +33,11 @@ impl Fields {
         self.0.insert(name.to_owned(), value.into());
     }
 
+    /// Every field sent, by name.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// Fields from pairs.
     pub(crate) fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
         Self(

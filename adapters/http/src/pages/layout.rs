@@ -99,7 +99,8 @@ pub(crate) fn who(a: &Actor) -> String {
     }
 }
 
-/// The receipt of the last command (or a note), shown once after its redirect.
+/// The receipt of the last command (or a note), shown once after its redirect: what happened
+/// in words, and, folded away, the events recorded (each with its `data-*` hooks).
 fn flash(f: &Flash) -> Markup {
     html! {
         @if let Some(note) = &f.note {
@@ -107,13 +108,28 @@ fn flash(f: &Flash) -> Markup {
         }
         @if let Some(r) = &f.receipt {
             section.notice.receipt #receipt role="status" aria-labelledby="receipt-title"
-                data-command-id=(r.command_id) {
-                h2 #receipt-title { "Done" }
-                @if r.events.is_empty() {
+                data-command-id=(r.command_id) data-again=[f.said.as_ref().filter(|s| s.again).map(|_| "true")] {
+                h2 #receipt-title {
+                    @if f.said.as_ref().is_some_and(|s| s.again) { "Already done" } @else { "Done" }
+                }
+                @if let Some(s) = &f.said {
+                    p data-text="said" {
+                        (s.before)
+                        @if let Some(l) = &s.link { " " a href=(l.href) { (l.text) } }
+                        @if !s.after.starts_with(['.', ':', ',']) { " " }
+                        (s.after)
+                    }
+                } @else if r.events.is_empty() {
                     p { "Nothing new was recorded." }
-                } @else {
-                    p { "Recorded:" }
-                    ul { @for e in &r.events { (receipt_event(e)) } }
+                }
+                @if !r.events.is_empty() {
+                    details.recorded {
+                        summary { "What was recorded in the history" }
+                        ul { @for e in &r.events { (receipt_event(e)) } }
+                    }
+                }
+                @if let Some(n) = f.said.as_ref().and_then(|s| s.next.as_ref()) {
+                    p { a.button href=(n.href) { (n.text) } }
                 }
             }
         }
@@ -124,8 +140,7 @@ fn receipt_event(e: &EventRef) -> Markup {
     html! {
         li.receipt-event data-stream=(e.stream) data-version=(e.version)
             data-position=(e.position) data-event-type=(e.event_type) {
-            strong { (words(&e.event_type)) } " in " (e.stream) ", version " (e.version)
-            span.muted { " (#" (e.position) " in the history)" }
+            (words(&e.event_type))
         }
     }
 }

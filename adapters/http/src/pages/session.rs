@@ -1,5 +1,6 @@
 //! Log in, log out, sign up.
 
+use super::drafts::Draft;
 use super::forms::{self, Field, Fields, Kind};
 use super::page::{Page, seg};
 use super::security::Flash;
@@ -20,21 +21,37 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/signup", get(signup_page).post(sign_up))
 }
 
-/// Only a path on this site may be where a log-in leads (never `//elsewhere`).
+/// Whether `path` is a path on this site (never `//elsewhere`, `https://elsewhere`, `/\\x`).
+pub(crate) fn is_local(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.starts_with("/\\")
+        && !path.chars().any(|c| c.is_control())
+}
+
+/// Only a path on this site may be where a log-in leads.
 fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
-        next
-    } else {
-        "/"
-    }
+    if is_local(next) { next } else { "/" }
 }
 
 /// The log-in form.
 pub(crate) fn login_form(p: &Page, name: &str, next: Option<&str>, e: Option<&Error>) -> Markup {
+    login_form_with(p, name, next, e, None)
+}
+
+/// The log-in form, carrying the fields of a form that could not be sent (see `drafts`).
+pub(crate) fn login_form_with(
+    p: &Page,
+    name: &str,
+    next: Option<&str>,
+    e: Option<&Error>,
+    draft: Option<&Draft>,
+) -> Markup {
     let values = Fields::from_pairs([("name", name)]);
     let inner = html! {
         (forms::hidden(p.csrf(), None))
         input type="hidden" name="next" value=(safe_next(next.unwrap_or("/")));
+        @if let Some(d) = draft { (d.hidden()) }
         (Field::new("name", "Handle or admin name", Kind::Text).render(&values, e))
         (Field::new("password", "Password", Kind::Password).render(&values, e))
     };
@@ -62,13 +79,21 @@ async fn login_page(p: Page, q: axum::extract::Query<Vec<(String, String)>>) -> 
     p.ok("Log in", body)
 }
 
+/// How long the session's cookie lasts, in seconds.
+fn max_age(session: &NewSession) -> i64 {
+    (session.expires_at - chrono::Utc::now())
+        .num_seconds()
+        .max(0)
+}
+
 /// Answers with a redirect to `to` that sets the cookie of `session`.
 fn signed_in(p: &Page, session: &NewSession, to: &str, flash: &Flash) -> Response {
     let mut res = p.see_other(to, flash);
-    let max_age = (session.expires_at - chrono::Utc::now())
-        .num_seconds()
-        .max(0);
-    let c = session_cookie(p.state.config.secure_cookies, &session.token, max_age);
+    let c = session_cookie(
+        p.state.config.secure_cookies,
+        &session.token,
+        max_age(session),
+    );
     res.headers_mut().append(header::SET_COOKIE, c);
     res
 }
@@ -78,13 +103,28 @@ async fn log_in(p: Page, f: Fields) -> Response {
         return *res;
     }
     let (name, next) = (f.get("name").trim(), safe_next(f.get("next")));
+    let draft = Draft::carried_by(&f);
     match p.state.identity.log_in(name, f.get("password")).await {
         Ok(session) => {
+            // A form that could not be sent comes back, filled in, for the new session.
+            if let Some(d) = &draft
+                && let Some(mut res) = super::commands::resume(&p.signed_in_as(&session), d).await
+            {
+                res.headers_mut().append(
+                    header::SET_COOKIE,
+                    session_cookie(
+                        p.state.config.secure_cookies,
+                        &session.token,
+                        max_age(&session),
+                    ),
+                );
+                return res;
+            }
             let note = Flash::note(format!("Welcome, {}.", session.name));
             signed_in(&p, &session, next, &note)
         }
         Err(e @ Error::Unauthorized(_)) => {
-            let form = login_form(&p, name, Some(next), Some(&e));
+            let form = login_form_with(&p, name, Some(next), Some(&e), draft.as_ref());
             p.error_page(e, "Log in", Some(form))
         }
         Err(e) => p.error_page(e, "Log in", None),

@@ -40,6 +40,9 @@ async fn a_form_without_a_valid_csrf_token_is_refused_with_403_and_records_nothi
     let refused = visitor.post("/signup", &signup).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert_eq!(refused.error_code().as_deref(), Some("csrf_failed"));
+    // What was typed comes back, but never the password.
+    assert!(refused.has("value=\"eve\"") && refused.has("value=\"Eve\""));
+    assert!(!refused.has("long enough"), "{}", refused.html);
     assert_eq!(
         app.feed().await,
         before,

@@ -179,6 +179,16 @@ pub(crate) fn sign_up_of(f: &Fields) -> SignUp {
 }
 
 async fn sign_up(p: Page, f: Fields) -> Response {
+    if !super::drafts::csrf_ok(&p, &f) {
+        // What was typed comes back (the password field never shows a value).
+        let problem = crate::error::Problem::new(
+            403,
+            "csrf_failed",
+            "this form was out of date (or did not come from Tally), so nothing was done; what you typed is below: check it, type your password again and send it",
+        );
+        let form = signup_form(&p, &f, None);
+        return p.problem_page(&problem, "Sign up", Some(form), false);
+    }
     let ctx = match p.command(&f) {
         Ok(c) => c,
         Err(res) => return *res,

@@ -160,13 +160,19 @@ pub(crate) fn words(camel: &str) -> String {
 }
 
 /// The error box: the message for people; the stable code, the field and the whole problem
-/// document (as the JSON API would send it) for programs.
-pub(crate) fn error_box(p: &Problem) -> Markup {
+/// document (as the JSON API would send it) for programs. It takes the focus when the page
+/// opens (`autofocus`; `tabindex="-1"` makes it focusable), so that after a failed submit a
+/// screen reader reads it and the keyboard starts there, with no script; `field_link` links
+/// the field it is about (when the page shows that field).
+pub(crate) fn error_box(p: &Problem, field_link: Option<&str>) -> Markup {
     let json = serde_json::to_string(p).unwrap_or_default();
     html! {
-        div.error #error role="alert" tabindex="-1" data-error-code=(p.code)
+        div.error #error role="alert" tabindex="-1" autofocus data-error-code=(p.code)
             data-error-field=[p.field.as_deref()] data-problem=(json) {
             p { strong { (lead(p.status)) " " } span data-text="message" { (p.detail) } }
+            @if let Some(f) = field_link {
+                p { a href=(format!("#field-{f}")) { "Go to the field: " (super::forms::label_of(f)) } }
+            }
             p.muted { "Reason code: " code { (p.code) } }
         }
     }
@@ -187,9 +193,13 @@ fn lead(status: u16) -> &'static str {
 
 /// An error page's body: the error, and the form again when there is one.
 pub(crate) fn error_body(title: &str, p: &Problem, form: Option<Markup>) -> Markup {
+    let field_link = p.field.as_deref().filter(|f| {
+        form.as_ref()
+            .is_some_and(|m| m.0.contains(&format!("id=\"field-{f}\"")))
+    });
     html! {
         h1 { (title) }
-        (error_box(p))
+        (error_box(p, field_link))
         @if let Some(f) = form { (f) }
     }
 }

@@ -11,8 +11,9 @@ use axum::http::header;
 use axum::response::Response;
 use axum::routing::{get, post};
 use maud::{Markup, html};
+use tally_domain::{DisplayName, Handle, Rule, Shape, Value};
 use tally_ports::Error;
-use tally_ports::identity::{NewSession, SignUp};
+use tally_ports::identity::{ADMIN_NAME, NewSession, SignUp};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -34,6 +35,18 @@ fn safe_next(next: &str) -> &str {
     if is_local(next) { next } else { "/" }
 }
 
+/// The name one logs in with: a member's handle or an admin's name, as long as the longer.
+fn login_name<'a>() -> Field<'a> {
+    let longest = |r: &Rule| match r.shape {
+        Shape::Text { max, .. } | Shape::Pattern { max, .. } => max,
+        _ => 0,
+    };
+    let max = longest(&Handle::RULE).max(longest(&ADMIN_NAME));
+    let mut f = Field::new("name", "Handle or admin name", Kind::Text);
+    f.limits = Some((1, i64::try_from(max).unwrap_or(i64::MAX)));
+    f
+}
+
 /// The log-in form.
 pub(crate) fn login_form(p: &Page, name: &str, next: Option<&str>, e: Option<&Error>) -> Markup {
     login_form_with(p, name, next, e, None)
@@ -52,8 +65,8 @@ pub(crate) fn login_form_with(
         (forms::hidden(p.csrf(), None))
         input type="hidden" name="next" value=(safe_next(next.unwrap_or("/")));
         @if let Some(d) = draft { (d.hidden()) }
-        (Field::new("name", "Handle or admin name", Kind::Text).render(&values, e))
-        (Field::new("password", "Password", Kind::Password).render(&values, e))
+        (login_name().render(&values, e))
+        (Field::password("password", "Password", false).render(&values, e))
     };
     html! {
         section.card aria-labelledby="login-title" {
@@ -151,11 +164,13 @@ async fn log_out(p: Page, f: Fields) -> Response {
 fn signup_form(p: &Page, values: &Fields, e: Option<&Error>) -> Markup {
     let inner = html! {
         (forms::hidden(p.csrf(), Some(values)))
-        (Field::new("handle", "Handle", Kind::Text)
-            .hint("3 to 32 characters: lowercase letters, digits, - and _, starting with a letter. Your handle is public and permanent: it names you in the history for good.")
-            .render(values, e))
-        (Field::new("display_name", "Your name", Kind::Text).hint("As others will see it.").render(values, e))
-        (Field::new("password", "Password", Kind::NewPassword).hint("8 to 256 characters.").render(values, e))
+        ({
+            let f = Field::rule("handle", &Handle::RULE);
+            let hint = format!("{} Your handle is public and permanent: it names you in the history for good.", f.hint.clone().unwrap_or_default());
+            f.hint(&hint)
+        }.render(values, e))
+        (Field::rule("display_name", &DisplayName::RULE).labelled("Your name").render(values, e))
+        (Field::password("password", "Password", true).render(values, e))
     };
     forms::form("signup-form", "/signup", "Sign up", inner)
 }

@@ -39,11 +39,11 @@ fn member_rows(list: &[MemberSummary]) -> Markup {
     html! {
         @for m in list {
             tr.member data-handle=(m.handle) data-balance=(m.balance) data-escrowed=(m.escrowed) {
-                td { a href=(format!("/members/{}/wallet", seg(&m.handle))) { "@" (m.handle) } }
-                td data-text="display_name" { (m.display_name) }
-                td.num { (credits(m.balance)) }
-                td.num { (credits(m.escrowed)) }
-                td {
+                td data-label="Handle" { a href=(format!("/members/{}/wallet", seg(&m.handle))) { "@" (m.handle) } }
+                td data-label="Name" data-text="display_name" { (m.display_name) }
+                td.num data-label="Available" { (credits(m.balance)) }
+                td.num data-label="In escrow" { (credits(m.escrowed)) }
+                td data-label="Actions" {
                     a href=(super::commands::page(CommandKind::GrantCredits, &m.handle)) { "Grant" } " · "
                     a href=(format!("/members/{}/history", seg(&m.handle))) { "History" }
                 }

@@ -82,13 +82,13 @@ async fn board(p: Page, Query(q): Query<BoardQuery>) -> Response {
                         tr.job data-job-id=(j.id) data-owner=(j.owner) data-reward=(j.reward)
                             data-status=(j.status.as_str()) data-launched-at=(events::exact(&j.launched_at))
                             data-version=(j.version) {
-                            td {
+                            td data-label="Job" {
                                 a href=(format!("/jobs/{}", seg(&j.id))) data-text="title" { (j.title) }
                                 p.clamp.muted data-text="description" { (j.description) }
                             }
-                            td { "@" (j.owner) }
-                            td.num { (credits(j.reward)) }
-                            td { (time(&j.launched_at)) }
+                            td data-label="Owner" { "@" (j.owner) }
+                            td.num data-label="Reward" { (credits(j.reward)) }
+                            td data-label="Launched" { (time(&j.launched_at)) }
                         }
                     }
                 }
@@ -164,10 +164,10 @@ fn applications(v: &JobOwnerView) -> Markup {
                         @for a in &v.applications {
                             tr.application data-participant=(a.participant) data-status=(a.status.as_str())
                                 data-proposed-days=[a.proposed_days] {
-                                td { "@" (a.participant) }
-                                td.pitch data-text="pitch" { (a.pitch) }
-                                td { @match a.proposed_days { Some(d) => (days(d)), None => span.muted { "not said" } } }
-                                td { (app_status(a.status)) }
+                                td data-label="Applicant" { "@" (a.participant) }
+                                td.pitch data-label="Pitch" data-text="pitch" { (a.pitch) }
+                                td data-label="Expects to need" { @match a.proposed_days { Some(d) => (days(d)), None => span.muted { "not said" } } }
+                                td data-label="Status" { (app_status(a.status)) }
                             }
                         }
                     }

@@ -47,11 +47,11 @@ fn token_rows(p: &Page, tokens: &[TokenView]) -> Markup {
     html! {
         @for t in tokens {
             tr.token data-scope=(t.scope) data-id=(t.id) {
-                td { (t.name) }
-                td { code { (t.scope) } }
-                td { (t.created_at.format("%Y-%m-%d %H:%M UTC")) }
-                td { @match t.expires_at { Some(e) => (e.format("%Y-%m-%d %H:%M UTC")), None => "never" } }
-                td {
+                td data-label="Name" { (t.name) }
+                td data-label="Scope" { code { (t.scope) } }
+                td data-label="Created" { (t.created_at.format("%Y-%m-%d %H:%M UTC")) }
+                td data-label="Expires" { @match t.expires_at { Some(e) => (e.format("%Y-%m-%d %H:%M UTC")), None => "never" } }
+                td data-label="Actions" {
                     form method="post" action=(format!("/admin/tokens/{}/revoke", t.id)) {
                         (forms::hidden(p.csrf(), None))
                         button.danger type="submit" aria-label=(format!("Revoke {}", t.name)) { "Revoke" }

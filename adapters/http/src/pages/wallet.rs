@@ -126,8 +126,8 @@ fn wallet(w: &WalletView) -> Markup {
                         tbody {
                             @for l in &w.escrow {
                                 tr.escrow data-job=(l.job) data-amount=(l.amount) {
-                                    td { a href=(format!("/jobs/{}", seg(&l.job))) { code { (l.job) } } }
-                                    td.num { (credits(l.amount)) }
+                                    td data-label="Job" { a href=(format!("/jobs/{}", seg(&l.job))) { code { (l.job) } } }
+                                    td.num data-label="Held" { (credits(l.amount)) }
                                 }
                             }
                         }

@@ -226,7 +226,10 @@ async fn overflow(c: &Client, site: &Site, path: &str, width: u32) -> Result<i64
         std::fs::write(&file, c.screenshot().await?)
             .with_context(|| format!("writing {}", file.display()))?;
     }
-    ensure!(v["unlabelled"] == 0, "{path}: table cells without a data-label: {v}");
+    ensure!(
+        v["unlabelled"] == 0,
+        "{path}: table cells without a data-label: {v}"
+    );
     ensure!(
         v["frames"].as_array().is_some_and(Vec::is_empty),
         "{path} at {width} px: tables scrolling sideways in their frames: {}",
@@ -238,7 +241,10 @@ async fn overflow(c: &Client, site: &Site, path: &str, width: u32) -> Result<i64
             "{path} at {width} px: not every cell is stacked with its label: {v}"
         );
     } else {
-        ensure!(v["stacked"] == 0, "{path} at {width} px: cells stacked on a wide screen: {v}");
+        ensure!(
+            v["stacked"] == 0,
+            "{path} at {width} px: cells stacked on a wide screen: {v}"
+        );
     }
     let scroll = v["scroll"].as_i64().context("scrollWidth")?;
     let inner = v["inner"].as_i64().context("innerWidth")?;

@@ -102,10 +102,10 @@ impl BrowserGuard {
         if shared.is_none() {
             *shared = Some(Session::open(&self.0.driver).await?);
         }
-        Ok(shared
+        shared
             .as_ref()
             .map(|s| s.client.clone())
-            .context("a session")?)
+            .context("a session")
     }
 
     /// Closes the browser session, deletes its profile, and stops ChromeDriver.

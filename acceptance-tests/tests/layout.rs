@@ -196,6 +196,33 @@ fn shots() -> Option<PathBuf> {
 /// not an error page; keeps a screenshot when asked.
 async fn overflow(c: &Client, site: &Site, path: &str, width: u32) -> Result<i64> {
     c.goto(&format!("{}{path}", site.url)).await?;
+    measure(c, path, width).await
+}
+
+/// Asks the page before cancelling `site.job` (its action form, sent and not confirmed), and
+/// measures the question as [`overflow`] does.
+async fn confirmation(c: &Client, site: &Site, width: u32) -> Result<i64> {
+    c.goto(&format!("{}/jobs/{}", site.url, site.job)).await?;
+    c.execute(
+        "document.querySelector('form[data-command=\"cancel_job\"] button[type=submit]').click();",
+        vec![],
+    )
+    .await?;
+    for _ in 0..400 {
+        let asked: bool = serde_json::from_value(
+            c.execute("return !!document.getElementById('confirm');", vec![])
+                .await?,
+        )?;
+        if asked {
+            return measure(c, "/confirm-cancel", width).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    bail!("cancelling asked nothing")
+}
+
+/// The page shown now, measured (see [`overflow`]); `path` names it.
+async fn measure(c: &Client, path: &str, width: u32) -> Result<i64> {
     let v = c
         .execute(
             "const e = document.getElementById('error');
@@ -306,6 +333,14 @@ async fn the_main_pages_fit_a_390_px_phone_and_a_1280_px_screen() -> Result<()> 
                     let by = overflow(&c, site, path, width).await?;
                     if by > 0 {
                         wide.push(format!("{path} as {who} is {by} px too wide at {width} px"));
+                    }
+                }
+                if who == "alice" {
+                    let by = confirmation(&c, site, width).await?;
+                    if by > 0 {
+                        wide.push(format!(
+                            "the confirmation is {by} px too wide at {width} px"
+                        ));
                     }
                 }
             }

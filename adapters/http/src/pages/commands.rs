@@ -2,8 +2,13 @@
 //! redirects to what it changed with the receipt, or shows the form again with what went
 //! wrong; and the forms of the actions a view offers. Fields, limits and hints come from the
 //! domain's declaration of the command, so a new command needs nothing here.
+//!
+//! A form page's address names the form (`?form=<command id>`), so a form shown again by Back
+//! sends the same command, which is not recorded twice (`receipts` says so). Before running,
+//! a submit passes the CSRF check (else `drafts` keeps what was typed) and, for what cannot
+//! be undone, the confirmation (`confirm`); after, the receipt is said in words (`receipts`).
 
-use super::drafts::{self, Draft};
+use super::drafts;
 use super::forms::{self, Field, Fields};
 use super::page::{Page, seg};
 use super::security::{COMMAND_ID_FIELD, Flash};
@@ -189,7 +194,7 @@ pub(crate) fn fresh_form(kind: CommandKind, key: &str, q: &BTreeMap<String, Stri
 /// command itself says whether they may issue it: a member may not see another's wallet, nor
 /// grant to it; the refusal that counts is the command's). An entity that does not exist has
 /// no form: the error page.
-async fn above(p: &Page, kind: CommandKind, key: &str) -> Result<Markup, Box<Response>> {
+pub(crate) async fn above(p: &Page, kind: CommandKind, key: &str) -> Result<Markup, Box<Response>> {
     match context(p, kind, key).await {
         Ok(m) => Ok(m),
         Err(
@@ -202,54 +207,19 @@ async fn above(p: &Page, kind: CommandKind, key: &str) -> Result<Markup, Box<Res
 
 /// A command's page: `above` (what the entity looks like, and any note), and the form with
 /// `values`.
-fn body(p: &Page, kind: CommandKind, key: &str, values: &Fields, above: Markup) -> Markup {
+pub(crate) fn body(
+    p: &Page,
+    kind: CommandKind,
+    key: &str,
+    values: &Fields,
+    above: Markup,
+) -> Markup {
     html! {
         (above)
         h1 { (kind.label()) }
         p.lead { (kind.doc().trim()) }
         (form(p, kind, key, values, None))
     }
-}
-
-/// After a log-in, the form that could not be sent before it (`d`), filled in as it was, for
-/// the session just opened; `None` when the draft is no command's form.
-pub(crate) async fn resume(p: &Page, d: &Draft) -> Option<Response> {
-    let (kind, key) = command_at(&d.return_to)?;
-    let note = html! {
-        div.notice #notice role="status" {
-            p data-text="note" {
-                "You are logged in as " strong { (super::layout::who(&p.actor)) } ". "
-                "What you typed is below, as you left it: check it and send it."
-            }
-        }
-    };
-    Some(match above(p, kind, &key).await {
-        Ok(m) => p.ok(
-            kind.label(),
-            body(p, kind, &key, &d.values(), html! { (note) (m) }),
-        ),
-        Err(res) => *res,
-    })
-}
-
-/// The command whose form posts to `path`, and its entity's key.
-fn command_at(path: &str) -> Option<(CommandKind, String)> {
-    CommandKind::ALL.iter().find_map(|&kind| {
-        let key = match kind.target() {
-            Target::New(EntityKind::Job) => String::new(),
-            Target::New(EntityKind::Member) => return None,
-            Target::On(k) => {
-                let prefix = match k {
-                    EntityKind::Job => "/jobs/",
-                    EntityKind::Member => "/members/",
-                };
-                let rest = path.strip_prefix(prefix)?;
-                rest.strip_suffix(&format!("/{}", slug(kind)))?.to_owned()
-            }
-        };
-        // Keys need no escaping; one that did would not come back the same.
-        (posts_to(kind, &key) == path).then_some((kind, key))
-    })
 }
 
 /// The command's input from a posted form: the key from the path, the command's fields as

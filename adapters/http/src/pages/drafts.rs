@@ -4,13 +4,14 @@
 //! (as hidden `draft:` fields) and returns to the form, filled in, once logged in. Passwords
 //! are never carried nor shown again.
 
+use super::commands;
 use super::forms::{Fields, label_of};
 use super::page::Page;
 use super::security::{CSRF_FIELD, same_token};
 use crate::error::Problem;
 use axum::response::Response;
 use maud::{Markup, html};
-use tally_domain::CommandKind;
+use tally_domain::{CommandKind, EntityKind, Target};
 
 /// The prefix of the hidden log-in fields that carry a refused form's fields.
 pub(crate) const DRAFT_PREFIX: &str = "draft:";
@@ -134,4 +135,46 @@ pub(crate) fn refused(
     let login = super::session::login_form_with(p, "", None, None, Some(&draft));
     let body = html! { (login) (typed(kind, f)) };
     p.problem_page(&problem, kind.label(), Some(body), false)
+}
+
+/// After a log-in, the form that could not be sent before it (`d`), filled in as it was, for
+/// the session just opened; `None` when the draft is no command's form.
+pub(crate) async fn resume(p: &Page, d: &Draft) -> Option<Response> {
+    let (kind, key) = command_at(&d.return_to)?;
+    let note = html! {
+        div.notice #notice role="status" {
+            p data-text="note" {
+                "You are logged in as " strong { (super::layout::who(&p.actor)) } ". "
+                "What you typed is below, as you left it: check it and send it."
+            }
+        }
+    };
+    Some(match commands::above(p, kind, &key).await {
+        Ok(m) => p.ok(
+            kind.label(),
+            commands::body(p, kind, &key, &d.values(), html! { (note) (m) }),
+        ),
+        Err(res) => *res,
+    })
+}
+
+/// The command whose form posts to `path`, and its entity's key.
+fn command_at(path: &str) -> Option<(CommandKind, String)> {
+    CommandKind::ALL.iter().find_map(|&kind| {
+        let key = match kind.target() {
+            Target::New(EntityKind::Job) => String::new(),
+            Target::New(EntityKind::Member) => return None,
+            Target::On(k) => {
+                let prefix = match k {
+                    EntityKind::Job => "/jobs/",
+                    EntityKind::Member => "/members/",
+                };
+                let rest = path.strip_prefix(prefix)?;
+                rest.strip_suffix(&format!("/{}", tally_api::paths::slug(kind)))?
+                    .to_owned()
+            }
+        };
+        // Keys need no escaping; one that did would not come back the same.
+        (commands::posts_to(kind, &key) == path).then_some((kind, key))
+    })
 }

@@ -121,7 +121,7 @@ async fn log_in(p: Page, f: Fields) -> Response {
         Ok(session) => {
             // A form that could not be sent comes back, filled in, for the new session.
             if let Some(d) = &draft
-                && let Some(mut res) = super::commands::resume(&p.signed_in_as(&session), d).await
+                && let Some(mut res) = super::drafts::resume(&p.signed_in_as(&session), d).await
             {
                 res.headers_mut().append(
                     header::SET_COOKIE,

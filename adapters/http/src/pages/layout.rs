@@ -121,6 +121,11 @@ fn flash(f: &Flash) -> Markup {
                     }
                 } @else if r.events.is_empty() {
                     p { "Nothing new was recorded." }
+                } @else {
+                    p data-text="said" {
+                        (r.events.iter().map(|e| words(&e.event_type)).collect::<Vec<_>>().join(", "))
+                        "."
+                    }
                 }
                 @if !r.events.is_empty() {
                     details.recorded {

@@ -11,13 +11,13 @@ use tally_ports::accounts::Accounts;
 use tally_ports::identity::{PasswordCost, bootstrap_admin};
 
 /// The password of the `admin` account of every spawned service.
-pub(crate) const ADMIN_PASSWORD: &str = "acceptance admin password";
+pub const ADMIN_PASSWORD: &str = "acceptance admin password";
 
 /// The web service over `service` and `accounts`, with an `admin` account, on a free port.
 ///
 /// # Errors
 /// When the admin account or the server cannot be set up.
-pub(crate) async fn serve(
+pub async fn serve(
     service: Arc<TallyService>,
     accounts: Arc<dyn Accounts>,
 ) -> Result<tally_http::testing::Server> {

@@ -37,6 +37,7 @@ return {
   render: render ? render.content : null,
   error: one('#error'),
   receipt: one('#receipt'),
+  confirm: one('#confirm'),
   receipt_events: all('#receipt .receipt-event'),
   main: one(arguments[0]),
   lists: (arguments[1] || []).map(all),

@@ -92,6 +92,22 @@ pub async fn start() -> Result<BrowserGuard> {
 }
 
 impl BrowserGuard {
+    /// The run's shared browser session (opened on first use), for tests that drive pages
+    /// themselves (the layout checks); [`BrowserGuard::shutdown`] closes it.
+    ///
+    /// # Errors
+    /// When Chromium does not start.
+    pub async fn client(&self) -> Result<Client> {
+        let mut shared = self.0.shared.lock().await;
+        if shared.is_none() {
+            *shared = Some(Session::open(&self.0.driver).await?);
+        }
+        shared
+            .as_ref()
+            .map(|s| s.client.clone())
+            .context("a session")
+    }
+
     /// Closes the browser session, deletes its profile, and stops ChromeDriver.
     ///
     /// # Errors

@@ -25,8 +25,9 @@ use tally_ports::{
 
 impl BrowserTally {
     /// As `ctx`'s actor: opens `page`, fills its form `form` with `fields`, puts the command
-    /// id in it if the caller chose one, submits, and reads the receipt on the page the
-    /// redirect leads to (or the error on the form shown again).
+    /// id in it if the caller chose one, submits (and confirms, when the page asks first), and
+    /// reads the receipt on the page the redirect leads to (or the error on the form shown
+    /// again).
     async fn command(
         &self,
         m: &mut Memory,
@@ -43,7 +44,11 @@ impl BrowserTally {
         if let Some(id) = &id {
             fields.push(("command_id", id));
         }
-        let after = self.submit(form, &fields, "", &[]).await?;
+        let mut after = self.submit(form, &fields, "", &[]).await?;
+        if after.confirm.is_some() && error_of(&after).is_none() {
+            // The question says what will happen; a person who meant it confirms.
+            after = self.submit(CONFIRM_FORM, &[], "", &[]).await?;
+        }
         match error_of(&after) {
             Some(e) => Err(e),
             None => read::receipt(&after),
@@ -66,6 +71,9 @@ impl BrowserTally {
         }
     }
 }
+
+/// The form that confirms a command the pages ask about first.
+const CONFIRM_FORM: &str = "confirm-form";
 
 /// The selector of the action forms a view's page shows.
 const ACTIONS: &str = "form.action[data-action]";

@@ -23,6 +23,8 @@ pub(crate) struct Scrape {
     pub(crate) render: Option<String>,
     pub(crate) error: Option<Hooks>,
     pub(crate) receipt: Option<Hooks>,
+    /// The question a page asks before a command that cannot be undone.
+    pub(crate) confirm: Option<Hooks>,
     pub(crate) receipt_events: Vec<Hooks>,
     pub(crate) main: Option<Hooks>,
     pub(crate) lists: Vec<Vec<Hooks>>,

@@ -116,7 +116,7 @@ async fn the_same_form_sent_twice_records_once_and_a_reused_key_is_a_conflict() 
         StatusCode::SEE_OTHER,
         "the grant page of alice"
     );
-    let form = root.follow(&pick).await;
+    let form = root.page(pick.location.as_deref().unwrap()).await;
     let (csrf, id) = (
         form.csrf(),
         form.attr("name=\"command_id\"", "value").unwrap(),
@@ -255,5 +255,126 @@ async fn an_admin_makes_and_revokes_a_service_token_on_the_tokens_page() {
     assert_eq!(
         app.get("/api/v1/feed", Some(&secret)).await.status,
         StatusCode::UNAUTHORIZED
+    );
+}
+
+/// The tag (`<input ...>` or `<textarea ...>`) of the field `name` in `html`, after `from`.
+fn tag_of<'a>(html: &'a str, from: &str, name: &str) -> &'a str {
+    let start = html.find(from).unwrap_or_else(|| panic!("no {from}"));
+    let at = start
+        + html[start..]
+            .find(&format!(" name=\"{name}\""))
+            .unwrap_or_else(|| panic!("no field {name} after {from}"));
+    let open = html[..at].rfind('<').unwrap();
+    &html[open..at + html[at..].find('>').unwrap()]
+}
+
+/// What a field's rule says its input must carry, and a number its hint must say.
+fn limits_of(rule: &tally_domain::Rule) -> (Vec<String>, Option<String>) {
+    use tally_domain::Shape;
+    match rule.shape {
+        Shape::Text { max, .. } | Shape::Pattern { max, .. } => {
+            (vec![format!("maxlength=\"{max}\"")], Some(max.to_string()))
+        }
+        Shape::Integer { min, max } => (
+            vec![format!("min=\"{min}\""), format!("max=\"{max}\"")],
+            None,
+        ),
+        Shape::OneOf(_) => (vec![], None),
+    }
+}
+
+fn assert_limited(page: &Got, form: &str, name: &str, rule: &tally_domain::Rule) {
+    let tag = tag_of(&page.html, &format!("id=\"{form}\""), name);
+    let (attrs, said) = limits_of(rule);
+    for a in attrs {
+        assert!(tag.contains(&a), "#{form} {name}: no {a} in {tag}");
+    }
+    if let Some(n) = said {
+        let marker = format!("id=\"field-{name}-hint\"");
+        let at = page
+            .html
+            .find(&marker)
+            .unwrap_or_else(|| panic!("#{form} {name} has no hint"));
+        let hint = &page.html[at..at + page.html[at..].find("</p>").unwrap()];
+        assert!(
+            hint.contains(&n),
+            "#{form} {name}: the hint does not say {n}: {hint}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_input_with_a_limit_carries_it_from_the_domain_and_says_it() {
+    use tally_domain::{CommandKind, DisplayName, EntityKind, Handle, Target, Value};
+    let app = App::start().await;
+    let alice = member(&app, "alice", 100).await;
+    let job = web::launch(&alice, "Logo design", "30").await;
+    app.member("bob", 0).await;
+    let root = admin(&app).await;
+    for &kind in CommandKind::ALL {
+        let (who, key) = match kind.target() {
+            Target::New(EntityKind::Member) => continue,
+            Target::On(EntityKind::Member) => (&root, "bob"),
+            Target::On(EntityKind::Job) => (&alice, job.as_str()),
+            Target::New(EntityKind::Job) => (&alice, ""),
+        };
+        let page = who.page(&tally_http::command_pages::page(kind, key)).await;
+        assert_eq!(page.status, StatusCode::OK, "{kind:?}: {}", page.html);
+        let form = tally_http::command_pages::form_id(kind);
+        for spec in tally_api::body::body_fields(kind) {
+            assert_limited(&page, &form, spec.name, &spec.rule);
+        }
+    }
+    // Forms outside the commands take their limits from the same rules.
+    let visitor = Browser::new(&app);
+    let signup = visitor.get("/signup").await;
+    assert_limited(&signup, "signup-form", "handle", &Handle::RULE);
+    assert_limited(&signup, "signup-form", "display_name", &DisplayName::RULE);
+    let password = tag_of(&signup.html, "id=\"signup-form\"", "password");
+    let (min, max) = (
+        tally_ports::identity::PASSWORD_MIN,
+        tally_ports::identity::PASSWORD_MAX,
+    );
+    assert!(
+        password.contains(&format!("minlength=\"{min}\" maxlength=\"{max}\"")),
+        "{password}"
+    );
+    let tokens = root.get("/admin/tokens").await;
+    assert_limited(
+        &tokens,
+        "token-form",
+        "name",
+        &tally_ports::identity::TOKEN_NAME,
+    );
+    let days = tag_of(&tokens.html, "id=\"token-form\"", "expires_in_days");
+    let most = tally_ports::identity::TOKEN_DAYS_MAX;
+    assert!(days.contains(&format!("max=\"{most}\"")), "{days}");
+}
+
+#[tokio::test]
+async fn after_a_failed_submit_the_error_summary_takes_the_focus_and_links_the_field() {
+    let app = App::start().await;
+    let alice = member(&app, "alice", 100).await;
+    let bad = alice
+        .submit("/jobs/new", "/jobs", &[("title", ""), ("reward", "5")])
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let at = bad.html.find("id=\"error\"").unwrap();
+    let open = bad.html[..at].rfind('<').unwrap();
+    let tag = &bad.html[open..at + bad.html[at..].find('>').unwrap()];
+    assert!(
+        tag.contains("tabindex=\"-1\"") && tag.contains("autofocus"),
+        "{tag}"
+    );
+    assert!(
+        bad.has("<a href=\"#field-title\">Go to the field: Title</a>"),
+        "{}",
+        bad.html
+    );
+    assert_eq!(
+        bad.html.matches("autofocus").count(),
+        1,
+        "one thing takes the focus"
     );
 }

@@ -20,7 +20,7 @@ async fn a_form_without_a_valid_csrf_token_is_refused_with_403_and_records_nothi
     assert_eq!(missing.status, StatusCode::FORBIDDEN);
     assert_eq!(missing.error_code().as_deref(), Some("csrf_failed"));
     // A token from another session is no better than none.
-    let bobs = bob.get("/jobs/new").await.csrf();
+    let bobs = bob.page("/jobs/new").await.csrf();
     let mut stolen = vec![("csrf", bobs.as_str())];
     stolen.extend_from_slice(&fields);
     assert_eq!(
@@ -40,6 +40,9 @@ async fn a_form_without_a_valid_csrf_token_is_refused_with_403_and_records_nothi
     let refused = visitor.post("/signup", &signup).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert_eq!(refused.error_code().as_deref(), Some("csrf_failed"));
+    // What was typed comes back, but never the password.
+    assert!(refused.has("value=\"eve\"") && refused.has("value=\"Eve\""));
+    assert!(!refused.has("long enough"), "{}", refused.html);
     assert_eq!(
         app.feed().await,
         before,
@@ -166,7 +169,7 @@ async fn a_participant_never_sees_another_applicants_pitch_on_any_page() {
         "/admin/feed".to_owned(),
         "/admin/members".to_owned(),
     ] {
-        let g = bob.get(&path).await;
+        let g = bob.page(&path).await;
         assert!(
             !g.has("Carol&#39;s secret") && !g.has("Carol's secret"),
             "{path} shows Carol's pitch"

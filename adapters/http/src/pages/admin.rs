@@ -1,7 +1,7 @@
 //! Admin pages: the members, registering a member (with an account to log in with), granting
 //! credits, and giving an existing member (or another admin) an account.
 
-use super::forms::{self, Field, Fields, Kind};
+use super::forms::{self, Field, Fields};
 use super::layout::credits;
 use super::page::{Page, seg};
 use super::security::Flash;
@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{Markup, html};
 use serde::Deserialize;
-use tally_domain::{CommandKind, Rejection};
-use tally_ports::identity::NewAccount;
+use tally_domain::{CommandKind, DisplayName, Rejection, Value};
+use tally_ports::identity::{ADMIN_NAME, NewAccount};
 use tally_ports::{Actor, Error, MemberSummary};
 
 pub(crate) fn router() -> Router<AppState> {
@@ -39,11 +39,11 @@ fn member_rows(list: &[MemberSummary]) -> Markup {
     html! {
         @for m in list {
             tr.member data-handle=(m.handle) data-balance=(m.balance) data-escrowed=(m.escrowed) {
-                td { a href=(format!("/members/{}/wallet", seg(&m.handle))) { "@" (m.handle) } }
-                td data-text="display_name" { (m.display_name) }
-                td.num { (credits(m.balance)) }
-                td.num { (credits(m.escrowed)) }
-                td {
+                td data-label="Handle" { a href=(format!("/members/{}/wallet", seg(&m.handle))) { "@" (m.handle) } }
+                td data-label="Name" data-text="display_name" { (m.display_name) }
+                td.num data-label="Available" { (credits(m.balance)) }
+                td.num data-label="In escrow" { (credits(m.escrowed)) }
+                td data-label="Actions" {
                     a href=(super::commands::page(CommandKind::GrantCredits, &m.handle)) { "Grant" } " · "
                     a href=(format!("/members/{}/history", seg(&m.handle))) { "History" }
                 }
@@ -83,13 +83,13 @@ async fn members(p: Page) -> Response {
 fn register_form(p: &Page, values: &Fields, e: Option<&Error>) -> Markup {
     let inner = html! {
         (forms::hidden(p.csrf(), Some(values)))
-        (Field::new("handle", "Handle", Kind::Text)
-            .hint("3 to 32 characters: lowercase letters, digits, - and _, starting with a letter.")
-            .render(values, e))
-        (Field::new("display_name", "Name", Kind::Text).render(values, e))
-        (Field::new("password", "Initial password", Kind::NewPassword)
-            .hint("8 to 256 characters. Tell the member; they log in with their handle and it.")
-            .render(values, e))
+        (Field::rule("handle", &tally_domain::Handle::RULE).render(values, e))
+        (Field::rule("display_name", &DisplayName::RULE).labelled("Name").render(values, e))
+        ({
+            let f = Field::password("password", "Initial password", true);
+            let hint = format!("{} Tell the member; they log in with their handle and it.", f.hint.clone().unwrap_or_default());
+            f.hint(&hint)
+        }.render(values, e))
     };
     forms::form(
         &super::commands::form_id(CommandKind::RegisterMember),
@@ -149,7 +149,7 @@ async fn grant_page(p: Page, Query(q): Query<Handle>) -> Response {
             let body = html! {
                 h1 { "Grant credits" }
                 form #pick-member method="get" action="/admin/grants/new" {
-                    (Field::new("handle", "Member's handle", Kind::Text).list("member-handles").render(&Fields::default(), None))
+                    (Field::rule("handle", &tally_domain::Handle::RULE).labelled("Member's handle").list("member-handles").render(&Fields::default(), None))
                     datalist #member-handles { @for m in &list { option value=(m.handle) { (m.display_name) } } }
                     div.actions { button type="submit" { "Next" } }
                 }
@@ -164,8 +164,8 @@ fn account_form(p: &Page, values: &Fields, e: Option<&Error>) -> Markup {
     let role = values.get("role");
     let inner = html! {
         (forms::hidden(p.csrf(), None))
-        (Field::new("name", "Member's handle, or a new admin's name", Kind::Text).render(values, e))
-        (Field::new("password", "Password", Kind::NewPassword).hint("8 to 256 characters.").render(values, e))
+        (Field::rule("name", &ADMIN_NAME).labelled("Member's handle, or a new admin's name").render(values, e))
+        (Field::password("password", "Password", true).render(values, e))
         div.field {
             label for="field-role" { "Role" }
             select #field-role name="role" {

@@ -2,20 +2,28 @@
 //! redirects to what it changed with the receipt, or shows the form again with what went
 //! wrong; and the forms of the actions a view offers. Fields, limits and hints come from the
 //! domain's declaration of the command, so a new command needs nothing here.
+//!
+//! A form page's address names the form (`?form=<command id>`), so a form shown again by Back
+//! sends the same command, which is not recorded twice (`receipts` says so). Before running,
+//! a submit passes the CSRF check (else `drafts` keeps what was typed) and, for what cannot
+//! be undone, the confirmation (`confirm`); after, the receipt is said in words (`receipts`).
 
+use super::drafts;
 use super::forms::{self, Field, Fields};
-use super::page::Page;
-use super::security::Flash;
+use super::page::{Page, seg};
+use super::security::{COMMAND_ID_FIELD, Flash};
+use super::{confirm, receipts};
 use crate::AppState;
 use axum::Router;
 use axum::extract::{Path, Query};
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use maud::{Markup, html};
 use std::collections::BTreeMap;
 use tally_api::paths::{segment, slug};
 use tally_domain::{CommandKind, EntityKind, Raw, Rejection, Target};
 use tally_ports::{ActionView, Error, Input, Receipt};
+use uuid::Uuid;
 
 /// The page of a command's form on the entity `key` (ignored for a command that creates one);
 /// it posts to itself, but a launch, which posts to `/jobs`.
@@ -29,7 +37,7 @@ pub fn page(kind: CommandKind, key: &str) -> String {
 }
 
 /// Where a command's form posts.
-fn posts_to(kind: CommandKind, key: &str) -> String {
+pub(crate) fn posts_to(kind: CommandKind, key: &str) -> String {
     match kind.target() {
         Target::New(EntityKind::Job) => "/jobs".to_owned(),
         _ => page(kind, key),
@@ -95,7 +103,13 @@ fn specs(kind: CommandKind) -> impl Iterator<Item = &'static tally_domain::Field
 }
 
 /// The form of a command (on its page), showing `values` and `error`.
-fn form(p: &Page, kind: CommandKind, key: &str, values: &Fields, error: Option<&Error>) -> Markup {
+pub(crate) fn form(
+    p: &Page,
+    kind: CommandKind,
+    key: &str,
+    values: &Fields,
+    error: Option<&Error>,
+) -> Markup {
     let inner = html! {
         (forms::hidden(p.csrf(), Some(values)))
         @for spec in specs(kind) { (Field::of(spec).render(values, error)) }
@@ -130,6 +144,11 @@ async fn context(p: &Page, kind: CommandKind, key: &str) -> Result<Markup, Error
     })
 }
 
+/// The query parameter that names a form: its command id. It is in the page's address, so a
+/// form shown again by Back or a reload sends the same command again, which the service then
+/// does not record twice (the page says the form had been sent).
+pub(crate) const FORM_PARAM: &str = "form";
+
 async fn show(
     p: Page,
     kind: CommandKind,
@@ -144,18 +163,12 @@ async fn show(
             None,
         );
     }
-    // What the entity looks like, if the viewer may see it: the command itself says whether
-    // they may issue it (a member may not see another's wallet, nor grant to it: the refusal
-    // that counts is the command's). An entity that does not exist has no form.
-    let above = match context(&p, kind, &key).await {
+    let above = match above(&p, kind, &key).await {
         Ok(m) => m,
-        Err(
-            e @ (Error::Invalid(_)
-            | Error::Rejected(Rejection::UnknownJob { .. } | Rejection::UnknownMember { .. })),
-        ) => {
-            return p.error_page(e, kind.label(), None);
-        }
-        Err(_) => html! {},
+        Err(res) => return *res,
+    };
+    let Some(id) = q.get(FORM_PARAM).and_then(|f| Uuid::parse_str(f).ok()) else {
+        return Redirect::to(&fresh_form(kind, &key, &q)).into_response();
     };
     let mut values = Fields::default();
     for spec in specs(kind) {
@@ -163,13 +176,50 @@ async fn show(
             values.set(spec.name, v.clone());
         }
     }
-    let body = html! {
+    values.set(COMMAND_ID_FIELD, id.to_string());
+    p.ok(kind.label(), body(&p, kind, &key, &values, above))
+}
+
+/// The address of a new form for `kind` on `key`: its page with a new command id, and the
+/// values of `q` but an old form's id.
+pub(crate) fn fresh_form(kind: CommandKind, key: &str, q: &BTreeMap<String, String>) -> String {
+    let mut pairs = vec![format!("{FORM_PARAM}={}", Uuid::now_v7())];
+    for (k, v) in q.iter().filter(|(k, _)| *k != FORM_PARAM) {
+        pairs.push(format!("{}={}", seg(k), seg(v)));
+    }
+    format!("{}?{}", page(kind, key), pairs.join("&"))
+}
+
+/// What the entity looks like, above its command's form, if the viewer may see it (the
+/// command itself says whether they may issue it: a member may not see another's wallet, nor
+/// grant to it; the refusal that counts is the command's). An entity that does not exist has
+/// no form: the error page.
+pub(crate) async fn above(p: &Page, kind: CommandKind, key: &str) -> Result<Markup, Box<Response>> {
+    match context(p, kind, key).await {
+        Ok(m) => Ok(m),
+        Err(
+            e @ (Error::Invalid(_)
+            | Error::Rejected(Rejection::UnknownJob { .. } | Rejection::UnknownMember { .. })),
+        ) => Err(Box::new(p.error_page(e, kind.label(), None))),
+        Err(_) => Ok(html! {}),
+    }
+}
+
+/// A command's page: `above` (what the entity looks like, and any note), and the form with
+/// `values`.
+pub(crate) fn body(
+    p: &Page,
+    kind: CommandKind,
+    key: &str,
+    values: &Fields,
+    above: Markup,
+) -> Markup {
+    html! {
         (above)
         h1 { (kind.label()) }
         p.lead { (kind.doc().trim()) }
-        (form(&p, kind, &key, &values, None))
-    };
-    p.ok(kind.label(), body)
+        (form(p, kind, key, values, None))
+    }
 }
 
 /// The command's input from a posted form: the key from the path, the command's fields as
@@ -201,9 +251,24 @@ fn after(kind: CommandKind, key: Option<&str>, r: &Receipt) -> String {
 }
 
 async fn submit(p: Page, kind: CommandKind, key: Option<String>, f: Fields) -> Response {
+    let key_s = key.as_deref().unwrap_or_default();
+    // Refused before anything else: nothing is recorded, and what was typed is kept.
+    if !p.signed_in() || !drafts::csrf_ok(&p, &f) {
+        let again = form(&p, kind, key_s, &f, None);
+        return drafts::refused(&p, kind, &posts_to(kind, key_s), &f, again);
+    }
     let ctx = match p.command(&f) {
         Ok(c) => c,
         Err(res) => return *res,
+    };
+    if !confirm::confirmed(&f)
+        && let Some(q) = confirm::question(&p, kind, key.as_deref(), &f).await
+    {
+        return confirm::page(&p, kind, key_s, &f, &q);
+    }
+    let again = match ctx.command_id {
+        Some(id) => receipts::already_sent(&p, kind, key.as_deref(), id).await,
+        None => false,
     };
     let result = p
         .state
@@ -211,9 +276,18 @@ async fn submit(p: Page, kind: CommandKind, key: Option<String>, f: Fields) -> R
         .execute(&ctx, input(kind, key.as_deref(), &f))
         .await;
     match result {
-        Ok(r) => p.see_other(&after(kind, key.as_deref(), &r), &Flash::receipt(r)),
+        Ok(r) => {
+            let flash = match receipts::said(&p, kind, key.as_deref(), &f, &r, again).await {
+                Some(said) => Flash::said(r.clone(), said),
+                None => Flash::receipt(r.clone()),
+            };
+            p.see_other(&after(kind, key.as_deref(), &r), &flash)
+        }
+        Err(e) if crate::error::Problem::of(&e).code == "command_id_reused" => {
+            receipts::sent_before(&p, kind, key_s, &f, ctx.command_id, e).await
+        }
         Err(e) => {
-            let form = form(&p, kind, key.as_deref().unwrap_or_default(), &f, Some(&e));
+            let form = form(&p, kind, key_s, &f, Some(&e));
             p.error_page(e, kind.label(), Some(form))
         }
     }

@@ -112,17 +112,17 @@ fn row(e: &RecordedEvent, cols: Columns) -> Markup {
             data-command-id=(e.command_id) data-correlation-id=(e.correlation_id)
             data-causation-id=(e.causation_id) data-payload=(e.payload) {
             @if cols == Columns::Feed {
-                td.num { (e.position) }
+                td.num data-label="Position" { (e.position) }
             } @else {
-                td.num { a href=(state_href) title="The state after this event" { (e.version) } }
+                td.num data-label="Version" { a href=(state_href) title="The state after this event" { (e.version) } }
             }
-            td { (time(&e.time)) }
-            td { strong { (words(&e.event_type)) } }
-            td { (actor(&e.actor)) }
+            td data-label="When" { (time(&e.time)) }
+            td data-label="What happened" { strong { (words(&e.event_type)) } }
+            td data-label="Who" { (actor(&e.actor)) }
             @if cols == Columns::Feed {
-                td { a href=(entity_href(&e.stream)) { (e.stream) } " v" (e.version) }
+                td data-label="Entity" { a href=(entity_href(&e.stream)) { (e.stream) } " v" (e.version) }
             }
-            td { (details(&e.payload)) }
+            td data-label="Details" { (details(&e.payload)) }
         }
     }
 }

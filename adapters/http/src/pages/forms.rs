@@ -9,8 +9,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use std::collections::BTreeMap;
-use tally_domain::{FieldSpec, Shape};
+use tally_domain::{FieldSpec, Rule, Shape};
 use tally_ports::Error;
+use tally_ports::identity::{PASSWORD_MAX, PASSWORD_MIN};
 use uuid::Uuid;
 
 /// The fields of a posted form, as typed (the port parses them).
@@ -31,6 +32,11 @@ impl Fields {
     /// Sets a field (to show a form with values that were not posted).
     pub(crate) fn set(&mut self, name: &str, value: impl Into<String>) {
         self.0.insert(name.to_owned(), value.into());
+    }
+
+    /// Every field sent, by name.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     /// Fields from pairs.
@@ -113,6 +119,11 @@ pub(crate) struct Field<'a> {
     pub(crate) scope: String,
 }
 
+/// A count of characters as an attribute's number.
+fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 /// `display_name` -> `Display name`.
 pub(crate) fn label_of(name: &str) -> String {
     let words = name.replace('_', " ");
@@ -138,20 +149,26 @@ impl<'a> Field<'a> {
 
     /// The field of a command or event field, as its rule says.
     pub(crate) fn of(spec: &'a FieldSpec) -> Self {
-        let r = &spec.rule;
+        Self::rule(spec.name, &spec.rule)
+    }
+
+    /// A field named `name` that takes what `r` accepts: its limits (`maxlength`, `min`,
+    /// `max`) and its hint from the rule; a text's hint says how many characters it takes.
+    pub(crate) fn rule(name: &'a str, r: &Rule) -> Self {
         let (kind, limits) = match r.shape {
-            Shape::Text { max, multiline, .. } => (
+            Shape::Text {
+                min,
+                max,
+                multiline,
+            } => (
                 if multiline {
                     Kind::TextArea
                 } else {
                     Kind::Text
                 },
-                Some((0, i64::try_from(max).unwrap_or(i64::MAX))),
+                Some((count(min), count(max))),
             ),
-            Shape::Pattern { max, .. } => (
-                Kind::Text,
-                Some((0, i64::try_from(max).unwrap_or(i64::MAX))),
-            ),
+            Shape::Pattern { min, max, .. } => (Kind::Text, Some((count(min), count(max)))),
             Shape::Integer { min, max } => (Kind::Number, Some((min, max))),
             Shape::OneOf(words) => (Kind::Select(words), None),
         };
@@ -159,16 +176,44 @@ impl<'a> Field<'a> {
         if let Some(h) = hint.get_mut(0..1) {
             h.make_ascii_uppercase();
         }
+        let mut hint = format!("{hint}.");
+        if let (Kind::Text | Kind::TextArea, Some((_, max))) = (kind, limits)
+            && !hint.contains(&max.to_string())
+        {
+            hint.push_str(&format!(" Up to {max} characters."));
+        }
         Self {
-            name: spec.name,
-            label: label_of(spec.name),
+            name,
+            label: label_of(name),
             kind,
-            hint: Some(format!("{hint}.")),
+            hint: Some(hint),
             required: !r.optional,
             list: None,
             limits,
             scope: String::new(),
         }
+    }
+
+    /// A password field (`new`: one being chosen), with the identity port's length limits.
+    pub(crate) fn password(name: &'a str, label: &str, new: bool) -> Self {
+        let kind = if new {
+            Kind::NewPassword
+        } else {
+            Kind::Password
+        };
+        let mut f = Self::new(name, label, kind);
+        f.limits = Some((count(PASSWORD_MIN), count(PASSWORD_MAX)));
+        if new {
+            f.hint = Some(format!("{PASSWORD_MIN} to {PASSWORD_MAX} characters."));
+        }
+        f
+    }
+
+    /// The same field with another label.
+    #[must_use]
+    pub(crate) fn labelled(mut self, label: &str) -> Self {
+        self.label = label.to_owned();
+        self
     }
 
     /// The same field, its input's `id` prefixed by `scope`.
@@ -205,9 +250,12 @@ impl<'a> Field<'a> {
         }
         let described = (!described.is_empty()).then(|| described.join(" "));
         let value = values.get(self.name);
-        let maxlength = match (self.kind, self.limits) {
-            (Kind::Text | Kind::TextArea, Some((_, max))) => Some(max),
-            _ => None,
+        let (minlength, maxlength) = match (self.kind, self.limits) {
+            (
+                Kind::Text | Kind::TextArea | Kind::Password | Kind::NewPassword,
+                Some((min, max)),
+            ) => ((min > 0).then_some(min), Some(max)),
+            _ => (None, None),
         };
         let (min, max) = match (self.kind, self.limits) {
             (Kind::Number, Some((min, max))) => (Some(min), Some(max)),
@@ -222,11 +270,12 @@ impl<'a> Field<'a> {
                 @if let Some(h) = &self.hint { p.hint id=(hint_id) { (h) } }
                 @match self.kind {
                     Kind::TextArea => textarea id=(id) name=(self.name) rows="5"
-                        maxlength=[maxlength]
+                        minlength=[minlength] maxlength=[maxlength]
                         aria-describedby=[described.as_deref()] aria-invalid=[invalid.then_some("true")]
                         required[self.required] { (value) },
                     Kind::Password | Kind::NewPassword => input id=(id) name=(self.name) type="password"
                         autocomplete=(if self.kind == Kind::Password { "current-password" } else { "new-password" })
+                        minlength=[minlength.filter(|_| self.kind == Kind::NewPassword)] maxlength=[maxlength]
                         aria-describedby=[described.as_deref()] aria-invalid=[invalid.then_some("true")]
                         required[self.required];
                     Kind::Number => input id=(id) name=(self.name) type="number" inputmode="numeric"
@@ -241,7 +290,7 @@ impl<'a> Field<'a> {
                         }
                     },
                     Kind::Text => input id=(id) name=(self.name) type="text" value=(value) list=[self.list]
-                        maxlength=[maxlength]
+                        minlength=[minlength] maxlength=[maxlength]
                         aria-describedby=[described.as_deref()] aria-invalid=[invalid.then_some("true")]
                         required[self.required];
                 }

@@ -434,10 +434,10 @@ fn applications(v: &JobOwnerView) -> Markup {
                         @for a in &v.applications {
                             tr.application data-participant=(a.participant) data-status=(a.status.as_str())
                                 data-proposed-days=[a.proposed_days] {
-                                td { "@" (a.participant) }
-                                td.pitch data-text="pitch" { (a.pitch) }
-                                td { @match a.proposed_days { Some(d) => (days(d)), None => span.muted { "not said" } } }
-                                td { (app_status(a.status)) }
+                                td data-label="Applicant" { "@" (a.participant) }
+                                td.pitch data-label="Pitch" data-text="pitch" { (a.pitch) }
+                                td data-label="Expects to need" { @match a.proposed_days { Some(d) => (days(d)), None => span.muted { "not said" } } }
+                                td data-label="Status" { (app_status(a.status)) }
                             }
                         }
                     }

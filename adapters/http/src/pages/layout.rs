@@ -102,7 +102,8 @@ pub(crate) fn who(a: &Actor) -> String {
     }
 }
 
-/// The receipt of the last command (or a note), shown once after its redirect.
+/// The receipt of the last command (or a note), shown once after its redirect: what happened
+/// in words, and, folded away, the events recorded (each with its `data-*` hooks).
 fn flash(f: &Flash) -> Markup {
     html! {
         @if let Some(note) = &f.note {
@@ -110,13 +111,33 @@ fn flash(f: &Flash) -> Markup {
         }
         @if let Some(r) = &f.receipt {
             section.notice.receipt #receipt role="status" aria-labelledby="receipt-title"
-                data-command-id=(r.command_id) {
-                h2 #receipt-title { "Done" }
-                @if r.events.is_empty() {
+                data-command-id=(r.command_id) data-again=[f.said.as_ref().filter(|s| s.again).map(|_| "true")] {
+                h2 #receipt-title {
+                    @if f.said.as_ref().is_some_and(|s| s.again) { "Already done" } @else { "Done" }
+                }
+                @if let Some(s) = &f.said {
+                    p data-text="said" {
+                        (s.before)
+                        @if let Some(l) = &s.link { " " a href=(l.href) { (l.text) } }
+                        @if !s.after.starts_with(['.', ':', ',']) { " " }
+                        (s.after)
+                    }
+                } @else if r.events.is_empty() {
                     p { "Nothing new was recorded." }
                 } @else {
-                    p { "Recorded:" }
-                    ul { @for e in &r.events { (receipt_event(e)) } }
+                    p data-text="said" {
+                        (r.events.iter().map(|e| words(&e.event_type)).collect::<Vec<_>>().join(", "))
+                        "."
+                    }
+                }
+                @if !r.events.is_empty() {
+                    details.recorded {
+                        summary { "What was recorded in the history" }
+                        ul { @for e in &r.events { (receipt_event(e)) } }
+                    }
+                }
+                @if let Some(n) = f.said.as_ref().and_then(|s| s.next.as_ref()) {
+                    p { a.button href=(n.href) { (n.text) } }
                 }
             }
         }
@@ -127,8 +148,7 @@ fn receipt_event(e: &EventRef) -> Markup {
     html! {
         li.receipt-event data-stream=(e.stream) data-version=(e.version)
             data-position=(e.position) data-event-type=(e.event_type) {
-            strong { (words(&e.event_type)) } " in " (e.stream) ", version " (e.version)
-            span.muted { " (#" (e.position) " in the history)" }
+            (words(&e.event_type))
         }
     }
 }
@@ -148,13 +168,19 @@ pub(crate) fn words(camel: &str) -> String {
 }
 
 /// The error box: the message for people; the stable code, the field and the whole problem
-/// document (as the JSON API would send it) for programs.
-pub(crate) fn error_box(p: &Problem) -> Markup {
+/// document (as the JSON API would send it) for programs. It takes the focus when the page
+/// opens (`autofocus`; `tabindex="-1"` makes it focusable), so that after a failed submit a
+/// screen reader reads it and the keyboard starts there, with no script; `field_link` links
+/// the field it is about (when the page shows that field).
+pub(crate) fn error_box(p: &Problem, field_link: Option<&str>) -> Markup {
     let json = serde_json::to_string(p).unwrap_or_default();
     html! {
-        div.error #error role="alert" tabindex="-1" data-error-code=(p.code)
+        div.error #error role="alert" tabindex="-1" autofocus data-error-code=(p.code)
             data-error-field=[p.field.as_deref()] data-problem=(json) {
             p { strong { (lead(p.status)) " " } span data-text="message" { (p.detail) } }
+            @if let Some(f) = field_link {
+                p { a href=(format!("#field-{f}")) { "Go to the field: " (super::forms::label_of(f)) } }
+            }
             p.muted { "Reason code: " code { (p.code) } }
         }
     }
@@ -175,9 +201,13 @@ fn lead(status: u16) -> &'static str {
 
 /// An error page's body: the error, and the form again when there is one.
 pub(crate) fn error_body(title: &str, p: &Problem, form: Option<Markup>) -> Markup {
+    let field_link = p.field.as_deref().filter(|f| {
+        form.as_ref()
+            .is_some_and(|m| m.0.contains(&format!("id=\"field-{f}\"")))
+    });
     html! {
         h1 { (title) }
-        (error_box(p))
+        (error_box(p, field_link))
         @if let Some(f) = form { (f) }
     }
 }

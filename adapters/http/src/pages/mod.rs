@@ -12,7 +12,9 @@
 mod admin;
 mod assets;
 pub mod commands;
+mod confirm;
 mod dashboard;
+mod drafts;
 mod events;
 mod feed;
 mod forms;
@@ -20,6 +22,7 @@ mod history;
 mod jobs;
 mod layout;
 mod page;
+mod receipts;
 mod reports;
 mod security;
 mod session;

@@ -82,6 +82,26 @@ impl Page {
         Ctx::new(self.actor.clone())
     }
 
+    /// The same request as seen by the session just opened (to answer a log-in with a page
+    /// for the new session, whose forms carry its CSRF token).
+    pub(crate) fn signed_in_as(&self, s: &tally_ports::identity::NewSession) -> Self {
+        Self {
+            state: self.state.clone(),
+            actor: s.actor.clone(),
+            principal: Some(Principal {
+                name: s.name.clone(),
+                role: s.role,
+                scope: tally_ports::accounts::Scope::default(),
+            }),
+            session: Some(s.token.clone()),
+            here: self.here.clone(),
+            csrf: security::session_csrf(&s.token),
+            new_csrf_cookie: false,
+            flash: None,
+            had_flash: self.had_flash,
+        }
+    }
+
     /// The CSRF token the page's forms carry.
     pub(crate) fn csrf(&self) -> &str {
         &self.csrf

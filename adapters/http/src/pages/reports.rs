@@ -137,19 +137,19 @@ fn table(days: &[DayView]) -> Markup {
                             data-jobs-cancelled=(t.jobs_cancelled)
                             data-members-registered=(t.members_registered)
                             data-active-members=(t.active_members) {
-                            th scope="row" { (d.day) }
-                            td.num {
+                            th scope="row" data-label="Day (UTC)" { (d.day) }
+                            td.num data-label="Granted" {
                                 (credits(t.granted))
                                 @for (c, n) in &t.granted_by_category { br; span.muted { (c) " " (credits(*n)) } }
                             }
-                            td.num { (credits(t.escrowed)) }
-                            td.num { (credits(t.earned)) }
-                            td.num { (credits(t.refunded)) }
-                            td.num { (t.jobs_launched) }
-                            td.num { (t.jobs_completed) }
-                            td.num { (t.jobs_cancelled) }
-                            td.num { (t.members_registered) }
-                            td.num { (t.active_members) }
+                            td.num data-label="Escrowed" { (credits(t.escrowed)) }
+                            td.num data-label="Earned" { (credits(t.earned)) }
+                            td.num data-label="Refunded" { (credits(t.refunded)) }
+                            td.num data-label="Jobs launched" { (t.jobs_launched) }
+                            td.num data-label="Completed" { (t.jobs_completed) }
+                            td.num data-label="Cancelled" { (t.jobs_cancelled) }
+                            td.num data-label="New members" { (t.members_registered) }
+                            td.num data-label="Active members" { (t.active_members) }
                         }
                     }
                 }

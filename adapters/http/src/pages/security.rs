@@ -50,6 +50,37 @@ pub(crate) struct Flash {
     /// The receipt of the command just run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) receipt: Option<Receipt>,
+    /// The receipt in words, when the page that ran the command could say it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) said: Option<Said>,
+}
+
+/// A receipt in words: what happened, with what it happened to linked by its name (a job's
+/// title, a member's handle), and what one may do next.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Said {
+    /// Whether nothing new was recorded because the same form had been sent before.
+    #[serde(default)]
+    pub(crate) again: bool,
+    /// The words before the link: `You launched`.
+    pub(crate) before: String,
+    /// What it happened to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) link: Option<Link>,
+    /// The words after it: `and 30 cr are held in escrow.`
+    pub(crate) after: String,
+    /// What one may do next (`Launch another job`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) next: Option<Link>,
+}
+
+/// A link: its words and where it leads (a path on this site).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Link {
+    /// The words.
+    pub(crate) text: String,
+    /// The path.
+    pub(crate) href: String,
 }
 
 impl Flash {
@@ -58,6 +89,16 @@ impl Flash {
         Self {
             note: None,
             receipt: Some(r),
+            said: None,
+        }
+    }
+
+    /// A flash with a receipt and what it means, in words.
+    pub(crate) fn said(r: Receipt, said: Said) -> Self {
+        Self {
+            note: None,
+            receipt: Some(r),
+            said: Some(said),
         }
     }
 
@@ -66,6 +107,7 @@ impl Flash {
         Self {
             note: Some(n.into()),
             receipt: None,
+            said: None,
         }
     }
 

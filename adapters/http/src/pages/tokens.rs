@@ -11,7 +11,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use maud::{Markup, html};
 use tally_ports::Error;
-use tally_ports::identity::{NewToken, TokenView};
+use tally_ports::identity::{NewToken, TOKEN_DAYS_MAX, TOKEN_NAME, TokenView};
 use uuid::Uuid;
 
 pub(crate) fn router() -> Router<AppState> {
@@ -23,16 +23,22 @@ pub(crate) fn router() -> Router<AppState> {
 fn create_form(p: &Page, values: &Fields, e: Option<&Error>) -> Markup {
     let inner = html! {
         (forms::hidden(p.csrf(), None))
-        (Field::new("name", "Name", Kind::Text)
-            .hint("1 to 64 characters, e.g. the service that will use it.")
-            .render(values, e))
+        ({
+            let f = Field::rule("name", &TOKEN_NAME);
+            let hint = format!("{} E.g. the service that will use it.", f.hint.clone().unwrap_or_default());
+            f.hint(&hint)
+        }.render(values, e))
         (Field::new("scope", "What it may do", Kind::Select(&["feed:read", "account"]))
             .hint("feed:read: read the history feed and nothing else (a service account). \
                    account: everything you may do, as you.")
             .render(values, e))
-        (Field::new("expires_in_days", "Expires after (days)", Kind::Text)
-            .hint("1 to 3650; leave empty for never.")
-            .render(values, e))
+        ({
+            let mut f = Field::new("expires_in_days", "Expires after (days)", Kind::Number)
+                .hint(&format!("1 to {TOKEN_DAYS_MAX}; leave empty for never."));
+            f.required = false;
+            f.limits = Some((1, i64::try_from(TOKEN_DAYS_MAX).unwrap_or(i64::MAX)));
+            f
+        }.render(values, e))
     };
     forms::form("token-form", "/admin/tokens", "Create the token", inner)
 }
@@ -41,11 +47,11 @@ fn token_rows(p: &Page, tokens: &[TokenView]) -> Markup {
     html! {
         @for t in tokens {
             tr.token data-scope=(t.scope) data-id=(t.id) {
-                td { (t.name) }
-                td { code { (t.scope) } }
-                td { (t.created_at.format("%Y-%m-%d %H:%M UTC")) }
-                td { @match t.expires_at { Some(e) => (e.format("%Y-%m-%d %H:%M UTC")), None => "never" } }
-                td {
+                td data-label="Name" { (t.name) }
+                td data-label="Scope" { code { (t.scope) } }
+                td data-label="Created" { (t.created_at.format("%Y-%m-%d %H:%M UTC")) }
+                td data-label="Expires" { @match t.expires_at { Some(e) => (e.format("%Y-%m-%d %H:%M UTC")), None => "never" } }
+                td data-label="Actions" {
                     form method="post" action=(format!("/admin/tokens/{}/revoke", t.id)) {
                         (forms::hidden(p.csrf(), None))
                         button.danger type="submit" aria-label=(format!("Revoke {}", t.name)) { "Revoke" }

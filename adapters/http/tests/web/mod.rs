@@ -38,9 +38,39 @@ impl Got {
         self.attr("id=\"error\"", "data-error-code")
     }
 
+    /// The hidden fields of the form `id`, as a browser would post them (unescaped).
+    pub fn hidden_fields(&self, id: &str) -> Vec<(String, String)> {
+        let Some(start) = self.html.find(&format!(" id=\"{id}\" method=\"post\"")) else {
+            panic!("no form #{id} in {}", self.html);
+        };
+        let form = &self.html[start..];
+        let form = &form[..form.find("</form>").unwrap_or(form.len())];
+        let mut out = Vec::new();
+        for part in form.split("<input type=\"hidden\" ").skip(1) {
+            let value_of = |attr: &str| {
+                let from = part.find(&format!("{attr}=\""))? + attr.len() + 2;
+                let len = part[from..].find('"')?;
+                Some(unescape(&part[from..from + len]))
+            };
+            if let (Some(n), Some(v)) = (value_of("name"), value_of("value")) {
+                out.push((n, v));
+            }
+        }
+        out
+    }
+
     pub fn has(&self, text: &str) -> bool {
         self.html.contains(text)
     }
+}
+
+/// Text from HTML with maud's escapes undone.
+pub fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
 }
 
 impl Browser {
@@ -109,9 +139,22 @@ impl Browser {
         Self::got(res).await
     }
 
+    /// Opens `path`, following redirects (a command's page first redirects to itself with
+    /// a new form id).
+    pub async fn page(&self, path: &str) -> Got {
+        let mut got = self.get(path).await;
+        for _ in 0..3 {
+            match (&got.status, &got.location) {
+                (&StatusCode::SEE_OTHER, Some(to)) => got = self.get(&to.clone()).await,
+                _ => break,
+            }
+        }
+        got
+    }
+
     /// Shows `page`, then posts its form with `fields` plus its CSRF token and command id.
     pub async fn submit(&self, page: &str, action: &str, fields: &[(&str, &str)]) -> Got {
-        let form = self.get(page).await;
+        let form = self.page(page).await;
         assert_eq!(form.status, StatusCode::OK, "{page}: {}", form.html);
         let csrf = form.csrf();
         let id = form
@@ -119,6 +162,17 @@ impl Browser {
             .unwrap_or_default();
         let mut all = vec![("csrf", csrf.as_str()), ("command_id", id.as_str())];
         all.extend_from_slice(fields);
+        self.post(action, &all).await
+    }
+
+    /// Posts the form `id` of `page` as it is (its hidden fields), with `extra` fields.
+    pub async fn send(&self, page: &Got, id: &str, action: &str, extra: &[(&str, &str)]) -> Got {
+        let fields = page.hidden_fields(id);
+        let mut all: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        all.extend_from_slice(extra);
         self.post(action, &all).await
     }
 
@@ -164,6 +218,7 @@ pub async fn launch(b: &Browser, title: &str, reward: &str) -> String {
         )
         .await;
     let loc = done.location.clone().expect("a redirect to the new job");
+    let loc = loc.split('?').next().unwrap_or_default().to_owned();
     loc.trim_start_matches("/jobs/")
         .trim_end_matches("/owner")
         .to_owned()

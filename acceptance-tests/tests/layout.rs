@@ -306,12 +306,16 @@ async fn the_main_pages_fit_a_390_px_phone_and_a_1280_px_screen() -> Result<()> 
         "/jobs/new".to_owned(),
         "/members/alice/wallet".to_owned(),
         "/members/alice/history".to_owned(),
+        "/my/jobs".to_owned(),
+        "/my/applications".to_owned(),
+        "/jobs?q=logo&min_reward=1".to_owned(),
     ];
     let admin_pages = [
         "/admin/members",
         "/admin/feed",
         "/admin/reports",
         "/admin/tokens",
+        "/admin/jobs",
         "/members/bob/wallet",
     ];
     let site_ref = &site;

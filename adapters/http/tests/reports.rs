@@ -137,19 +137,35 @@ async fn the_wallet_page_charts_the_balance_over_time() {
     assert_eq!(c.status, StatusCode::OK, "{}", c.body);
     let page = web::admin(&app).await.get("/members/olive/wallet").await;
     assert_eq!(page.status, StatusCode::OK);
-    // Registered (0), granted (100), escrowed (70), refunded (100).
+    // Granted (100), escrowed (70), refunded (100): the balance after each movement, as a
+    // step line (the balance holds until the next movement) and as a table.
+    let balances: Vec<String> = page
+        .html
+        .split("<tr class=\"point\"")
+        .skip(1)
+        .map(|r| {
+            r.split("data-balance=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(balances, ["100", "70", "100"]);
     let points = page.attr("<polyline", "points").expect("a chart");
-    assert_eq!(points.split(' ').count(), 4, "{points}");
     let ys: Vec<f64> = points
         .split(' ')
         .map(|p| p.split(',').nth(1).unwrap().parse().unwrap())
         .collect();
+    assert_eq!(ys.len(), 5, "two steps: {points}");
     assert!(
-        ys[0] > ys[1] && ys[2] > ys[1] && ys[3] == ys[1],
+        ys[0] == ys[1] && ys[2] > ys[1] && ys[3] == ys[2] && ys[4] == ys[0],
         "{ys:?} (SVG y grows downwards)"
     );
     assert!(
-        page.has("Available balance over the last 4 events"),
+        page.has("Available balance over time: <span class=\"credits\">100 "),
         "{}",
         page.html
     );

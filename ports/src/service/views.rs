@@ -97,7 +97,10 @@ impl Tally for TallyService {
                 job: e.payload["job"].as_str().map(str::to_owned),
                 job_title: None,
                 counterpart: None,
-                reason: e.payload["reason"].as_str().map(str::to_owned),
+                reason: e.payload["reason"]
+                    .as_str()
+                    .filter(|r| !r.is_empty())
+                    .map(str::to_owned),
             });
         }
         lines.retain(|l| q.shows(l));

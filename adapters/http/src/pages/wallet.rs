@@ -205,7 +205,7 @@ fn balance_chart(st: &Statement) -> Markup {
                         tbody {
                             @for p in points {
                                 tr.point data-time=(events::exact(&p.time)) data-balance=(p.balance) {
-                                    td { (time(&p.time)) } td.num { (credits(p.balance)) }
+                                    td data-label="When" { (time(&p.time)) } td.num data-label="Available" { (credits(p.balance)) }
                                 }
                             }
                         }

@@ -261,19 +261,34 @@ impl Tally for BrowserTally {
         self.act_as(&mut m, &ctx.actor).await?;
         let opened = self.read(&Self::history_page(entity), "", &[]).await?;
         self.check_actor(&opened, &ctx.actor)?;
-        // The pages look by version or by time (a version asked for wins).
-        let (form, field, value) = match (at.version, at.time) {
-            (Some(v), _) => ("version-form", "version", v.to_string()),
-            (None, Some(t)) => (
-                "time-form",
-                "at",
-                t.to_rfc3339_opts(SecondsFormat::AutoSi, true),
-            ),
-            (None, None) => ("version-form", "version", String::new()),
+        // The pages look by version or by time (a version asked for wins). A time to the
+        // microsecond cannot be typed into a date-and-time field (it takes seconds, or
+        // milliseconds at most): the page's address takes it exactly, as the links to a
+        // moment carry it.
+        let s = match (at.version, at.time) {
+            (Some(v), _) => {
+                self.submit(
+                    "version-form",
+                    &[("version", &v.to_string())],
+                    "#snapshot",
+                    &[],
+                )
+                .await?
+            }
+            (None, Some(t)) => {
+                let exact = t.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+                let page = match entity.kind {
+                    EntityKind::Member => format!("/members/{}/state", enc(&entity.key)),
+                    EntityKind::Job => format!("/jobs/{}/state", enc(&entity.key)),
+                };
+                self.goto(&format!("{page}?at={}", enc(&exact))).await?;
+                self.scrape("#snapshot", &[]).await?
+            }
+            (None, None) => {
+                self.submit("version-form", &[("version", "")], "#snapshot", &[])
+                    .await?
+            }
         };
-        let s = self
-            .submit(form, &[(field, &value)], "#snapshot", &[])
-            .await?;
         if let Some(e) = error_of(&s) {
             return Err(e);
         }

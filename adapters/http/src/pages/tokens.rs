@@ -43,8 +43,8 @@ fn token_rows(p: &Page, tokens: &[TokenView]) -> Markup {
             tr.token data-scope=(t.scope) data-id=(t.id) {
                 td { (t.name) }
                 td { code { (t.scope) } }
-                td { (t.created_at.format("%Y-%m-%d %H:%M UTC")) }
-                td { @match t.expires_at { Some(e) => (e.format("%Y-%m-%d %H:%M UTC")), None => "never" } }
+                td { (super::events::date(&t.created_at)) }
+                td { @match t.expires_at { Some(e) => (super::events::time(&e)), None => "never" } }
                 td {
                     form method="post" action=(format!("/admin/tokens/{}/revoke", t.id)) {
                         (forms::hidden(p.csrf(), None))

@@ -350,6 +350,31 @@ pub struct CachedJobs {
     pub repair: Vec<Listed>,
 }
 
+/// A member listed from the state cache (see [`StateCache::members`]), with when their
+/// wallet's latest event was recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedMember {
+    /// The member's stream, versions, first event and cached state.
+    pub listed: Listed,
+    /// When the stream's latest event (at `listed.version`) was recorded.
+    pub last_event_at: DateTime<Utc>,
+}
+
+/// A page of members from the state cache (see [`StateCache::members`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CachedMembers {
+    /// The matching members whose row is fresh, in the page's order (by handle for
+    /// [`crate::members::MemberCursor::First`] and [`crate::members::MemberCursor::After`],
+    /// backwards for [`crate::members::MemberCursor::Before`]): up to one more than the
+    /// page's limit, so that the caller knows whether there are more.
+    pub rows: Vec<ListedMember>,
+    /// How many members match, counted up to [`crate::jobs::COUNT_CAP`] + 1.
+    pub total: u64,
+    /// Members whose row is missing, stale or of another format: the caller rebuilds them
+    /// and asks again (as for [`CachedJobs::repair`]).
+    pub repair: Vec<Listed>,
+}
+
 /// The state cache.
 #[async_trait]
 pub trait StateCache: Send + Sync {
@@ -397,6 +422,18 @@ pub trait StateCache: Send + Sync {
     /// [`StoreError::Other`] when storage fails.
     async fn jobs(&self, q: &crate::jobs::JobQuery, format: &str)
     -> Result<CachedJobs, StoreError>;
+
+    /// The members whose cached state of `format` meets `q` (see
+    /// [`crate::members::MemberQuery::matches`]), a page from `q.cursor` in handle order,
+    /// through indexes, each with the time of its latest event.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] when storage fails.
+    async fn members(
+        &self,
+        q: &crate::members::MemberQuery,
+        format: &str,
+    ) -> Result<CachedMembers, StoreError>;
 }
 
 /// Where the reports (see [`crate::reports`]) are kept, with the position they were folded

@@ -16,10 +16,10 @@ use tally_ports::identity::{
     TokenView,
 };
 use tally_ports::jobs::{JobListing, JobPage, JobQuery};
+use tally_ports::members::{MemberListing, MemberPage, MemberQuery};
 use tally_ports::{
     Actor, AsOf, Ctx, EntityKind, EntityRef, Error, FeedPage, HistoryEntry, Input, JobOwnerView,
-    JobParticipantView, MemberSummary, Receipt, Result, Snapshot, State, StreamId, Tally,
-    WalletView,
+    JobParticipantView, Receipt, Result, Snapshot, State, StreamId, Tally, WalletView,
 };
 
 impl BrowserTally {
@@ -241,11 +241,37 @@ impl Tally for BrowserTally {
         })
     }
 
-    async fn members(&self, ctx: &Ctx) -> Result<Vec<MemberSummary>> {
+    async fn find_members(&self, ctx: &Ctx, q: MemberQuery) -> Result<MemberPage> {
+        // The admins' page of members, at the address its search form and links make.
+        let query: Vec<String> = q
+            .to_pairs()
+            .iter()
+            .map(|(k, v)| format!("{k}={}", enc(v)))
+            .collect();
+        let page = format!("/admin/members?{}", query.join("&"));
         let s = self
-            .view(&ctx.actor, "/admin/members", "", &["#members tr.member"])
+            .view(&ctx.actor, &page, "#member-list", &["#members tr.member"])
             .await?;
-        s.list(0).iter().map(read::member).collect()
+        let main = s.main("list of members")?;
+        let members = s
+            .list(0)
+            .iter()
+            .map(|h| {
+                Ok(MemberListing {
+                    member: read::member(h)?,
+                    joined_at: time(h, "joinedAt")?,
+                    last_active_at: time(h, "lastActiveAt")?,
+                    has_account: h.get("hasAccount").map(|b| b == "true"),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(MemberPage {
+            members,
+            total: parse(main, "total")?,
+            total_exact: parse(main, "totalExact")?,
+            next: main.get("next").cloned(),
+            prev: main.get("prev").cloned(),
+        })
     }
 
     async fn history(&self, ctx: &Ctx, entity: &EntityRef) -> Result<Vec<HistoryEntry>> {

@@ -12,6 +12,7 @@ mod grants;
 mod history;
 mod idempotency;
 mod launching;
+mod members;
 mod old_history;
 mod outcomes;
 mod params;

@@ -30,9 +30,10 @@ use tally_api::paths;
 use tally_api::problem::Problem;
 use tally_ports::feed::{FeedRequest, FeedStart};
 use tally_ports::jobs::{JobListing, JobPage, JobQuery};
+use tally_ports::members::{MemberListing, MemberPage, MemberQuery};
 use tally_ports::{
     AsOf, Ctx, EntityRef, Error, FeedPage, HistoryEntry, Input, JobOwnerView, JobParticipantView,
-    MemberSummary, Receipt, RecordedEvent, Result, Snapshot, Tally, WalletView,
+    Receipt, RecordedEvent, Result, Snapshot, Tally, WalletView,
 };
 
 /// Maps a problem response back to the driving port's error (STYLE rule 13).
@@ -54,6 +55,25 @@ struct JobList {
     total_exact: bool,
     #[serde(rename = "_links")]
     links: serde_json::Map<String, Value>,
+}
+
+/// A page of members as the API sends it.
+#[derive(Deserialize)]
+struct MemberList {
+    items: Vec<MemberListing>,
+    total: u64,
+    total_exact: bool,
+    #[serde(rename = "_links")]
+    links: serde_json::Map<String, Value>,
+}
+
+/// The value of `key` in the query of the link `rel` of a list's `_links`.
+fn link_cursor(links: &serde_json::Map<String, Value>, rel: &str, key: &str) -> Option<String> {
+    let href = links.get(rel)?.get("href")?.as_str()?;
+    let u = Url::parse("http://x").ok()?.join(href).ok()?;
+    u.query_pairs()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
 }
 
 #[derive(Deserialize)]
@@ -258,25 +278,29 @@ impl Tally for HttpTally {
         }
         let page: JobList = self.get(ctx, url).await?;
         // The cursors are in the links: `?before=<id>` (next) and `?after=<id>` (prev).
-        let cursor = |rel: &str, key: &str| {
-            let href = page.links.get(rel)?.get("href")?.as_str()?;
-            let u = Url::parse("http://x").ok()?.join(href).ok()?;
-            u.query_pairs()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.into_owned())
-        };
         Ok(JobPage {
-            older: cursor("next", "before"),
-            newer: cursor("prev", "after"),
+            older: link_cursor(&page.links, "next", "before"),
+            newer: link_cursor(&page.links, "prev", "after"),
             jobs: page.items,
             total: page.total,
             total_exact: page.total_exact,
         })
     }
 
-    async fn members(&self, ctx: &Ctx) -> Result<Vec<MemberSummary>> {
-        let page: Items<MemberSummary> = self.get(ctx, self.url(paths::MEMBERS)).await?;
-        Ok(page.items)
+    async fn find_members(&self, ctx: &Ctx, q: MemberQuery) -> Result<MemberPage> {
+        let mut url = self.url(paths::MEMBERS);
+        for (k, v) in q.to_pairs() {
+            url.query_pairs_mut().append_pair(k, &v);
+        }
+        let page: MemberList = self.get(ctx, url).await?;
+        // The cursors are in the links: `?after=<handle>` (next) and `?before=<handle>` (prev).
+        Ok(MemberPage {
+            next: link_cursor(&page.links, "next", "after"),
+            prev: link_cursor(&page.links, "prev", "before"),
+            members: page.items,
+            total: page.total,
+            total_exact: page.total_exact,
+        })
     }
 
     async fn history(&self, ctx: &Ctx, entity: &EntityRef) -> Result<Vec<HistoryEntry>> {

@@ -16,11 +16,12 @@ use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tally_ports::driven::{
-    AppendPlan, CacheFilter, CachedJobs, CachedState, CommandOutcome, EventStore, Listed,
-    ReportStore, StateCache, StoreError, WriteTx,
+    AppendPlan, CacheFilter, CachedJobs, CachedMembers, CachedState, CommandOutcome, EventStore,
+    Listed, ListedMember, ReportStore, StateCache, StoreError, WriteTx,
 };
 use tally_ports::feed::FeedFilter;
 use tally_ports::jobs::{COUNT_CAP, Cursor, JobQuery};
+use tally_ports::members::{MemberCursor, MemberQuery};
 use tally_ports::reports::Reports;
 use tally_ports::{EntityKind, RecordedEvent, StreamId, TallyService};
 use uuid::Uuid;
@@ -427,6 +428,58 @@ impl StateCache for MemoryStore {
             .rows
             .sort_by(|a, b| b.stream.key().cmp(a.stream.key()));
         if matches!(q.cursor, Cursor::After(_)) {
+            found.rows.reverse();
+        }
+        found.rows.truncate(q.limit + 1);
+        found.total = found.total.min(COUNT_CAP + 1);
+        Ok(found)
+    }
+
+    async fn members(&self, q: &MemberQuery, format: &str) -> Result<CachedMembers, StoreError> {
+        let inner = self.lock();
+        let mut found = CachedMembers::default();
+        for (s, st) in inner
+            .streams
+            .iter()
+            .filter(|(s, _)| s.kind() == EntityKind::Member)
+        {
+            let version = st.events.len() as u64;
+            let cached = inner.cache.get(s).filter(|c| c.format == format);
+            let first = &inner.events[st.events[0]];
+            let listed = || Listed {
+                stream: s.clone(),
+                version,
+                created_at: first.time,
+                created_position: first.position,
+                cached: cached.cloned(),
+            };
+            match cached {
+                Some(c) if c.version == version => {
+                    if q.matches(&c.state) {
+                        found.total += 1;
+                        let key = s.key();
+                        let in_page = match &q.cursor {
+                            MemberCursor::First => true,
+                            MemberCursor::After(h) => key > h.as_str(),
+                            MemberCursor::Before(h) => key < h.as_str(),
+                        };
+                        if in_page {
+                            let last = st.events[st.events.len() - 1];
+                            found.rows.push(ListedMember {
+                                listed: listed(),
+                                last_event_at: inner.events[last].time,
+                            });
+                        }
+                    }
+                }
+                _ => found.repair.push(listed()),
+            }
+        }
+        // By handle, or backwards before a cursor.
+        found
+            .rows
+            .sort_by(|a, b| a.listed.stream.key().cmp(b.listed.stream.key()));
+        if matches!(q.cursor, MemberCursor::Before(_)) {
             found.rows.reverse();
         }
         found.rows.truncate(q.limit + 1);

@@ -199,6 +199,41 @@ pub trait EventStore: Send + Sync {
         Ok(out)
     }
 
+    /// Up to `limit` events before global position `before` that pass `filter`, the newest
+    /// first: the end of the gap-free prefix of [`EventStore::read_all`] read backwards
+    /// (only events no transaction still in flight could precede; `before` past the head
+    /// means from the newest). The provided implementation reads the whole order forwards,
+    /// keeping the last `limit`; stores override it with a backwards read.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] when storage fails.
+    async fn read_before(
+        &self,
+        before: u64,
+        limit: usize,
+        filter: &crate::feed::FeedFilter,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let mut kept = std::collections::VecDeque::with_capacity(limit + 1);
+        let mut from = 0;
+        'pages: loop {
+            let page = self.read_all(from, 1000).await?;
+            let Some(last) = page.last() else { break };
+            from = last.position;
+            for e in page {
+                if e.position >= before {
+                    break 'pages;
+                }
+                if filter.matches(&e) {
+                    kept.push_back(e);
+                    if kept.len() > limit {
+                        kept.pop_front();
+                    }
+                }
+            }
+        }
+        Ok(kept.into_iter().rev().collect())
+    }
+
     /// The global position of the event with this id, if it is stored (to resume a feed
     /// after an event id). The provided implementation scans the global order.
     ///

@@ -343,24 +343,48 @@ impl Tally for BrowserTally {
     }
 
     async fn read_feed(&self, ctx: &Ctx, req: FeedRequest) -> Result<FeedPage> {
-        // The feed page shows the whole history from a position, at once.
-        let (FeedStart::After(after), true, true) =
-            (req.start, req.filter.is_all(), req.wait.is_zero())
-        else {
+        // The feed page shows the history from a position, oldest first (or before one),
+        // at once, filtered by one event type, a member and a job.
+        let f = &req.filter;
+        if !f.kinds.is_empty() || f.types.len() > 1 || !req.wait.is_zero() {
             return Err(Error::infrastructure(
-                "the feed page reads from a position, unfiltered, without waiting",
+                "the feed page reads by one event type, a member and a job, without waiting",
             ));
-        };
+        }
         let limit = req.limit;
-        let page = format!("/admin/feed?after={after}&limit={limit}");
+        let mut pairs = vec![("order", "oldest".to_owned()), ("limit", limit.to_string())];
+        match req.start {
+            FeedStart::After(p) => pairs.push(("after", p.to_string())),
+            FeedStart::Before(p) => pairs.push(("before", p.to_string())),
+            FeedStart::AfterEvent(_) => {
+                return Err(Error::infrastructure(
+                    "the feed page reads from a position, not after an event id",
+                ));
+            }
+        }
+        let filters = [
+            ("type", f.types.first()),
+            ("member", f.member.as_ref()),
+            ("job", f.job.as_ref()),
+        ];
+        for (k, v) in filters {
+            if let Some(v) = v {
+                pairs.push((k, v.clone()));
+            }
+        }
+        let query: Vec<String> = pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={}", enc(v)))
+            .collect();
+        let page = format!("/admin/feed?{}", query.join("&"));
         let s = self
             .view(&ctx.actor, &page, "#feed", &["#feed-events tr.event"])
             .await?;
-        let f = s.main("feed")?;
+        let main = s.main("feed")?;
         Ok(FeedPage {
-            after,
+            after: parse(main, "after")?,
             events: read::events(s.list(0))?,
-            next_after: parse(f, "nextAfter")?,
+            next_after: parse(main, "nextAfter")?,
         })
     }
 }

@@ -28,7 +28,7 @@ use std::time::Duration;
 use tally_api::cloudevents::CloudEvent;
 use tally_api::paths;
 use tally_api::problem::Problem;
-use tally_ports::feed::{FeedRequest, FeedStart};
+use tally_ports::feed::{FeedRequest, FeedStart, MAX_LIMIT};
 use tally_ports::jobs::{JobListing, JobPage, JobQuery};
 use tally_ports::members::{MemberListing, MemberPage, MemberQuery};
 use tally_ports::{
@@ -331,6 +331,10 @@ impl Tally for HttpTally {
             match req.start {
                 FeedStart::After(p) => q.append_pair("after", &p.to_string()),
                 FeedStart::AfterEvent(id) => q.append_pair("lastEventId", &id.to_string()),
+                // The service takes positions up to i64::MAX; past the head is the newest.
+                FeedStart::Before(p) => {
+                    q.append_pair("before", &p.min(i64::MAX as u64).max(1).to_string())
+                }
             };
             q.append_pair("limit", &req.limit.to_string());
             if !req.wait.is_zero() {
@@ -342,6 +346,12 @@ impl Tally for HttpTally {
             if !req.filter.kinds.is_empty() {
                 let kinds: Vec<_> = req.filter.kinds.iter().map(|k| k.as_str()).collect();
                 q.append_pair("kinds", &kinds.join(","));
+            }
+            if let Some(m) = &req.filter.member {
+                q.append_pair("member", m);
+            }
+            if let Some(j) = &req.filter.job {
+                q.append_pair("job", j);
             }
         }
         let get = self.request(ctx, Method::GET, url, None).await?;
@@ -356,6 +366,12 @@ impl Tally for HttpTally {
             // The event's position, as the server resolved it.
             FeedStart::AfterEvent(_) => self_after(&headers)
                 .ok_or_else(|| Error::infrastructure("the feed answered without a self link"))?,
+            // As the service says it: a full page starts below its first event; a short
+            // one reached the start.
+            FeedStart::Before(_) => match events.first() {
+                Some(e) if events.len() == req.limit.clamp(1, MAX_LIMIT) => e.position - 1,
+                _ => 0,
+            },
         };
         let page = FeedPage {
             after,

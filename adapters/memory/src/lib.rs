@@ -273,6 +273,27 @@ impl EventStore for MemoryStore {
             .collect())
     }
 
+    async fn read_before(
+        &self,
+        before: u64,
+        limit: usize,
+        filter: &FeedFilter,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        // Every committed event is visible at once here (a commit applies under the lock):
+        // the whole order is gap-free.
+        let inner = self.lock();
+        let below = usize::try_from(before.saturating_sub(1)).unwrap_or(usize::MAX);
+        Ok(inner
+            .events
+            .iter()
+            .take(below)
+            .rev()
+            .filter(|e| filter.matches(e))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
     async fn position_of(&self, event_id: Uuid) -> Result<Option<u64>, StoreError> {
         // From the newest: a reader resumes near the head.
         let inner = self.lock();

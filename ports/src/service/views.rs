@@ -301,7 +301,15 @@ impl Tally for TallyService {
 
     async fn read_feed(&self, ctx: &Ctx, req: FeedRequest) -> Result<FeedPage> {
         require_admin(&ctx.actor)?;
+        if let Some(h) = &req.filter.member {
+            Handle::parse(h)?;
+        }
+        if let Some(j) = &req.filter.job {
+            JobId::parse(j)?;
+        }
+        let limit = req.limit.clamp(1, MAX_LIMIT);
         let after = match req.start {
+            FeedStart::Before(before) => return self.feed_before(before, limit, &req.filter).await,
             FeedStart::After(p) => p,
             FeedStart::AfterEvent(id) => self
                 .store
@@ -310,7 +318,6 @@ impl Tally for TallyService {
                 .map_err(store_error)?
                 .ok_or(NotFound::NoSuchEvent { id })?,
         };
-        let limit = req.limit.clamp(1, MAX_LIMIT);
         let deadline = tokio::time::Instant::now() + req.wait.min(MAX_WAIT);
         // Subscribed before reading, so that a commit between the read and the wait wakes it.
         let mut commits = self.store.commits();
@@ -347,6 +354,35 @@ impl Tally for TallyService {
         Ok(FeedPage {
             after,
             events,
+            next_after,
+        })
+    }
+}
+
+impl TallyService {
+    /// The page of the feed just below `before`, read backwards and returned in global
+    /// order: a full page starts after the position below its first event; a short one
+    /// reached the start.
+    async fn feed_before(
+        &self,
+        before: u64,
+        limit: usize,
+        filter: &crate::feed::FeedFilter,
+    ) -> Result<FeedPage> {
+        let mut events = self
+            .store
+            .read_before(before, limit, filter)
+            .await
+            .map_err(store_error)?;
+        events.reverse();
+        let after = match events.first() {
+            Some(e) if events.len() == limit => e.position - 1,
+            _ => 0,
+        };
+        let next_after = events.last().map_or(after, |e| e.position);
+        Ok(FeedPage {
+            after,
+            events: super::current_versions(events)?,
             next_after,
         })
     }

@@ -90,7 +90,7 @@ pub(crate) fn actor(a: &Actor) -> Markup {
 }
 
 /// What the event says, as `name: value` pairs.
-fn details(payload: &Value) -> Markup {
+pub(crate) fn details(payload: &Value) -> Markup {
     let Value::Object(m) = payload else {
         return html! { code { (payload) } };
     };

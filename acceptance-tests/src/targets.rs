@@ -90,7 +90,7 @@ impl Target {
             Self::Memory => {
                 let (service, store) = tally_memory::service();
                 let accounts = Arc::new(tally_memory::MemoryAccounts::new());
-                let kept = Kept::over(service, Arc::new(store.clone()));
+                let kept = Kept::over(service, Arc::new(store.clone()), accounts.clone());
                 Ok(kept.backend(
                     Backend::in_process(kept.service.clone(), accounts)
                         .with_past(memory_past(store)),
@@ -99,7 +99,7 @@ impl Target {
             Self::Http => {
                 let (service, store) = tally_memory::service();
                 let accounts = Arc::new(tally_memory::MemoryAccounts::new());
-                let kept = Kept::over(service, Arc::new(store.clone()));
+                let kept = Kept::over(service, Arc::new(store.clone()), accounts.clone());
                 let http = crate::http::backend(kept.service.clone(), accounts).await?;
                 Ok(kept.backend(http.with_past(memory_past(store))))
             }
@@ -107,7 +107,7 @@ impl Target {
                 let (db, service) = postgres().await;
                 let accounts = Arc::new(PgAccounts::new(db.store().clone()));
                 let past = pg_past(db.store().clone());
-                let kept = Kept::over(service, Arc::new(db.store().clone()));
+                let kept = Kept::over(service, Arc::new(db.store().clone()), accounts.clone());
                 Ok(kept
                     .backend(Backend::in_process(kept.service.clone(), accounts).with_past(past))
                     .then(drop_db(db)))
@@ -116,7 +116,7 @@ impl Target {
                 let (db, service) = postgres().await;
                 let accounts = Arc::new(PgAccounts::new(db.store().clone()));
                 let past = pg_past(db.store().clone());
-                let kept = Kept::over(service, Arc::new(db.store().clone()));
+                let kept = Kept::over(service, Arc::new(db.store().clone()), accounts.clone());
                 let http = crate::http::backend(kept.service.clone(), accounts).await?;
                 Ok(kept.backend(http.with_past(past)).then(drop_db(db)))
             }
@@ -125,7 +125,7 @@ impl Target {
             {
                 let (service, store) = tally_memory::service();
                 let accounts = Arc::new(tally_memory::MemoryAccounts::new());
-                let kept = Kept::over(service, Arc::new(store.clone()));
+                let kept = Kept::over(service, Arc::new(store.clone()), accounts.clone());
                 let browser = crate::browser::backend(kept.service.clone(), accounts).await?;
                 Ok(kept.backend(browser.with_past(memory_past(store))))
             }
@@ -133,7 +133,7 @@ impl Target {
                 let (db, service) = postgres().await;
                 let accounts = Arc::new(PgAccounts::new(db.store().clone()));
                 let past = pg_past(db.store().clone());
-                let kept = Kept::over(service, Arc::new(db.store().clone()));
+                let kept = Kept::over(service, Arc::new(db.store().clone()), accounts.clone());
                 let browser = crate::browser::backend(kept.service.clone(), accounts).await?;
                 Ok(kept.backend(browser.with_past(past)).then(drop_db(db)))
             }
@@ -236,11 +236,16 @@ struct Kept {
 }
 
 impl Kept {
-    fn over(service: TallyService, reports: Arc<dyn ReportStore>) -> Self {
+    fn over(
+        service: TallyService,
+        reports: Arc<dyn ReportStore>,
+        accounts: Arc<dyn Accounts>,
+    ) -> Self {
         let clock = Arc::new(ScenarioClock::new());
         let service = service
             .with_clock(clock.clone())
-            .with_reports(reports.clone());
+            .with_reports(reports.clone())
+            .with_accounts(accounts);
         let follower = Follower::new(service.store().clone(), reports, 1000);
         let follower = tokio::spawn(follower.run(std::time::Duration::from_millis(10)));
         Self {

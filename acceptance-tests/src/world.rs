@@ -59,6 +59,12 @@ pub struct TallyWorld {
     pub(crate) burst: Option<crate::steps::concurrency::Burst>,
     /// The reports, once they had caught up.
     pub(crate) reports: Option<tally_ports::reports::ReportsView>,
+    /// The last page of members looked at: by whom, with which query.
+    pub(crate) members: Option<(
+        Ctx,
+        tally_ports::members::MemberQuery,
+        tally_ports::members::MemberPage,
+    )>,
     /// How many jobs steps launched under made-up titles.
     pub(crate) jobs_made: u32,
 }

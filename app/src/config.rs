@@ -94,9 +94,13 @@ impl StorageArgs {
         match self.storage {
             Storage::Memory => {
                 let (svc, store) = tally_memory::service();
+                let accounts = Arc::new(tally_memory::MemoryAccounts::new());
                 Ok(Opened {
-                    tally: Arc::new(svc.with_reports(Arc::new(store.clone()))),
-                    accounts: Arc::new(tally_memory::MemoryAccounts::new()),
+                    tally: Arc::new(
+                        svc.with_reports(Arc::new(store.clone()))
+                            .with_accounts(accounts.clone()),
+                    ),
+                    accounts,
                     reports: Arc::new(store),
                 })
             }
@@ -105,9 +109,15 @@ impl StorageArgs {
                 if self.migrate_on_start {
                     store.migrate().await.context("applying migrations")?;
                 }
+                let accounts = Arc::new(PgAccounts::new(store.clone()));
                 Ok(Opened {
-                    tally: Arc::new(store.service().with_reports(Arc::new(store.clone()))),
-                    accounts: Arc::new(PgAccounts::new(store.clone())),
+                    tally: Arc::new(
+                        store
+                            .service()
+                            .with_reports(Arc::new(store.clone()))
+                            .with_accounts(accounts.clone()),
+                    ),
+                    accounts,
                     reports: Arc::new(store.clone()),
                 })
             }

@@ -172,6 +172,24 @@ pub trait Accounts: Send + Sync {
     /// `Infrastructure` when storage fails.
     async fn account(&self, name: &str) -> Result<Option<Account>>;
 
+    /// Which of these handles have a member account (for the admins' list of members). The
+    /// provided implementation asks [`Accounts::account`] for each; a store answers in one
+    /// lookup.
+    ///
+    /// # Errors
+    /// `Infrastructure` when storage fails.
+    async fn member_accounts(&self, handles: &[String]) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for h in handles {
+            if let Some(a) = self.account(h).await?
+                && a.role == Role::Member
+            {
+                out.push(a.name);
+            }
+        }
+        Ok(out)
+    }
+
     /// Replaces an account's password hash.
     ///
     /// # Errors

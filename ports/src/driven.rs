@@ -199,6 +199,41 @@ pub trait EventStore: Send + Sync {
         Ok(out)
     }
 
+    /// Up to `limit` events before global position `before` that pass `filter`, the newest
+    /// first: the end of the gap-free prefix of [`EventStore::read_all`] read backwards
+    /// (only events no transaction still in flight could precede; `before` past the head
+    /// means from the newest). The provided implementation reads the whole order forwards,
+    /// keeping the last `limit`; stores override it with a backwards read.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] when storage fails.
+    async fn read_before(
+        &self,
+        before: u64,
+        limit: usize,
+        filter: &crate::feed::FeedFilter,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let mut kept = std::collections::VecDeque::with_capacity(limit + 1);
+        let mut from = 0;
+        'pages: loop {
+            let page = self.read_all(from, 1000).await?;
+            let Some(last) = page.last() else { break };
+            from = last.position;
+            for e in page {
+                if e.position >= before {
+                    break 'pages;
+                }
+                if filter.matches(&e) {
+                    kept.push_back(e);
+                    if kept.len() > limit {
+                        kept.pop_front();
+                    }
+                }
+            }
+        }
+        Ok(kept.into_iter().rev().collect())
+    }
+
     /// The global position of the event with this id, if it is stored (to resume a feed
     /// after an event id). The provided implementation scans the global order.
     ///
@@ -353,6 +388,31 @@ pub struct CachedJobs {
     pub repair: Vec<Listed>,
 }
 
+/// A member listed from the state cache (see [`StateCache::members`]), with when their
+/// wallet's latest event was recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedMember {
+    /// The member's stream, versions, first event and cached state.
+    pub listed: Listed,
+    /// When the stream's latest event (at `listed.version`) was recorded.
+    pub last_event_at: DateTime<Utc>,
+}
+
+/// A page of members from the state cache (see [`StateCache::members`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CachedMembers {
+    /// The matching members whose row is fresh, in the page's order (by handle for
+    /// [`crate::members::MemberCursor::First`] and [`crate::members::MemberCursor::After`],
+    /// backwards for [`crate::members::MemberCursor::Before`]): up to one more than the
+    /// page's limit, so that the caller knows whether there are more.
+    pub rows: Vec<ListedMember>,
+    /// How many members match, counted up to [`crate::jobs::COUNT_CAP`] + 1.
+    pub total: u64,
+    /// Members whose row is missing, stale or of another format: the caller rebuilds them
+    /// and asks again (as for [`CachedJobs::repair`]).
+    pub repair: Vec<Listed>,
+}
+
 /// The state cache.
 #[async_trait]
 pub trait StateCache: Send + Sync {
@@ -400,6 +460,18 @@ pub trait StateCache: Send + Sync {
     /// [`StoreError::Other`] when storage fails.
     async fn jobs(&self, q: &crate::jobs::JobQuery, format: &str)
     -> Result<CachedJobs, StoreError>;
+
+    /// The members whose cached state of `format` meets `q` (see
+    /// [`crate::members::MemberQuery::matches`]), a page from `q.cursor` in handle order,
+    /// through indexes, each with the time of its latest event.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] when storage fails.
+    async fn members(
+        &self,
+        q: &crate::members::MemberQuery,
+        format: &str,
+    ) -> Result<CachedMembers, StoreError>;
 }
 
 /// Where the reports (see [`crate::reports`]) are kept, with the position they were folded

@@ -425,11 +425,38 @@ pub trait Tally: Send + Sync {
     /// a list the viewer may not see.
     async fn jobs(&self, ctx: &Ctx, q: crate::jobs::JobQuery) -> Result<crate::jobs::JobPage>;
 
-    /// Every member, by handle (admins only).
+    /// Every member, by handle (admins only). The provided implementation reads every page
+    /// of [`Tally::find_members`].
     ///
     /// # Errors
     /// `unauthorized`, `admin_only`.
-    async fn members(&self, ctx: &Ctx) -> Result<Vec<MemberSummary>>;
+    async fn members(&self, ctx: &Ctx) -> Result<Vec<MemberSummary>> {
+        use crate::members::{MAX_PAGE, MemberCursor, MemberQuery};
+        let mut q = MemberQuery::all(MAX_PAGE);
+        let mut out = Vec::new();
+        loop {
+            let page = self.find_members(ctx, q.clone()).await?;
+            out.extend(page.members.into_iter().map(|m| m.member));
+            match page.next {
+                Some(last) => q = q.at(MemberCursor::After(last)),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// A page of members by handle, with a count (admins only): those whose handle or
+    /// display name contains the text searched (any case), each with when they joined, when
+    /// they were last active and whether they have an account. Selected from the state
+    /// cache through indexes, never by scanning events.
+    ///
+    /// # Errors
+    /// `Invalid` for a cursor that is not a handle or a search too long; `unauthorized`,
+    /// `admin_only`.
+    async fn find_members(
+        &self,
+        ctx: &Ctx,
+        q: crate::members::MemberQuery,
+    ) -> Result<crate::members::MemberPage>;
 
     /// Every event of an entity, oldest first: the wallet's member or an admin; for a job,
     /// its owner or an admin (a job's history holds every pitch).

@@ -16,26 +16,48 @@ pub const MAX_WAIT: Duration = Duration::from_secs(60);
 /// The most events one feed read returns.
 pub const MAX_LIMIT: usize = 1000;
 
-/// Which events of the global order a reader wants: all of them, or only some event types
-/// and/or some entity kinds (both empty: everything).
+/// Which events of the global order a reader wants: all of them, or only some event types,
+/// some entity kinds, those that concern a member, a job (nothing set: everything; several:
+/// each must hold).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FeedFilter {
     /// Event types to keep (`CreditsGranted`...); empty: every type.
     pub types: Vec<String>,
     /// Entity kinds to keep; empty: every kind.
     pub kinds: Vec<EntityKind>,
+    /// Only the events that concern this member (a handle): their wallet's, those they did,
+    /// and those that name them as a job's owner or participant.
+    pub member: Option<String>,
+    /// Only the events that concern this job (an id): its own, and the wallets' that name it
+    /// (its escrow, payment and refund).
+    pub job: Option<String>,
 }
 
 impl FeedFilter {
     /// Whether the filter keeps everything.
     pub fn is_all(&self) -> bool {
-        self.types.is_empty() && self.kinds.is_empty()
+        self.types.is_empty()
+            && self.kinds.is_empty()
+            && self.member.is_none()
+            && self.job.is_none()
     }
 
     /// Whether `e` passes the filter.
     pub fn matches(&self, e: &RecordedEvent) -> bool {
+        let named = |field: &str, v: &str| e.payload.get(field).and_then(|f| f.as_str()) == Some(v);
+        let of = |kind: EntityKind, key: &str| e.stream.kind() == kind && e.stream.key() == key;
         (self.types.is_empty() || self.types.contains(&e.event_type))
             && (self.kinds.is_empty() || self.kinds.contains(&e.stream.kind()))
+            && self.member.as_deref().is_none_or(|h| {
+                of(EntityKind::Member, h)
+                    || e.actor.as_member().is_some_and(|a| a.as_str() == h)
+                    || named("participant", h)
+                    || named("owner", h)
+            })
+            && self
+                .job
+                .as_deref()
+                .is_none_or(|j| of(EntityKind::Job, j) || named("job", j))
     }
 }
 
@@ -46,6 +68,10 @@ pub enum FeedStart {
     After(u64),
     /// After the event with this id (http-feeds' `lastEventId`).
     AfterEvent(Uuid),
+    /// Before this global position, read backwards: the `limit` events just below it, still
+    /// returned in global order ([`u64::MAX`], or anything past the head: the newest). A
+    /// reader pages back by asking before the first position of each page.
+    Before(u64),
 }
 
 /// One read of the feed.
@@ -70,6 +96,14 @@ impl FeedRequest {
             limit,
             filter: FeedFilter::default(),
             wait: Duration::ZERO,
+        }
+    }
+
+    /// The newest `limit` events, answered at once.
+    pub fn newest(limit: usize) -> Self {
+        Self {
+            start: FeedStart::Before(u64::MAX),
+            ..Self::after(0, limit)
         }
     }
 }

@@ -27,6 +27,7 @@ pub mod format;
 pub mod identity;
 pub mod jobs;
 mod locks;
+pub mod members;
 pub mod reports;
 pub mod schema;
 pub mod service;

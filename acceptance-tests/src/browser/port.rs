@@ -16,11 +16,11 @@ use tally_ports::identity::{
     TokenView,
 };
 use tally_ports::jobs::{JobListing, JobPage, JobQuery};
+use tally_ports::members::{MemberListing, MemberPage, MemberQuery};
 use tally_ports::statement::{BalancePoint, Statement, StatementLine, StatementQuery};
 use tally_ports::{
     Actor, AsOf, Ctx, EntityKind, EntityRef, Error, FeedPage, HistoryEntry, Input, JobOwnerView,
-    JobParticipantView, MemberSummary, Receipt, Result, Snapshot, State, StreamId, Tally,
-    WalletView,
+    JobParticipantView, Receipt, Result, Snapshot, State, StreamId, Tally, WalletView,
 };
 
 impl BrowserTally {
@@ -325,11 +325,37 @@ impl Tally for BrowserTally {
         })
     }
 
-    async fn members(&self, ctx: &Ctx) -> Result<Vec<MemberSummary>> {
+    async fn find_members(&self, ctx: &Ctx, q: MemberQuery) -> Result<MemberPage> {
+        // The admins' page of members, at the address its search form and links make.
+        let query: Vec<String> = q
+            .to_pairs()
+            .iter()
+            .map(|(k, v)| format!("{k}={}", enc(v)))
+            .collect();
+        let page = format!("/admin/members?{}", query.join("&"));
         let s = self
-            .view(&ctx.actor, "/admin/members", "", &["#members tr.member"])
+            .view(&ctx.actor, &page, "#member-list", &["#members tr.member"])
             .await?;
-        s.list(0).iter().map(read::member).collect()
+        let main = s.main("list of members")?;
+        let members = s
+            .list(0)
+            .iter()
+            .map(|h| {
+                Ok(MemberListing {
+                    member: read::member(h)?,
+                    joined_at: time(h, "joinedAt")?,
+                    last_active_at: time(h, "lastActiveAt")?,
+                    has_account: h.get("hasAccount").map(|b| b == "true"),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(MemberPage {
+            members,
+            total: parse(main, "total")?,
+            total_exact: parse(main, "totalExact")?,
+            next: main.get("next").cloned(),
+            prev: main.get("prev").cloned(),
+        })
     }
 
     async fn history(&self, ctx: &Ctx, entity: &EntityRef) -> Result<Vec<HistoryEntry>> {
@@ -345,19 +371,34 @@ impl Tally for BrowserTally {
         self.act_as(&mut m, &ctx.actor).await?;
         let opened = self.read(&Self::history_page(entity), "", &[]).await?;
         self.check_actor(&opened, &ctx.actor)?;
-        // The pages look by version or by time (a version asked for wins).
-        let (form, field, value) = match (at.version, at.time) {
-            (Some(v), _) => ("version-form", "version", v.to_string()),
-            (None, Some(t)) => (
-                "time-form",
-                "at",
-                t.to_rfc3339_opts(SecondsFormat::AutoSi, true),
-            ),
-            (None, None) => ("version-form", "version", String::new()),
+        // The pages look by version or by time (a version asked for wins). A time to the
+        // microsecond cannot be typed into a date-and-time field (it takes seconds, or
+        // milliseconds at most): the page's address takes it exactly, as the links to a
+        // moment carry it.
+        let s = match (at.version, at.time) {
+            (Some(v), _) => {
+                self.submit(
+                    "version-form",
+                    &[("version", &v.to_string())],
+                    "#snapshot",
+                    &[],
+                )
+                .await?
+            }
+            (None, Some(t)) => {
+                let exact = t.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+                let page = match entity.kind {
+                    EntityKind::Member => format!("/members/{}/state", enc(&entity.key)),
+                    EntityKind::Job => format!("/jobs/{}/state", enc(&entity.key)),
+                };
+                self.goto(&format!("{page}?at={}", enc(&exact))).await?;
+                self.scrape("#snapshot", &[]).await?
+            }
+            (None, None) => {
+                self.submit("version-form", &[("version", "")], "#snapshot", &[])
+                    .await?
+            }
         };
-        let s = self
-            .submit(form, &[(field, &value)], "#snapshot", &[])
-            .await?;
         if let Some(e) = error_of(&s) {
             return Err(e);
         }
@@ -386,24 +427,48 @@ impl Tally for BrowserTally {
     }
 
     async fn read_feed(&self, ctx: &Ctx, req: FeedRequest) -> Result<FeedPage> {
-        // The feed page shows the whole history from a position, at once.
-        let (FeedStart::After(after), true, true) =
-            (req.start, req.filter.is_all(), req.wait.is_zero())
-        else {
+        // The feed page shows the history from a position, oldest first (or before one),
+        // at once, filtered by one event type, a member and a job.
+        let f = &req.filter;
+        if !f.kinds.is_empty() || f.types.len() > 1 || !req.wait.is_zero() {
             return Err(Error::infrastructure(
-                "the feed page reads from a position, unfiltered, without waiting",
+                "the feed page reads by one event type, a member and a job, without waiting",
             ));
-        };
+        }
         let limit = req.limit;
-        let page = format!("/admin/feed?after={after}&limit={limit}");
+        let mut pairs = vec![("order", "oldest".to_owned()), ("limit", limit.to_string())];
+        match req.start {
+            FeedStart::After(p) => pairs.push(("after", p.to_string())),
+            FeedStart::Before(p) => pairs.push(("before", p.to_string())),
+            FeedStart::AfterEvent(_) => {
+                return Err(Error::infrastructure(
+                    "the feed page reads from a position, not after an event id",
+                ));
+            }
+        }
+        let filters = [
+            ("type", f.types.first()),
+            ("member", f.member.as_ref()),
+            ("job", f.job.as_ref()),
+        ];
+        for (k, v) in filters {
+            if let Some(v) = v {
+                pairs.push((k, v.clone()));
+            }
+        }
+        let query: Vec<String> = pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={}", enc(v)))
+            .collect();
+        let page = format!("/admin/feed?{}", query.join("&"));
         let s = self
             .view(&ctx.actor, &page, "#feed", &["#feed-events tr.event"])
             .await?;
-        let f = s.main("feed")?;
+        let main = s.main("feed")?;
         Ok(FeedPage {
-            after,
+            after: parse(main, "after")?,
             events: read::events(s.list(0))?,
-            next_after: parse(f, "nextAfter")?,
+            next_after: parse(main, "nextAfter")?,
         })
     }
 }

@@ -13,6 +13,7 @@ mod history;
 mod idempotency;
 mod launching;
 mod lists;
+mod members;
 mod old_history;
 mod outcomes;
 mod params;

@@ -10,9 +10,14 @@ use tally_ports::{Actor, Ctx};
 
 /// Registers `handle` (by the admin) and grants it `credits` if any.
 pub(crate) async fn member_with(w: &mut TallyWorld, handle: &str, credits: i64) -> Result<()> {
+    member_named(w, handle, &display_name(handle), credits).await
+}
+
+/// Registers `handle` named `name` (by the admin) and grants it `credits` if any.
+async fn member_named(w: &mut TallyWorld, handle: &str, name: &str, credits: i64) -> Result<()> {
     let t = w.tally();
     let admin = TallyWorld::admin();
-    t.execute(&admin, register(handle, &display_name(handle)))
+    t.execute(&admin, register(handle, name))
         .await
         .with_context(|| format!("registering {handle}"))?;
     if credits > 0 {
@@ -33,7 +38,7 @@ async fn is_a_member_with(w: &mut TallyWorld, handle: String, credits: i64) -> R
     member_with(w, &handle, credits).await
 }
 
-/// A table with a `member` column and an optional `credits` column.
+/// A table with a `member` column and optional `name` and `credits` columns.
 #[given("these members:")]
 async fn these_members(w: &mut TallyWorld, step: &Step) -> Result<()> {
     let table = step.table.as_ref().context("a table of members")?;
@@ -41,12 +46,15 @@ async fn these_members(w: &mut TallyWorld, step: &Step) -> Result<()> {
     let col = |name: &str| header.iter().position(|h| h == name);
     let member = col("member").context("a 'member' column")?;
     let credits = col("credits");
+    let name = col("name");
     for row in table.rows.iter().skip(1) {
         let n = match credits {
             Some(c) => row[c].parse().context("credits are a number")?,
             None => 0,
         };
-        member_with(w, &row[member], n).await?;
+        let handle = &row[member];
+        let named = name.map_or_else(|| display_name(handle), |c| row[c].clone());
+        member_named(w, handle, &named, n).await?;
     }
     Ok(())
 }

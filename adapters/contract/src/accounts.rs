@@ -12,6 +12,7 @@ macro_rules! accounts_contract_tests {
     ($make:expr) => {
         $crate::accounts_contract_tests!(@each $make;
             an_account_name_is_taken_only_once,
+            member_accounts_are_found_among_handles_in_one_lookup,
             a_password_hash_can_be_replaced_for_an_existing_account_only,
             a_session_signs_in_until_it_expires_or_is_deleted,
             a_session_needs_an_account,
@@ -73,6 +74,24 @@ pub async fn an_account_name_is_taken_only_once(a: &dyn Accounts) {
     assert_eq!(err.code(), "account_exists");
     assert_eq!(a.account("alice").await.unwrap(), Some(alice));
     assert!(a.account("bob").await.unwrap().is_none());
+}
+
+/// `member_accounts` names the handles that have a member account, and no admin's.
+pub async fn member_accounts_are_found_among_handles_in_one_lookup(a: &dyn Accounts) {
+    a.create_account(account("alice", Role::Member))
+        .await
+        .unwrap();
+    a.create_account(account("carol", Role::Member))
+        .await
+        .unwrap();
+    a.create_account(account("root", Role::Admin))
+        .await
+        .unwrap();
+    let asked: Vec<String> = ["carol", "bob", "root", "alice"].map(String::from).to_vec();
+    let mut found = a.member_accounts(&asked).await.unwrap();
+    found.sort();
+    assert_eq!(found, ["alice", "carol"]);
+    assert!(a.member_accounts(&[]).await.unwrap().is_empty());
 }
 
 /// `set_password` replaces the hash of an existing account, and refuses unknown ones.

@@ -1132,15 +1132,24 @@ pub async fn the_feed_filters_finds_events_by_id_and_wakes_readers(h: &Harness) 
     let filters = [
         FeedFilter {
             types: vec!["MemberRegistered".into()],
-            kinds: vec![],
+            ..FeedFilter::default()
         },
         FeedFilter {
-            types: vec![],
             kinds: vec![EntityKind::Job],
+            ..FeedFilter::default()
         },
         FeedFilter {
             types: vec!["CreditsGranted".into()],
             kinds: vec![EntityKind::Member],
+            ..FeedFilter::default()
+        },
+        FeedFilter {
+            member: Some("bobby".into()),
+            ..FeedFilter::default()
+        },
+        FeedFilter {
+            job: Some("j1".into()),
+            ..FeedFilter::default()
         },
         FeedFilter::default(),
     ];
@@ -1155,8 +1164,23 @@ pub async fn the_feed_filters_finds_events_by_id_and_wakes_readers(h: &Harness) 
             paged.push(e);
         }
         assert_eq!(paged, got, "{f:?} paged");
+        // Backwards: the newest first, paged down by one, and from any position.
+        let mut newest = got.clone();
+        newest.reverse();
+        assert_eq!(h.store.read_before(u64::MAX, 100, f).await.unwrap(), newest);
+        let mut down = Vec::new();
+        let mut before = u64::MAX;
+        while let Some(e) = h.store.read_before(before, 1, f).await.unwrap().pop() {
+            before = e.position;
+            down.push(e);
+        }
+        assert_eq!(down, newest, "{f:?} paged backwards");
+        let below_3: Vec<_> = newest.iter().filter(|e| e.position < 3).cloned().collect();
+        assert_eq!(h.store.read_before(3, 100, f).await.unwrap(), below_3);
     }
     assert_eq!(only(&filters[2]).len(), 3);
+    assert_eq!(only(&filters[3]).len(), 1, "bobby's registration");
+    assert_eq!(only(&filters[4]).len(), 1, "the job's own event");
     for e in &all {
         assert_eq!(
             h.store.position_of(e.event_id).await.unwrap(),

@@ -28,12 +28,13 @@ use std::time::Duration;
 use tally_api::cloudevents::CloudEvent;
 use tally_api::paths;
 use tally_api::problem::Problem;
-use tally_ports::feed::{FeedRequest, FeedStart};
+use tally_ports::feed::{FeedRequest, FeedStart, MAX_LIMIT};
 use tally_ports::jobs::{JobListing, JobPage, JobQuery};
+use tally_ports::members::{MemberListing, MemberPage, MemberQuery};
 use tally_ports::statement::{Statement, StatementQuery};
 use tally_ports::{
     AsOf, Ctx, EntityRef, Error, FeedPage, HistoryEntry, Input, JobOwnerView, JobParticipantView,
-    MemberSummary, Receipt, RecordedEvent, Result, Snapshot, Tally, WalletView,
+    Receipt, RecordedEvent, Result, Snapshot, Tally, WalletView,
 };
 
 /// Maps a problem response back to the driving port's error (STYLE rule 13).
@@ -55,6 +56,25 @@ struct JobList {
     total_exact: bool,
     #[serde(rename = "_links")]
     links: serde_json::Map<String, Value>,
+}
+
+/// A page of members as the API sends it.
+#[derive(Deserialize)]
+struct MemberList {
+    items: Vec<MemberListing>,
+    total: u64,
+    total_exact: bool,
+    #[serde(rename = "_links")]
+    links: serde_json::Map<String, Value>,
+}
+
+/// The value of `key` in the query of the link `rel` of a list's `_links`.
+fn link_cursor(links: &serde_json::Map<String, Value>, rel: &str, key: &str) -> Option<String> {
+    let href = links.get(rel)?.get("href")?.as_str()?;
+    let u = Url::parse("http://x").ok()?.join(href).ok()?;
+    u.query_pairs()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
 }
 
 #[derive(Deserialize)]
@@ -286,25 +306,29 @@ impl Tally for HttpTally {
         }
         let page: JobList = self.get(ctx, url).await?;
         // The cursors are in the links: `?before=<id>` (next) and `?after=<id>` (prev).
-        let cursor = |rel: &str, key: &str| {
-            let href = page.links.get(rel)?.get("href")?.as_str()?;
-            let u = Url::parse("http://x").ok()?.join(href).ok()?;
-            u.query_pairs()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.into_owned())
-        };
         Ok(JobPage {
-            older: cursor("next", "before"),
-            newer: cursor("prev", "after"),
+            older: link_cursor(&page.links, "next", "before"),
+            newer: link_cursor(&page.links, "prev", "after"),
             jobs: page.items,
             total: page.total,
             total_exact: page.total_exact,
         })
     }
 
-    async fn members(&self, ctx: &Ctx) -> Result<Vec<MemberSummary>> {
-        let page: Items<MemberSummary> = self.get(ctx, self.url(paths::MEMBERS)).await?;
-        Ok(page.items)
+    async fn find_members(&self, ctx: &Ctx, q: MemberQuery) -> Result<MemberPage> {
+        let mut url = self.url(paths::MEMBERS);
+        for (k, v) in q.to_pairs() {
+            url.query_pairs_mut().append_pair(k, &v);
+        }
+        let page: MemberList = self.get(ctx, url).await?;
+        // The cursors are in the links: `?after=<handle>` (next) and `?before=<handle>` (prev).
+        Ok(MemberPage {
+            next: link_cursor(&page.links, "next", "after"),
+            prev: link_cursor(&page.links, "prev", "before"),
+            members: page.items,
+            total: page.total,
+            total_exact: page.total_exact,
+        })
     }
 
     async fn history(&self, ctx: &Ctx, entity: &EntityRef) -> Result<Vec<HistoryEntry>> {
@@ -335,6 +359,10 @@ impl Tally for HttpTally {
             match req.start {
                 FeedStart::After(p) => q.append_pair("after", &p.to_string()),
                 FeedStart::AfterEvent(id) => q.append_pair("lastEventId", &id.to_string()),
+                // The service takes positions up to i64::MAX; past the head is the newest.
+                FeedStart::Before(p) => {
+                    q.append_pair("before", &p.min(i64::MAX as u64).max(1).to_string())
+                }
             };
             q.append_pair("limit", &req.limit.to_string());
             if !req.wait.is_zero() {
@@ -346,6 +374,12 @@ impl Tally for HttpTally {
             if !req.filter.kinds.is_empty() {
                 let kinds: Vec<_> = req.filter.kinds.iter().map(|k| k.as_str()).collect();
                 q.append_pair("kinds", &kinds.join(","));
+            }
+            if let Some(m) = &req.filter.member {
+                q.append_pair("member", m);
+            }
+            if let Some(j) = &req.filter.job {
+                q.append_pair("job", j);
             }
         }
         let get = self.request(ctx, Method::GET, url, None).await?;
@@ -360,6 +394,12 @@ impl Tally for HttpTally {
             // The event's position, as the server resolved it.
             FeedStart::AfterEvent(_) => self_after(&headers)
                 .ok_or_else(|| Error::infrastructure("the feed answered without a self link"))?,
+            // As the service says it: a full page starts below its first event; a short
+            // one reached the start.
+            FeedStart::Before(_) => match events.first() {
+                Some(e) if events.len() == req.limit.clamp(1, MAX_LIMIT) => e.position - 1,
+                _ => 0,
+            },
         };
         let page = FeedPage {
             after,

@@ -371,7 +371,8 @@ async fn over_http_with_store() -> (
         password_cost: PasswordCost::Minimal,
         ..HttpConfig::default()
     };
-    let state = AppState::new(Arc::new(svc), accounts).with_config(config);
+    let state =
+        AppState::new(Arc::new(svc.with_accounts(accounts.clone())), accounts).with_config(config);
     let server = tally_http::testing::spawn(state).await.unwrap();
     let url = server.url();
     let admin = log_in(&url, "admin", password).await.unwrap();

@@ -165,6 +165,8 @@ pub fn router(state: AppState) -> Router {
         ));
     api.merge(pages::router())
         .fallback(pages::not_found)
+        // The viewer's time zone for every page (`/` and the error pages too).
+        .layer(axum::middleware::from_fn(pages::zone::scope))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limits::auth_attempts,

@@ -423,3 +423,54 @@ async fn a_long_polling_reader_sees_every_event_of_8_writers_exactly_once_in_ord
         assert!(written > 8, "the writers wrote ({written})");
     }
 }
+
+#[tokio::test]
+async fn the_feed_reads_backwards_and_by_the_member_or_the_job_it_concerns() {
+    for app in App::each().await {
+        let alice = app.member("alice", 100).await; // 1, 2
+        app.member("bob", 0).await; // 3
+        let job = app.job(&alice, 10).await; // 4, 5
+        let read = |q: String| {
+            let app = &app;
+            async move {
+                app.get(&format!("/api/v1/feed?{q}"), Some(&app.admin))
+                    .await
+            }
+        };
+        let positions = |a: &common::Answer| -> Vec<u64> {
+            a.body.as_array().unwrap().iter().map(position).collect()
+        };
+        // The newest page, still in global order, and the page before it.
+        let newest = read(format!("before={}&limit=2", i64::MAX)).await;
+        assert_eq!(newest.status, StatusCode::OK, "{}", newest.body);
+        assert_eq!(positions(&newest), [4, 5]);
+        assert_eq!(newest.headers["cache-control"], "no-store");
+        let link = newest.headers["link"].to_str().unwrap();
+        assert!(
+            link.contains("</api/v1/feed?before=4&limit=2>; rel=\"prev\""),
+            "{link}"
+        );
+        assert!(
+            link.contains("</api/v1/feed?after=5&limit=2>; rel=\"next\""),
+            "{link}"
+        );
+        assert_eq!(positions(&read("before=4&limit=2".into()).await), [2, 3]);
+        assert_eq!(positions(&read("before=2&limit=2".into()).await), [1]);
+        // What concerns bob: his registration; what concerns the job: its launch and escrow.
+        assert_eq!(positions(&read("member=bob".into()).await), [3]);
+        assert_eq!(positions(&read(format!("job={job}")).await), [4, 5]);
+        assert_eq!(
+            positions(&read(format!("job={job}&member=alice&before=5")).await),
+            [4]
+        );
+        let refused = [
+            ("before=3&after=1", 422, "conflicting_query"),
+            ("before=3&timeout=100", 422, "conflicting_query"),
+            ("before=0", 400, "invalid_query"),
+            ("member=Not%20a%20handle", 400, "invalid_handle"),
+        ];
+        for (q, status, code) in refused {
+            common::assert_problem(&read(q.into()).await, status, code);
+        }
+    }
+}

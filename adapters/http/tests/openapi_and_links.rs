@@ -157,8 +157,7 @@ async fn response_bodies_have_the_documented_shapes() {
         ("ActionView", &owner["actions"][0]),
         ("Linked_JobParticipantView", &part),
         ("JobList", &board),
-        ("Items_MemberSummary", &members),
-        ("MemberSummary", &members["items"][0]),
+        ("MemberList", &members),
         ("Items_RecordedEvent", &history),
         ("Linked_Snapshot", &state),
         ("CloudEvent", &feed[0]),
@@ -177,6 +176,11 @@ async fn response_bodies_have_the_documented_shapes() {
         keys(&board["items"][0]),
         item_props(&doc, "JobList"),
         "a board item: {board}"
+    );
+    assert_eq!(
+        keys(&members["items"][0]),
+        item_props(&doc, "MemberList"),
+        "a member: {members}"
     );
 }
 

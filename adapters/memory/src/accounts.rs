@@ -64,6 +64,20 @@ impl Accounts for MemoryAccounts {
         Ok(self.lock().accounts.get(name).cloned())
     }
 
+    async fn member_accounts(&self, handles: &[String]) -> Result<Vec<String>> {
+        let inner = self.lock();
+        Ok(handles
+            .iter()
+            .filter(|h| {
+                inner
+                    .accounts
+                    .get(h.as_str())
+                    .is_some_and(|a| a.role == tally_ports::accounts::Role::Member)
+            })
+            .cloned()
+            .collect())
+    }
+
     async fn set_password(&self, name: &str, password_hash: &str) -> Result<()> {
         let mut inner = self.lock();
         let a = inner

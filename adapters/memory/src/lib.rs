@@ -16,11 +16,12 @@ use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tally_ports::driven::{
-    AppendPlan, CacheFilter, CachedJobs, CachedState, CommandOutcome, EventStore, Listed,
-    ReportStore, StateCache, StoreError, WriteTx,
+    AppendPlan, CacheFilter, CachedJobs, CachedMembers, CachedState, CommandOutcome, EventStore,
+    Listed, ListedMember, ReportStore, StateCache, StoreError, WriteTx,
 };
 use tally_ports::feed::FeedFilter;
 use tally_ports::jobs::{Cursor, JobQuery};
+use tally_ports::members::{MemberCursor, MemberQuery};
 use tally_ports::reports::Reports;
 use tally_ports::{EntityKind, RecordedEvent, StreamId, TallyService};
 use uuid::Uuid;
@@ -272,6 +273,27 @@ impl EventStore for MemoryStore {
             .collect())
     }
 
+    async fn read_before(
+        &self,
+        before: u64,
+        limit: usize,
+        filter: &FeedFilter,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        // Every committed event is visible at once here (a commit applies under the lock):
+        // the whole order is gap-free.
+        let inner = self.lock();
+        let below = usize::try_from(before.saturating_sub(1)).unwrap_or(usize::MAX);
+        Ok(inner
+            .events
+            .iter()
+            .take(below)
+            .rev()
+            .filter(|e| filter.matches(e))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
     async fn position_of(&self, event_id: Uuid) -> Result<Option<u64>, StoreError> {
         // From the newest: a reader resumes near the head.
         let inner = self.lock();
@@ -432,6 +454,58 @@ impl StateCache for MemoryStore {
         found.rows.truncate(q.limit + 1);
         // In memory the count is exact whatever its size.
         found.total_exact = true;
+        Ok(found)
+    }
+
+    async fn members(&self, q: &MemberQuery, format: &str) -> Result<CachedMembers, StoreError> {
+        let inner = self.lock();
+        let mut found = CachedMembers::default();
+        for (s, st) in inner
+            .streams
+            .iter()
+            .filter(|(s, _)| s.kind() == EntityKind::Member)
+        {
+            let version = st.events.len() as u64;
+            let cached = inner.cache.get(s).filter(|c| c.format == format);
+            let first = &inner.events[st.events[0]];
+            let listed = || Listed {
+                stream: s.clone(),
+                version,
+                created_at: first.time,
+                created_position: first.position,
+                cached: cached.cloned(),
+            };
+            match cached {
+                Some(c) if c.version == version => {
+                    if q.matches(&c.state) {
+                        found.total += 1;
+                        let key = s.key();
+                        let in_page = match &q.cursor {
+                            MemberCursor::First => true,
+                            MemberCursor::After(h) => key > h.as_str(),
+                            MemberCursor::Before(h) => key < h.as_str(),
+                        };
+                        if in_page {
+                            let last = st.events[st.events.len() - 1];
+                            found.rows.push(ListedMember {
+                                listed: listed(),
+                                last_event_at: inner.events[last].time,
+                            });
+                        }
+                    }
+                }
+                _ => found.repair.push(listed()),
+            }
+        }
+        // By handle, or backwards before a cursor.
+        found
+            .rows
+            .sort_by(|a, b| a.listed.stream.key().cmp(b.listed.stream.key()));
+        if matches!(q.cursor, MemberCursor::Before(_)) {
+            found.rows.reverse();
+        }
+        found.rows.truncate(q.limit + 1);
+        found.total = found.total.min(tally_ports::jobs::COUNT_CAP + 1);
         Ok(found)
     }
 }

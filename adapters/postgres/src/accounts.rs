@@ -145,6 +145,25 @@ impl Accounts for PgAccounts {
         .transpose()
     }
 
+    async fn member_accounts(&self, handles: &[String]) -> Result<Vec<String>> {
+        if handles.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.store
+            .reads
+            .once(|mut conn| async {
+                let r = sqlx::query_scalar(
+                    "SELECT name FROM accounts WHERE name = ANY($1::text[]) AND role = 'member'",
+                )
+                .bind(handles)
+                .fetch_all(&mut *conn)
+                .await;
+                (conn, r)
+            })
+            .await
+            .map_err(|e| failed("finding member accounts", "", &e))
+    }
+
     async fn set_password(&self, name: &str, password_hash: &str) -> Result<()> {
         let done = self
             .store

@@ -11,8 +11,12 @@ use sqlx::{Postgres, QueryBuilder};
 use std::time::{Duration, Instant};
 use tally_ports::EntityKind;
 use tally_ports::JobStatus;
-use tally_ports::driven::{CacheFilter, CachedJobs, CachedState, Listed, StateCache, StoreError};
+use tally_ports::driven::{
+    CacheFilter, CachedJobs, CachedMembers, CachedState, Listed, ListedMember, StateCache,
+    StoreError,
+};
 use tally_ports::jobs::{COUNT_CAP, Cursor, JobQuery};
+use tally_ports::members::{MemberCursor, MemberQuery};
 
 const GET: &str =
     "SELECT stream, version, format, state FROM state_cache WHERE stream = ANY($1::text[])";
@@ -139,6 +143,31 @@ impl StateCache for PgStore {
             repair,
         })
     }
+
+    async fn members(&self, q: &MemberQuery, format: &str) -> Result<CachedMembers, StoreError> {
+        let repair = self.to_repair(EntityKind::Member, format).await?;
+        let (rows, total) = self
+            .reads
+            .read("listing members", |mut conn| async move {
+                let r = list_members(&mut conn, q, format).await;
+                (conn, r)
+            })
+            .await?;
+        let rows = rows
+            .iter()
+            .map(|r| {
+                Ok(ListedMember {
+                    listed: listed(r)?,
+                    last_event_at: r.try_get(7).map_err(corrupt)?,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(CachedMembers {
+            rows,
+            total: unsigned(total)?,
+            repair,
+        })
+    }
 }
 
 /// How often the job lists check that every job has a fresh row of their format. Rows are
@@ -152,10 +181,16 @@ pub const JOBS_RECHECK: Duration = Duration::from_secs(30);
 impl PgStore {
     /// The jobs whose row of `format` is missing or stale, when a check is due; else none.
     async fn jobs_to_repair(&self, format: &str) -> Result<Vec<Listed>, StoreError> {
+        self.to_repair(EntityKind::Job, format).await
+    }
+
+    /// The entities of `kind` whose row of `format` is missing or stale, when a check is due
+    /// (see [`JOBS_RECHECK`], which holds for members too); else none.
+    async fn to_repair(&self, kind: EntityKind, format: &str) -> Result<Vec<Listed>, StoreError> {
         let due = {
             let checked = self.jobs_checked.lock().expect("not poisoned");
             checked
-                .as_ref()
+                .get(&kind)
                 .is_none_or(|(at, f)| f != format || at.elapsed() >= JOBS_RECHECK)
         };
         if !due {
@@ -165,10 +200,10 @@ impl PgStore {
         let rows = self
             .reads
             .read(
-                "checking the job rows of the state cache",
+                "checking the rows of the state cache",
                 |mut conn| async move {
                     let r = sqlx::query(LIST_OPEN_JOBS_OTHER)
-                        .bind(tally_ports::EntityKind::Job.as_str())
+                        .bind(kind.as_str())
                         .bind(format)
                         .fetch_all(&mut *conn)
                         .await;
@@ -177,14 +212,17 @@ impl PgStore {
             )
             .await?;
         if rows.is_empty() {
-            *self.jobs_checked.lock().expect("not poisoned") = Some((started, format.to_owned()));
+            self.jobs_checked
+                .lock()
+                .expect("not poisoned")
+                .insert(kind, (started, format.to_owned()));
         }
         rows.iter().map(listed).collect()
     }
 
-    /// Forgets that the job rows were found complete (the cache was written around).
+    /// Forgets that the rows were found complete (the cache was written around).
     fn recheck_jobs(&self) {
-        *self.jobs_checked.lock().expect("not poisoned") = None;
+        self.jobs_checked.lock().expect("not poisoned").clear();
     }
 }
 
@@ -388,6 +426,74 @@ async fn list_jobs(
     tx.commit().await?;
     let estimate = plan[0]["Plan"]["Plan Rows"].as_f64().unwrap_or(0.0);
     Ok((rows, (estimate.round() as u64).max(COUNT_CAP + 1), false))
+}
+
+/// A page of members (up to one more than the limit), each with the time of its latest
+/// event, and the count of all matches (up to [`COUNT_CAP`] + 1), in one read-only snapshot.
+async fn list_members(
+    conn: &mut crate::conns::Conn,
+    q: &MemberQuery,
+    format: &str,
+) -> Result<(Vec<PgRow>, i64), sqlx::Error> {
+    let mut tx = sqlx::Connection::begin(&mut **conn).await?;
+    // As for the job lists: a search is a bitmap scan of its trigram index, whose best plan
+    // depends on the text searched.
+    tx.execute(
+        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY;
+         SET LOCAL enable_bitmapscan = on; SET LOCAL plan_cache_mode = force_custom_plan",
+    )
+    .await?;
+    let needle = q.needle().map(|n| format!("%{}%", like_escaped(&n)));
+    let conditions = |b: &mut QueryBuilder<'_, Postgres>| {
+        b.push(" WHERE c.kind = 'member' AND c.format = ")
+            .push_bind(format.to_owned());
+        if let Some(n) = &needle {
+            b.push(" AND c.member_search LIKE ").push_bind(n.clone());
+        }
+    };
+    // The page first (through the handle index, or the search's), then the time of each of
+    // its members' latest event (an index probe per row of the page).
+    let mut b = QueryBuilder::new(
+        "SELECT p.*, e.time FROM (SELECT s.stream, s.version, s.created_at, \
+         s.created_position, c.version AS cached_version, c.format, c.state FROM state_cache c \
+         JOIN streams s ON s.stream = c.stream AND s.version = c.version",
+    );
+    conditions(&mut b);
+    let (cursor, order) = match &q.cursor {
+        MemberCursor::First => (None, "ASC"),
+        MemberCursor::After(h) => (Some((" AND c.stream > ", h)), "ASC"),
+        MemberCursor::Before(h) => (Some((" AND c.stream < ", h)), "DESC"),
+    };
+    if let Some((op, h)) = cursor {
+        b.push(op).push_bind(format!("member:{h}"));
+    }
+    b.push(format!(" ORDER BY c.stream {order} LIMIT "))
+        .push_bind(i64::try_from(q.limit + 1).unwrap_or(i64::MAX))
+        .push(format!(
+            ") p JOIN events e ON e.stream = p.stream AND e.version = p.version \
+             ORDER BY p.stream {order}"
+        ));
+    let rows = b.build().fetch_all(&mut *tx).await?;
+    let mut b = QueryBuilder::new("SELECT count(*) FROM (SELECT 1 FROM state_cache c");
+    conditions(&mut b);
+    b.push(" LIMIT ")
+        .push_bind(i64::try_from(COUNT_CAP + 1).unwrap_or(i64::MAX))
+        .push(") t");
+    let total: i64 = b.build_query_scalar().fetch_one(&mut *tx).await?;
+    tx.commit().await?;
+    Ok((rows, total))
+}
+
+/// `s` with LIKE's wildcards and escape character taken literally.
+fn like_escaped(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// `OpenJobs` over a kind that is not a job: only the rows to rebuild.

@@ -143,9 +143,13 @@ pub struct PgStore {
     commands: Arc<conns::Conns>,
     /// Other processes' commits, for long-polling feed readers.
     listener: Arc<wake::Listener>,
-    /// When the job rows of the state cache were last found complete, and in which format
-    /// (see [`cache`]'s job lists).
-    jobs_checked: Arc<std::sync::Mutex<Option<(std::time::Instant, String)>>>,
+    /// When the rows of each kind in the state cache were last found complete, and in which
+    /// format (see [`cache`]'s job and member lists).
+    jobs_checked: Arc<
+        std::sync::Mutex<
+            std::collections::HashMap<tally_ports::EntityKind, (std::time::Instant, String)>,
+        >,
+    >,
 }
 
 impl PgStore {

@@ -74,16 +74,40 @@ pub(crate) const READ_ALL: &str = concat!(
       ORDER BY e.position LIMIT $2"
 );
 
-/// [`READ_ALL`] keeping only events of the types in `$3` and the stream kinds in `$4`
-/// (`NULL`: any). The kind is the stream's prefix up to its colon.
+/// The conditions of a filtered feed read: the types in `$3`, the stream kinds in `$4`, the
+/// events that concern the member `$5` and the job `$6` (each `NULL`: any), as
+/// `FeedFilter::matches` says. The kind is the stream's prefix up to its colon.
+macro_rules! feed_filter {
+    () => {
+        " AND ($3::text[] IS NULL OR e.event_type = ANY($3::text[]))
+          AND ($4::text[] IS NULL OR split_part(e.stream, ':', 1) = ANY($4::text[]))
+          AND ($5::text IS NULL OR e.stream = 'member:' || $5 OR e.actor = 'member:' || $5
+               OR e.payload ->> 'participant' = $5 OR e.payload ->> 'owner' = $5)
+          AND ($6::text IS NULL OR e.stream = 'job:' || $6 OR e.payload ->> 'job' = $6)"
+    };
+}
+
+/// [`READ_ALL`] keeping only the events that pass the filter (see `feed_filter!`).
 pub(crate) const READ_MATCHING: &str = concat!(
     horizon!(),
     event_columns!("e"),
     " FROM events e, horizon
-      WHERE e.position > $1 AND e.tx_id < horizon.h
-        AND ($3::text[] IS NULL OR e.event_type = ANY($3::text[]))
-        AND ($4::text[] IS NULL OR split_part(e.stream, ':', 1) = ANY($4::text[]))
-      ORDER BY e.position LIMIT $2"
+      WHERE e.position > $1 AND e.tx_id < horizon.h",
+    feed_filter!(),
+    " ORDER BY e.position LIMIT $2"
+);
+
+/// [`READ_MATCHING`] backwards: the events below position `$1`, the newest first, of the
+/// gap-free prefix only. Positions follow transaction ids (see the crate docs), so the
+/// events under the horizon are a prefix of the order, and its end is read from the top of
+/// the primary key down.
+pub(crate) const READ_BEFORE: &str = concat!(
+    horizon!(),
+    event_columns!("e"),
+    " FROM events e, horizon
+      WHERE e.position < $1 AND e.tx_id < horizon.h",
+    feed_filter!(),
+    " ORDER BY e.position DESC LIMIT $2"
 );
 
 pub(crate) const OUTCOME: &str = concat!(

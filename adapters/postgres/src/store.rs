@@ -3,7 +3,7 @@
 use crate::PgStore;
 use crate::error::{corrupt, in_tx, is_lost, outside};
 use crate::rows::{Decoder, fold_event, signed};
-use crate::sql::{LOAD, LOAD_FOLDING, OUTCOME, READ_ALL, READ_MATCHING};
+use crate::sql::{LOAD, LOAD_FOLDING, OUTCOME, READ_ALL, READ_BEFORE, READ_MATCHING};
 use crate::tx::PgTx;
 use async_trait::async_trait;
 use futures::TryStreamExt;
@@ -142,33 +142,18 @@ impl EventStore for PgStore {
         if filter.is_all() {
             return self.read_all(after, limit).await;
         }
-        let after = signed(after)?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let types = (!filter.types.is_empty()).then(|| filter.types.clone());
-        let kinds = (!filter.kinds.is_empty()).then(|| {
-            filter
-                .kinds
-                .iter()
-                .map(|k| k.as_str().to_owned())
-                .collect::<Vec<_>>()
-        });
-        let rows = self
-            .reads
-            .read("reading the global order", |mut conn| {
-                let (types, kinds) = (types.clone(), kinds.clone());
-                async move {
-                    let r = sqlx::query(READ_MATCHING)
-                        .bind(after)
-                        .bind(limit)
-                        .bind(types)
-                        .bind(kinds)
-                        .fetch_all(&mut *conn)
-                        .await;
-                    (conn, r)
-                }
-            })
-            .await?;
-        events(&rows, 0)
+        self.read_filtered(READ_MATCHING, signed(after)?, limit, filter)
+            .await
+    }
+
+    async fn read_before(
+        &self,
+        before: u64,
+        limit: usize,
+        filter: &FeedFilter,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let before = i64::try_from(before).unwrap_or(i64::MAX);
+        self.read_filtered(READ_BEFORE, before, limit, filter).await
     }
 
     async fn position_of(&self, event_id: Uuid) -> Result<Option<u64>, StoreError> {
@@ -228,5 +213,47 @@ impl EventStore for PgStore {
             .await
             .map_err(|e| crate::error::outside("reading the head position", &e))?;
         Ok(Some(max.map_or(0, |m| m.unsigned_abs())))
+    }
+}
+
+impl PgStore {
+    /// A read of the global order with `sql` ([`READ_MATCHING`] or [`READ_BEFORE`]) from
+    /// `from`, filtered.
+    async fn read_filtered(
+        &self,
+        sql: &'static str,
+        from: i64,
+        limit: usize,
+        filter: &FeedFilter,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let types = (!filter.types.is_empty()).then(|| filter.types.clone());
+        let kinds = (!filter.kinds.is_empty()).then(|| {
+            filter
+                .kinds
+                .iter()
+                .map(|k| k.as_str().to_owned())
+                .collect::<Vec<_>>()
+        });
+        let rows = self
+            .reads
+            .read("reading the global order", |mut conn| {
+                let (types, kinds) = (types.clone(), kinds.clone());
+                let (member, job) = (filter.member.clone(), filter.job.clone());
+                async move {
+                    let r = sqlx::query(sql)
+                        .bind(from)
+                        .bind(limit)
+                        .bind(types)
+                        .bind(kinds)
+                        .bind(member)
+                        .bind(job)
+                        .fetch_all(&mut *conn)
+                        .await;
+                    (conn, r)
+                }
+            })
+            .await?;
+        events(&rows, 0)
     }
 }

@@ -96,6 +96,7 @@ pub struct TallyService {
     formats: Formats,
     stats: Stats,
     reports: Option<Arc<dyn crate::driven::ReportStore>>,
+    accounts: Option<Arc<dyn crate::accounts::Accounts>>,
 }
 
 impl TallyService {
@@ -120,7 +121,16 @@ impl TallyService {
             },
             stats: Stats::default(),
             reports: None,
+            accounts: None,
         }
+    }
+
+    /// Tells the admins' list of members ([`crate::Tally::find_members`]) who has an account
+    /// in `accounts` (without it, the list says it does not know).
+    #[must_use]
+    pub fn with_accounts(mut self, accounts: Arc<dyn crate::accounts::Accounts>) -> Self {
+        self.accounts = Some(accounts);
+        self
     }
 
     /// Serves the reports kept in `reports` ([`crate::Tally::reports`]), which a

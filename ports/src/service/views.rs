@@ -9,6 +9,7 @@ use crate::envelope::EntityRef;
 use crate::error::NotFound;
 use crate::feed::{FeedRequest, FeedStart, MAX_LIMIT, MAX_WAIT};
 use crate::jobs::{COUNT_CAP, Cursor, DEFAULT_PAGE, JobListing, JobPage, JobQuery, MAX_PAGE};
+use crate::members::{self, MemberCursor, MemberListing, MemberPage, MemberQuery};
 use crate::statement::{
     BalancePoint, CHART_POINTS, DEFAULT_LINES, LineKind, MAX_LINES, Statement, StatementLine,
     StatementQuery, sample,
@@ -271,6 +272,78 @@ impl Tally for TallyService {
         Ok(v)
     }
 
+    async fn find_members(&self, ctx: &Ctx, q: MemberQuery) -> Result<MemberPage> {
+        require_admin(&ctx.actor)?;
+        let q = checked_member_query(q)?;
+        let format = self.format(EntityKind::Member);
+        let mut found = self.cache.members(&q, format).await;
+        // As for the job lists: rows to rebuild first, then the page asked again, once.
+        if let Ok(c) = &found
+            && !c.repair.is_empty()
+        {
+            self.repair(c.repair.clone()).await?;
+            found = self.cache.members(&q, format).await;
+        }
+        let found = found.map_err(store_error)?;
+        let backwards = matches!(q.cursor, MemberCursor::Before(_));
+        let more = found.rows.len() > q.limit;
+        let mut members = Vec::with_capacity(q.limit);
+        for item in found.rows.into_iter().take(q.limit) {
+            let l = &item.listed;
+            let mut v = l
+                .cached
+                .as_ref()
+                .and_then(|c| self.decode_row(c))
+                .unwrap_or_else(|| Versioned::empty(&l.stream));
+            if v.version < l.version {
+                self.catch_up(&l.stream, &mut v).await?;
+            }
+            let Some(w) = v.state.as_wallet() else {
+                continue;
+            };
+            let Some(p) = w.profile.as_ref() else {
+                continue;
+            };
+            members.push(MemberListing {
+                member: MemberSummary {
+                    handle: p.handle.to_string(),
+                    display_name: p.display_name.to_string(),
+                    balance: w.balance.get(),
+                    escrowed: w.escrowed().get(),
+                },
+                joined_at: l.created_at,
+                last_active_at: item.last_event_at,
+                has_account: None,
+            });
+        }
+        if backwards {
+            members.reverse();
+        }
+        if let Some(accounts) = &self.accounts {
+            let handles: Vec<String> = members.iter().map(|m| m.member.handle.clone()).collect();
+            let with = accounts.member_accounts(&handles).await?;
+            for m in &mut members {
+                m.has_account = Some(with.contains(&m.member.handle));
+            }
+        }
+        let (first, last) = (
+            members.first().map(|m| m.member.handle.clone()),
+            members.last().map(|m| m.member.handle.clone()),
+        );
+        let (next, prev) = match q.cursor {
+            MemberCursor::First => (last.filter(|_| more), None),
+            MemberCursor::After(_) => (last.filter(|_| more), first),
+            MemberCursor::Before(_) => (last, first.filter(|_| more)),
+        };
+        Ok(MemberPage {
+            total: found.total.min(COUNT_CAP),
+            total_exact: found.total <= COUNT_CAP,
+            members,
+            next,
+            prev,
+        })
+    }
+
     async fn history(&self, ctx: &Ctx, entity: &EntityRef) -> Result<Vec<HistoryEntry>> {
         let stream = entity.stream()?;
         let events = self.full_history(&stream).await?;
@@ -324,7 +397,15 @@ impl Tally for TallyService {
 
     async fn read_feed(&self, ctx: &Ctx, req: FeedRequest) -> Result<FeedPage> {
         require_admin(&ctx.actor)?;
+        if let Some(h) = &req.filter.member {
+            Handle::parse(h)?;
+        }
+        if let Some(j) = &req.filter.job {
+            JobId::parse(j)?;
+        }
+        let limit = req.limit.clamp(1, MAX_LIMIT);
         let after = match req.start {
+            FeedStart::Before(before) => return self.feed_before(before, limit, &req.filter).await,
             FeedStart::After(p) => p,
             FeedStart::AfterEvent(id) => self
                 .store
@@ -333,7 +414,6 @@ impl Tally for TallyService {
                 .map_err(store_error)?
                 .ok_or(NotFound::NoSuchEvent { id })?,
         };
-        let limit = req.limit.clamp(1, MAX_LIMIT);
         let deadline = tokio::time::Instant::now() + req.wait.min(MAX_WAIT);
         // Subscribed before reading, so that a commit between the read and the wait wakes it.
         let mut commits = self.store.commits();
@@ -370,6 +450,35 @@ impl Tally for TallyService {
         Ok(FeedPage {
             after,
             events,
+            next_after,
+        })
+    }
+}
+
+impl TallyService {
+    /// The page of the feed just below `before`, read backwards and returned in global
+    /// order: a full page starts after the position below its first event; a short one
+    /// reached the start.
+    async fn feed_before(
+        &self,
+        before: u64,
+        limit: usize,
+        filter: &crate::feed::FeedFilter,
+    ) -> Result<FeedPage> {
+        let mut events = self
+            .store
+            .read_before(before, limit, filter)
+            .await
+            .map_err(store_error)?;
+        events.reverse();
+        let after = match events.first() {
+            Some(e) if events.len() == limit => e.position - 1,
+            _ => 0,
+        };
+        let next_after = events.last().map_or(after, |e| e.position);
+        Ok(FeedPage {
+            after,
+            events: super::current_versions(events)?,
             next_after,
         })
     }
@@ -420,6 +529,29 @@ fn checked_query(ctx: &Ctx, mut q: JobQuery) -> Result<JobQuery> {
             Some(_) => Rejection::AdminOnly,
         }
         .into());
+    }
+    Ok(q)
+}
+
+/// A member query as asked, checked: the cursor is a handle, the search is not too long, the
+/// limit is in range.
+fn checked_member_query(mut q: MemberQuery) -> Result<MemberQuery> {
+    q.limit = match q.limit {
+        0 => members::DEFAULT_PAGE,
+        n => n.min(members::MAX_PAGE),
+    };
+    if let MemberCursor::After(h) | MemberCursor::Before(h) = &q.cursor {
+        Handle::parse(h)?;
+    }
+    if q.text
+        .as_deref()
+        .is_some_and(|t| t.chars().count() > members::MAX_TEXT)
+    {
+        return Err(Error::invalid(
+            "q",
+            "invalid_query",
+            format!("a search is at most {} characters", members::MAX_TEXT),
+        ));
     }
     Ok(q)
 }

@@ -48,6 +48,16 @@ pub(crate) struct FeedQuery {
     /// Only these entity kinds, comma-separated (`member`, `job`); empty: all.
     #[param(schema_with = kinds_schema)]
     kinds: Option<String>,
+    /// Only the events that concern this member (a handle): their wallet's, those they did,
+    /// and those naming them as a job's owner or participant.
+    member: Option<String>,
+    /// Only the events that concern this job (an id): its own, and the wallets' naming it.
+    job: Option<String>,
+    /// Read backwards: the page of events just before this position, still in global
+    /// order (a position past the head: the newest). Follow the `prev` link for the page
+    /// before. Not with `after`, `lastEventId` or `timeout`.
+    #[param(minimum = 1, maximum = 9_223_372_036_854_775_807i64)]
+    before: Option<u64>,
 }
 
 /// A comma-separated list of some of `words`, or nothing, as a pattern.
@@ -87,7 +97,35 @@ fn list<T>(
 impl FeedQuery {
     fn request(&self) -> Result<(FeedRequest, usize), ApiError> {
         let limit = super::within("limit", self.limit.unwrap_or(100), 1, MAX_LIMIT as u64)?;
+        let conflict = |message: &'static str, field: &'static str| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "conflicting_query",
+                message,
+            )
+            .with_field(field)
+        };
+        if self.before.is_some() {
+            if self.after.is_some() || self.last_event_id.is_some() {
+                return Err(conflict(
+                    "give before, or after (or lastEventId), not both",
+                    "before",
+                ));
+            }
+            if self.timeout.is_some_and(|t| t > 0) {
+                return Err(conflict(
+                    "a read before a position answers at once: no timeout",
+                    "timeout",
+                ));
+            }
+        }
         let start = match (self.after, self.last_event_id) {
+            _ if self.before.is_some() => FeedStart::Before(super::within(
+                "before",
+                self.before.unwrap_or_default(),
+                1,
+                super::MAX_POSITION,
+            )? as u64),
             // Each is valid alone; together they may disagree, so neither is guessed at.
             (Some(_), Some(_)) => {
                 return Err(ApiError::new(
@@ -117,7 +155,12 @@ impl FeedQuery {
         let req = FeedRequest {
             start,
             limit,
-            filter: FeedFilter { types, kinds },
+            filter: FeedFilter {
+                types,
+                kinds,
+                member: self.member.clone().filter(|m| !m.is_empty()),
+                job: self.job.clone().filter(|j| !j.is_empty()),
+            },
             wait: Duration::from_millis(wait),
         };
         Ok((req, limit))
@@ -125,10 +168,24 @@ impl FeedQuery {
 
     /// The stable URL of the page after `after`, with this query's size and filters.
     fn url(&self, after: u64, limit: usize) -> String {
-        let mut url = format!("{}?after={after}&limit={limit}", paths::FEED);
+        self.url_at("after", after, limit)
+    }
+
+    /// The URL of the page `at` (`after` or `before`) `position`, with this query's size
+    /// and filters.
+    fn url_at(&self, at: &str, position: u64, limit: usize) -> String {
+        let mut url = format!("{}?{at}={position}&limit={limit}", paths::FEED);
+        // Types and kinds are names of the published lists, as they were given; a member's
+        // handle and a job's id are whatever was sent, encoded.
         for (k, v) in [("types", &self.types), ("kinds", &self.kinds)] {
             if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
                 url.push_str(&format!("&{k}={v}"));
+            }
+        }
+        for (k, v) in [("member", &self.member), ("job", &self.job)] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                let pair = serde_urlencoded::to_string([(k, v)]).unwrap_or_default();
+                url.push_str(&format!("&{pair}"));
             }
         }
         url
@@ -170,15 +227,41 @@ pub(crate) async fn feed(
     let (req, limit) = q.request()?;
     let page = s.tally.read_feed(&ctx, req).await?;
     let full = page.events.len() == limit;
+    let backwards = q.before.is_some();
+    let first = page.events.first().map(|e| e.position);
     let events: Vec<CloudEvent> = page.events.into_iter().map(CloudEvent::from).collect();
     let body = serde_json::to_vec(&events).map_err(|e| Error::infrastructure(e.to_string()))?;
     let etag = format!("\"{:x}\"", Blake2s256::digest(&body));
-    let link = format!(
-        "<{}>; rel=\"self\", <{}>; rel=\"next\"",
-        q.url(page.after, limit),
-        q.url(page.next_after, limit)
-    );
-    let cache = if full { IMMUTABLE } else { "no-store" };
+    // A page read backwards links to itself, the page after it and, when full, the page
+    // before its first event.
+    let link = if backwards {
+        {
+            let mut link = format!(
+                "<{}>; rel=\"self\", <{}>; rel=\"next\"",
+                q.url_at("before", q.before.unwrap_or_default(), limit),
+                q.url(page.next_after, limit)
+            );
+            if let Some(f) = first.filter(|_| full) {
+                link.push_str(&format!(
+                    ", <{}>; rel=\"prev\"",
+                    q.url_at("before", f, limit)
+                ));
+            }
+            link
+        }
+    } else {
+        format!(
+            "<{}>; rel=\"self\", <{}>; rel=\"next\"",
+            q.url(page.after, limit),
+            q.url(page.next_after, limit)
+        )
+    };
+    // A page read backwards may still grow at its top (a `before` past the head).
+    let cache = if full && !backwards {
+        IMMUTABLE
+    } else {
+        "no-store"
+    };
     let mut out = HeaderMap::new();
     let value =
         |s: &str| HeaderValue::from_str(s).map_err(|e| Error::infrastructure(e.to_string()));

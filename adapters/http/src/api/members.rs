@@ -1,6 +1,6 @@
 //! Members and their wallets: the list, a wallet, its history and its state as it was.
 
-use super::{Problems, StateQuery, items};
+use super::{Problems, StateQuery};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{CallCtx, Path, Query};
@@ -8,23 +8,173 @@ use crate::links::{Items, Linked, Links};
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
 use tally_api::paths;
-use tally_ports::{EntityKind, EntityRef, HistoryEntry, MemberSummary, Snapshot, WalletView};
+use tally_ports::members::{MAX_TEXT, MemberCursor, MemberListing, MemberQuery};
+use tally_ports::{EntityKind, EntityRef, Error, HistoryEntry, Snapshot, WalletView};
+use utoipa::{IntoParams, ToSchema};
 
-/// Every member, by handle (admins only).
+/// Which members to list: every member by default, by handle.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct MembersQuery {
+    /// At most this many (default 50, at most 500).
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<u64>,
+    /// Text that the handle or the display name contains, in any case.
+    #[param(max_length = 100)]
+    q: Option<String>,
+    /// The page of handles after this one (the `next` link).
+    after: Option<String>,
+    /// The page of handles before this one (the `prev` link).
+    before: Option<String>,
+}
+
+impl MembersQuery {
+    /// The query as a page's address gives it, every field as text.
+    ///
+    /// # Errors
+    /// `invalid_query` for a limit that is not a number.
+    pub(crate) fn from_text(
+        raw: &std::collections::HashMap<String, String>,
+    ) -> Result<Self, Error> {
+        let text = |k: &str| raw.get(k).filter(|v| !v.trim().is_empty()).cloned();
+        let limit = text("limit")
+            .map(|v| {
+                v.trim().parse::<u64>().map_err(|_| {
+                    Error::invalid("limit", "invalid_query", "limit is a whole number")
+                })
+            })
+            .transpose()?;
+        Ok(Self {
+            limit,
+            q: text("q"),
+            after: text("after"),
+            before: text("before"),
+        })
+    }
+
+    /// The query the port takes, checked.
+    ///
+    /// # Errors
+    /// `invalid_query` or `conflicting_query`, naming the field.
+    pub(crate) fn parse(self, default_limit: u64) -> Result<MemberQuery, Error> {
+        let limit = self.limit.unwrap_or(default_limit);
+        if !(1..=500).contains(&limit) {
+            return Err(Error::invalid(
+                "limit",
+                "invalid_query",
+                "limit is a whole number from 1 to 500",
+            ));
+        }
+        let cursor = match (self.after, self.before) {
+            (Some(_), Some(_)) => {
+                return Err(Error::invalid(
+                    "before",
+                    "conflicting_query",
+                    "give after or before, not both",
+                ));
+            }
+            (Some(a), None) => MemberCursor::After(a),
+            (None, Some(b)) => MemberCursor::Before(b),
+            (None, None) => MemberCursor::First,
+        };
+        if self
+            .q
+            .as_ref()
+            .is_some_and(|q| q.chars().count() > MAX_TEXT)
+        {
+            return Err(Error::invalid(
+                "q",
+                "invalid_query",
+                format!("a search is at most {MAX_TEXT} characters"),
+            ));
+        }
+        Ok(MemberQuery {
+            text: self.q.filter(|q| !q.trim().is_empty()),
+            cursor,
+            limit: usize::try_from(limit).unwrap_or(500),
+        })
+    }
+}
+
+/// A page of members with its count and the links to the pages beside it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberList {
+    /// The members, by handle.
+    pub items: Vec<Linked<MemberListing>>,
+    /// How many members match in all, counted up to 1000.
+    pub total: u64,
+    /// Whether `total` is exact (false: at least that many).
+    pub total_exact: bool,
+    /// `self`, `next` and `prev` when there are such pages; registering a member.
+    #[serde(rename = "_links")]
+    pub links: Links,
+}
+
+/// The address of a page of members.
+pub(crate) fn page_url(base: &str, q: &MemberQuery) -> String {
+    let pairs = q.to_pairs();
+    if pairs.is_empty() {
+        return base.to_owned();
+    }
+    format!(
+        "{base}?{}",
+        serde_urlencoded::to_string(&pairs).unwrap_or_default()
+    )
+}
+
+/// A page of members by handle (admins only): searched with `q` (part of the handle or the
+/// display name, any case), paged with `after`/`before` cursors (`next` and `prev` links),
+/// each with when they joined, when they were last active and whether they have an account.
 #[utoipa::path(get, path = paths::MEMBERS, tag = "members", operation_id = "members",
-    responses((status = 200, description = "The members", body = Items<MemberSummary>), Problems))]
+    params(MembersQuery),
+    responses((status = 200, description = "A page of members", body = MemberList), Problems))]
 pub(crate) async fn list(
     State(s): State<AppState>,
     CallCtx(ctx): CallCtx,
+    Query(q): Query<MembersQuery>,
 ) -> Result<Response, ApiError> {
-    let members = s.tally.members(&ctx).await?;
-    let links = Links::new().get("self", paths::MEMBERS).action(
+    let q = q.parse(50)?;
+    let page = s.tally.find_members(&ctx, q.clone()).await?;
+    let items = page
+        .members
+        .into_iter()
+        .map(|m| {
+            let links = Links::new()
+                .get("self", paths::wallet(&m.member.handle))
+                .get(
+                    "history",
+                    paths::history(EntityKind::Member, &m.member.handle),
+                );
+            Linked { body: m, links }
+        })
+        .collect();
+    let mut links = Links::new().get("self", page_url(paths::MEMBERS, &q));
+    if let Some(next) = page.next {
+        links = links.get(
+            "next",
+            page_url(paths::MEMBERS, &q.at(MemberCursor::After(next))),
+        );
+    }
+    if let Some(prev) = page.prev {
+        links = links.get(
+            "prev",
+            page_url(paths::MEMBERS, &q.at(MemberCursor::Before(prev))),
+        );
+    }
+    let links = links.action(
         tally_domain::CommandKind::RegisterMember.name(),
         "POST",
         paths::MEMBERS,
     );
-    Ok(items(members, links).into_response())
+    Ok(Json(MemberList {
+        items,
+        total: page.total,
+        total_exact: page.total_exact,
+        links,
+    })
+    .into_response())
 }
 
 /// A member's wallet (the member or an admin), with what the caller may do with it.

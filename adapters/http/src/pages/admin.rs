@@ -1,20 +1,26 @@
 //! Admin pages: the members, registering a member (with an account to log in with), granting
 //! credits, and giving an existing member (or another admin) an account.
 
+use super::events;
 use super::forms::{self, Field, Fields};
 use super::layout::credits;
 use super::page::{Page, seg};
 use super::security::Flash;
 use crate::AppState;
+use crate::api::members::MembersQuery;
 use axum::Router;
 use axum::extract::Query;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{Markup, html};
 use serde::Deserialize;
+use std::collections::HashMap;
 use tally_domain::{CommandKind, DisplayName, Rejection, Value};
 use tally_ports::identity::{ADMIN_NAME, NewAccount};
-use tally_ports::{Actor, Error, MemberSummary};
+use tally_ports::members::{
+    DEFAULT_PAGE, MAX_TEXT, MemberCursor, MemberListing, MemberPage, MemberQuery,
+};
+use tally_ports::{Actor, Error};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -35,14 +41,27 @@ fn admins_only(p: &Page) -> Result<(), Error> {
     }
 }
 
-fn member_rows(list: &[MemberSummary]) -> Markup {
+fn member_rows(list: &[MemberListing]) -> Markup {
     html! {
-        @for m in list {
-            tr.member data-handle=(m.handle) data-balance=(m.balance) data-escrowed=(m.escrowed) {
+        @for l in list {
+            @let m = &l.member;
+            tr.member data-handle=(m.handle) data-balance=(m.balance) data-escrowed=(m.escrowed)
+                data-joined-at=(events::exact(&l.joined_at))
+                data-last-active-at=(events::exact(&l.last_active_at))
+                data-has-account=[l.has_account] {
                 td data-label="Handle" { a href=(format!("/members/{}/wallet", seg(&m.handle))) { "@" (m.handle) } }
                 td data-label="Name" data-text="display_name" { (m.display_name) }
                 td.num data-label="Available" { (credits(m.balance)) }
                 td.num data-label="In escrow" { (credits(m.escrowed)) }
+                td data-label="Joined" { (events::date(&l.joined_at)) }
+                td data-label="Last active" { (events::ago(&l.last_active_at)) }
+                td data-label="Account" {
+                    @match l.has_account {
+                        Some(true) => span.badge.account-yes { "can log in" },
+                        Some(false) => a href=(format!("/admin/accounts/new?handle={}", seg(&m.handle))) { "Give an account" },
+                        None => span.muted { "unknown" },
+                    }
+                }
                 td data-label="Actions" {
                     a href=(super::commands::page(CommandKind::GrantCredits, &m.handle)) { "Grant" } " · "
                     a href=(format!("/members/{}/history", seg(&m.handle))) { "History" }
@@ -52,8 +71,46 @@ fn member_rows(list: &[MemberSummary]) -> Markup {
     }
 }
 
-async fn members(p: Page) -> Response {
-    let list = match p.state.tally.members(&p.ctx()).await {
+fn members_url(q: &MemberQuery) -> String {
+    crate::api::members::page_url("/admin/members", q)
+}
+
+/// `12 members`, `more than 1,000 members`.
+fn member_count(page: &MemberPage) -> String {
+    let n = super::jobs::thousands(page.total);
+    match (page.total_exact, page.total) {
+        (true, 1) => "1 member".to_owned(),
+        (true, _) => format!("{n} members"),
+        (false, _) => format!("more than {n} members"),
+    }
+}
+
+/// The search form: a GET form, so that a search is an address one can keep or share.
+fn member_search(q: &MemberQuery) -> Markup {
+    html! {
+        form.search #member-search method="get" action="/admin/members" role="search" {
+            div.field {
+                label for="q" { "Search by handle or name" }
+                input #q type="search" name="q" maxlength=(MAX_TEXT) value=(q.text.clone().unwrap_or_default())
+                    aria-describedby="q-hint";
+                p.hint #q-hint { "Any part of a handle or a name, in any case, e.g. " i { "lid" } "." }
+            }
+            @if q.limit != 0 && q.limit != DEFAULT_PAGE { input type="hidden" name="limit" value=(q.limit); }
+            button type="submit" { "Search" }
+            @if q.text.is_some() {
+                " " a href=(members_url(&MemberQuery { text: None, ..q.at(MemberCursor::First) })) { "Every member" }
+            }
+        }
+    }
+}
+
+async fn members(p: Page, Query(raw): Query<HashMap<String, String>>) -> Response {
+    let parsed = MembersQuery::from_text(&raw).and_then(|q| q.parse(DEFAULT_PAGE as u64));
+    let q = match parsed {
+        Ok(q) => q,
+        Err(e) => return p.error_page(e, "Members", None),
+    };
+    let page = match p.state.tally.find_members(&p.ctx(), q.clone()).await {
         Ok(l) => l,
         Err(e) => return p.error_page(e, "Members", None),
     };
@@ -63,16 +120,37 @@ async fn members(p: Page) -> Response {
             a.button href="/admin/members/new" { "Register a member" } " "
             a href="/admin/accounts/new" { "Give someone an account" }
         }
-        div.table-wrap {
-            table #members {
-                caption { (list.len()) " members, by handle" }
-                thead { tr {
-                    th scope="col" { "Handle" } th scope="col" { "Name" } th scope="col" { "Available" }
-                    th scope="col" { "In escrow" } th scope="col" { span.visually-hidden { "Actions" } }
-                } }
-                tbody {
-                    @if list.is_empty() { tr { td colspan="5" { "No members yet." } } }
-                    (member_rows(&list))
+        (member_search(&q))
+        section #member-list aria-labelledby="member-count" data-total=(page.total)
+            data-total-exact=(page.total_exact) data-next=[page.next.as_deref()]
+            data-prev=[page.prev.as_deref()] {
+            p #member-count role="status" {
+                strong { (member_count(&page)) }
+                @if let Some(t) = &q.text { " match “" (t) "”" }
+                @if !page.members.is_empty() { " · by handle" }
+                " · " (events::zone_note(&p.here))
+            }
+            div.table-wrap {
+                table #members {
+                    caption.visually-hidden { "Members, by handle" }
+                    thead { tr {
+                        th scope="col" { "Handle" } th scope="col" { "Name" } th scope="col" { "Available" }
+                        th scope="col" { "In escrow" } th scope="col" { "Joined" } th scope="col" { "Last active" }
+                        th scope="col" { "Account" } th scope="col" { span.visually-hidden { "Actions" } }
+                    } }
+                    tbody {
+                        @if page.members.is_empty() {
+                            tr { td colspan="8" { @if q.text.is_some() { "No member matches your search." } @else { "No members yet." } } }
+                        }
+                        (member_rows(&page.members))
+                    }
+                }
+            }
+            @if page.prev.is_some() || page.next.is_some() {
+                nav.pager aria-label="Pages" {
+                    @if let Some(h) = &page.prev { a rel="prev" href=(members_url(&q.at(MemberCursor::Before(h.clone())))) { "← Previous" } }
+                    @if page.prev.is_some() { " " a href=(members_url(&q.at(MemberCursor::First))) { "First" } }
+                    @if let Some(h) = &page.next { " " a rel="next" href=(members_url(&q.at(MemberCursor::After(h.clone())))) { "Next →" } }
                 }
             }
         }

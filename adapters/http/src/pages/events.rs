@@ -3,6 +3,7 @@
 
 use super::layout::{who, words};
 use super::page::seg;
+use super::zone;
 use chrono::{DateTime, SecondsFormat, Utc};
 use maud::{Markup, html};
 use serde_json::Value;
@@ -13,10 +14,60 @@ pub(crate) fn exact(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
+/// The exact time in the viewer's zone, with the zone's name: a `<time>`'s title.
+fn exact_local(t: &DateTime<Utc>) -> String {
+    let z = zone::viewer();
+    let local = t.with_timezone(&z);
+    format!("{} ({})", local.format("%Y-%m-%d %H:%M:%S%.f %Z"), z.name())
+}
+
+/// A time for people: in the viewer's zone, to the second, with the zone's abbreviation
+/// (`2026-12-02 15:03:04 CET`); exact, in UTC, in `datetime`, and exact in the zone in `title`.
 pub(crate) fn time(t: &DateTime<Utc>) -> Markup {
+    let local = t.with_timezone(&zone::viewer());
     html! {
-        time datetime=(exact(t)) title=(exact(t)) { (t.format("%Y-%m-%d %H:%M:%S UTC")) }
+        time datetime=(exact(t)) title=(exact_local(t)) { (local.format("%Y-%m-%d %H:%M:%S %Z")) }
     }
+}
+
+/// A day for people, in the viewer's zone (`2026-12-02`), exact in `datetime` and `title`.
+pub(crate) fn date(t: &DateTime<Utc>) -> Markup {
+    let local = t.with_timezone(&zone::viewer());
+    html! { time datetime=(exact(t)) title=(exact_local(t)) { (local.format("%Y-%m-%d")) } }
+}
+
+/// A recent time as people say it (`3 hours ago`; an older one as its day), exact in
+/// `datetime` and `title`.
+pub(crate) fn ago(t: &DateTime<Utc>) -> Markup {
+    html! { time datetime=(exact(t)) title=(exact_local(t)) { (relative(t, &Utc::now())) } }
+}
+
+/// How long before `now` `t` was, in words; a week or more before, its day in the viewer's
+/// zone.
+pub(crate) fn relative(t: &DateTime<Utc>, now: &DateTime<Utc>) -> String {
+    let d = *now - *t;
+    let n = |k: i64, unit: &str| {
+        if k == 1 {
+            format!("1 {unit} ago")
+        } else {
+            format!("{k} {unit}s ago")
+        }
+    };
+    match d.num_seconds() {
+        // A little ahead of this clock (another server's) reads as now.
+        ..45 => "just now".to_owned(),
+        45..90 => n(1, "minute"),
+        s if s < 3600 => n((s + 30) / 60, "minute"),
+        s if s < 86_400 => n(s / 3600, "hour"),
+        s if s < 2 * 86_400 => "yesterday".to_owned(),
+        s if s < 7 * 86_400 => n(s / 86_400, "day"),
+        _ => format!("on {}", t.with_timezone(&zone::viewer()).format("%Y-%m-%d")),
+    }
+}
+
+/// `times in UTC · change`, linking to the settings and back to `here`.
+pub(crate) fn zone_note(here: &str) -> Markup {
+    zone::note(here)
 }
 
 /// Where an entity's pages are.
@@ -39,7 +90,7 @@ pub(crate) fn actor(a: &Actor) -> Markup {
 }
 
 /// What the event says, as `name: value` pairs.
-fn details(payload: &Value) -> Markup {
+pub(crate) fn details(payload: &Value) -> Markup {
     let Value::Object(m) = payload else {
         return html! { code { (payload) } };
     };
@@ -124,5 +175,25 @@ fn row(e: &RecordedEvent, cols: Columns) -> Markup {
             }
             td data-label="Details" { (details(&e.payload)) }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recent_times_read_as_people_say_them() {
+        let now: DateTime<Utc> = "2026-12-02T12:00:00Z".parse().unwrap();
+        let before = |s: i64| relative(&(now - chrono::Duration::seconds(s)), &now);
+        assert_eq!(before(-5), "just now");
+        assert_eq!(before(10), "just now");
+        assert_eq!(before(60), "1 minute ago");
+        assert_eq!(before(600), "10 minutes ago");
+        assert_eq!(before(3 * 3600 + 100), "3 hours ago");
+        assert_eq!(before(3600), "1 hour ago");
+        assert_eq!(before(30 * 3600), "yesterday");
+        assert_eq!(before(3 * 86_400), "3 days ago");
+        assert_eq!(before(30 * 86_400), "on 2026-11-02");
     }
 }

@@ -5,12 +5,13 @@ use super::events::{self, Columns, time};
 use super::forms::{Field, Fields, Kind};
 use super::layout::credits;
 use super::page::{Page, seg};
+use super::zone;
 use crate::AppState;
 use axum::Router;
 use axum::extract::{Path, Query};
 use axum::response::Response;
 use axum::routing::get;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate};
 use maud::{Markup, html};
 use serde::Deserialize;
 use tally_ports::{AsOf, EntityKind, EntityRef, Error, Snapshot, State};
@@ -37,21 +38,71 @@ fn name(e: &EntityRef) -> String {
     }
 }
 
-/// The two time-travel forms (GET: looking is not a command).
-fn travel_forms(e: &EntityRef, values: &Fields, err: Option<&Error>) -> Markup {
+/// A date or date-and-time input, labelled, with its hint and the error when it is the one
+/// refused (as [`Field`] renders the other fields).
+fn moment_field(
+    name: &str,
+    label: &str,
+    kind: &str,
+    hint: &str,
+    value: &str,
+    err: Option<&Error>,
+) -> Markup {
+    let id = format!("field-{name}");
+    let hint_id = format!("{id}-hint");
+    let invalid = matches!(err, Some(Error::Invalid(v)) if v.field == name);
+    let described = if invalid {
+        format!("{hint_id} error")
+    } else {
+        hint_id.clone()
+    };
+    html! {
+        div.field.invalid[invalid] {
+            label for=(id) { (label) }
+            p.hint id=(hint_id) { (hint) }
+            input id=(id) name=(name) type=(kind) value=(value) step=[(kind == "datetime-local").then_some("1")]
+                aria-describedby=(described) aria-invalid=[invalid.then_some("true")];
+        }
+    }
+}
+
+/// What a `datetime-local` field shows for `at` as sent: itself when it is a local time
+/// already, else (an exact time from a link) that moment in the viewer's zone.
+fn local_value(at: &str) -> String {
+    match DateTime::parse_from_rfc3339(at.trim()) {
+        Ok(t) => t
+            .with_timezone(&zone::viewer())
+            .format("%Y-%m-%dT%H:%M:%S")
+            .to_string(),
+        Err(_) => at.to_owned(),
+    }
+}
+
+/// The time-travel forms (GET: looking is not a command): by version, by a day, or by a
+/// date and time, both read in the viewer's zone.
+fn travel_forms(p: &Page, e: &EntityRef, values: &Fields, err: Option<&Error>) -> Markup {
     let action = format!("{}/state", base(e));
+    let tz = zone::viewer();
     html! {
         section.card aria-labelledby="travel-title" {
             h2 #travel-title { "Time travel" }
-            div.two {
+            p.muted { (events::zone_note(&p.here)) }
+            div.three {
                 form #version-form method="get" action=(action) novalidate {
                     (Field::new("version", "As of version", Kind::Number)
                         .hint("1 is the state after the first event.").render(values, err))
                     div.actions { button type="submit" { "Show" } }
                 }
+                form #day-form method="get" action=(action) novalidate {
+                    (moment_field("on", "As of the end of a day", "date",
+                        &format!("Everything recorded by midnight ending that day, in {}.", tz.name()),
+                        values.get("on"), err))
+                    div.actions { button type="submit" { "Show" } }
+                }
                 form #time-form method="get" action=(action) novalidate {
-                    (Field::new("at", "As of a time", Kind::Text)
-                        .hint("RFC 3339, e.g. 2025-03-01T09:30:00Z").render(values, err))
+                    (moment_field("at", "As of a date and time", "datetime-local",
+                        &format!("In {}, to the minute or the second.", tz.name()),
+                        &local_value(values.get("at")), err))
                     div.actions { button type="submit" { "Show" } }
                 }
             }
@@ -70,7 +121,7 @@ async fn history(p: Page, e: EntityRef) -> Response {
             let body = html! {
                 h1 { (title) }
                 p { a href=(back) { "Back to " (name(&e)) } }
-                (travel_forms(&e, &Fields::default(), None))
+                (travel_forms(&p, &e, &Fields::default(), None))
                 (events::table("history", "Every event, oldest first", &events, Columns::Entity))
             };
             p.ok(&title, body)
@@ -87,39 +138,38 @@ async fn job_history(p: Page, Path(key): Path<String>) -> Response {
     history(p, EntityRef::job(key)).await
 }
 
-/// `?version=N` or `?at=<time>`, as typed.
+/// `?version=N`, `?on=<day>` or `?at=<time>`, as typed (a day and a local time in the
+/// viewer's zone; `at` may also be an exact RFC 3339 time, as links carry it).
 #[derive(Debug, Deserialize)]
 struct When {
     #[serde(default)]
     version: String,
+    #[serde(default)]
+    on: String,
     #[serde(default)]
     at: String,
 }
 
 impl When {
     fn as_of(&self) -> Result<AsOf, Error> {
-        let (v, t) = (self.version.trim(), self.at.trim());
-        match (v.is_empty(), t.is_empty()) {
-            (false, true) => v.parse().map(AsOf::version).map_err(|_| {
-                Error::invalid(
-                    "version",
-                    "invalid_as_of",
-                    "a version is a whole number from 1",
-                )
-            }),
-            (true, false) => DateTime::parse_from_rfc3339(t)
-                .map(|d| AsOf::time(d.with_timezone(&Utc)))
-                .map_err(|_| {
-                    Error::invalid(
-                        "at",
-                        "invalid_as_of",
-                        "a time is written like 2025-03-01T09:30:00Z",
-                    )
-                }),
-            _ => Err(Error::invalid(
+        let (v, on, at) = (self.version.trim(), self.on.trim(), self.at.trim());
+        let given = [!v.is_empty(), !on.is_empty(), !at.is_empty()];
+        let bad = |field: &str, m: String| Error::invalid(field, "invalid_as_of", m);
+        match given {
+            [true, false, false] => v
+                .parse()
+                .map(AsOf::version)
+                .map_err(|_| bad("version", "a version is a whole number from 1".into())),
+            [false, true, false] => NaiveDate::parse_from_str(on, "%Y-%m-%d")
+                .map_err(|_| bad("on", "a day is a date, e.g. 2025-03-01".into()))
+                .and_then(|_| zone::parse_local(on, zone::viewer()).map_err(|m| bad("on", m)))
+                .map(AsOf::time),
+            [false, false, true] => zone::parse_local(at, zone::viewer())
+                .map(AsOf::time)
+                .map_err(|m| bad("at", m)),
+            _ => Err(bad(
                 "version",
-                "invalid_as_of",
-                "give either a version or a time",
+                "give one of a version, a day or a date and time".into(),
             )),
         }
     }
@@ -130,7 +180,11 @@ async fn state(p: Page, e: EntityRef, w: When) -> Response {
         EntityKind::Member => format!("@{}'s wallet back then", e.key),
         EntityKind::Job => "The job back then".to_owned(),
     };
-    let values = Fields::from_pairs([("version", w.version.as_str()), ("at", w.at.as_str())]);
+    let values = Fields::from_pairs([
+        ("version", w.version.as_str()),
+        ("on", w.on.as_str()),
+        ("at", w.at.as_str()),
+    ]);
     let result = match w.as_of() {
         Ok(at) => p.state.tally.state_as_of(&p.ctx(), &e, at).await,
         Err(err) => Err(err),
@@ -140,12 +194,12 @@ async fn state(p: Page, e: EntityRef, w: When) -> Response {
             let body = html! {
                 h1 { (title) }
                 (snapshot(&e, &s))
-                (travel_forms(&e, &values, None))
+                (travel_forms(&p, &e, &values, None))
             };
             p.ok(&title, body)
         }
         Err(err) => {
-            let forms = travel_forms(&e, &values, Some(&err));
+            let forms = travel_forms(&p, &e, &values, Some(&err));
             p.error_page(err, &title, Some(forms))
         }
     }

@@ -16,6 +16,8 @@ pub(crate) struct Chrome<'a> {
     pub(crate) actor: &'a Actor,
     pub(crate) csrf: &'a str,
     pub(crate) flash: Option<&'a Flash>,
+    /// The page's own address (the settings link comes back to it).
+    pub(crate) here: &'a str,
 }
 
 /// A whole document.
@@ -40,7 +42,7 @@ pub(crate) fn document(c: &Chrome<'_>, body: Markup) -> Markup {
                     (body)
                 }
                 footer.site {
-                    p { "Tally · every credit accounted for. " a href="/api/v1" { "JSON API" } }
+                    p { "Tally · every credit accounted for. " a href="/api/v1" { "JSON API" } " · " (super::zone::note(c.here)) }
                 }
             }
         }

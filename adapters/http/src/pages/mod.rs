@@ -28,6 +28,7 @@ mod security;
 mod session;
 mod tokens;
 mod wallet;
+pub(crate) mod zone;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -51,6 +52,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(feed::router())
         .merge(reports::router())
         .merge(tokens::router())
+        .merge(zone::router())
         .merge(assets::router())
 }
 

@@ -150,6 +150,7 @@ impl Page {
             actor: &self.actor,
             csrf: &self.csrf,
             flash: self.flash.as_ref(),
+            here: &self.here,
         }
     }
 

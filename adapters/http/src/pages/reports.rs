@@ -44,7 +44,7 @@ fn lag(r: &ReportsView) -> Markup {
         p #lag data-checkpoint=(r.checkpoint) data-behind=(r.behind) {
             @if r.behind == 0 { "Up to date: " } @else { "Catching up: " (r.behind) " events behind; " }
             "folded up to event #" (r.checkpoint)
-            @if let Some(t) = r.checkpoint_time { ", recorded " time datetime=(t.to_rfc3339()) { (t.format("%Y-%m-%d %H:%M UTC")) } }
+            @if let Some(t) = r.checkpoint_time { ", recorded " (super::events::ago(&t)) }
             "."
         }
     }
@@ -186,7 +186,7 @@ fn signals(r: &ReportsView) -> Markup {
                         @if i > 0 { ", " }
                         a href=(format!("/admin/events/{pos}")) title="The entity as this event left it" { "#" (pos) }
                     }
-                    ", " time datetime=(s.time.to_rfc3339()) { (s.time.format("%Y-%m-%d %H:%M UTC")) }
+                    ", " (super::events::time(&s.time))
                 }
             }
         }

@@ -49,8 +49,8 @@ fn token_rows(p: &Page, tokens: &[TokenView]) -> Markup {
             tr.token data-scope=(t.scope) data-id=(t.id) {
                 td data-label="Name" { (t.name) }
                 td data-label="Scope" { code { (t.scope) } }
-                td data-label="Created" { (t.created_at.format("%Y-%m-%d %H:%M UTC")) }
-                td data-label="Expires" { @match t.expires_at { Some(e) => (e.format("%Y-%m-%d %H:%M UTC")), None => "never" } }
+                td data-label="Created" { (super::events::date(&t.created_at)) }
+                td data-label="Expires" { @match t.expires_at { Some(e) => (super::events::time(&e)), None => "never" } }
                 td data-label="Actions" {
                     form method="post" action=(format!("/admin/tokens/{}/revoke", t.id)) {
                         (forms::hidden(p.csrf(), None))

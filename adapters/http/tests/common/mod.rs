@@ -95,8 +95,11 @@ impl App {
         let follower =
             tally_ports::reports::Follower::new(svc.store().clone(), reports.clone(), 100);
         tokio::spawn(follower.run(std::time::Duration::from_millis(20)));
-        let state =
-            AppState::new(Arc::new(svc.with_reports(reports)), accounts).with_config(config);
+        let state = AppState::new(
+            Arc::new(svc.with_reports(reports).with_accounts(accounts.clone())),
+            accounts,
+        )
+        .with_config(config);
         let server = spawn(state).await.unwrap();
         let mut app = Self {
             server,

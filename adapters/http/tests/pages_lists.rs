@@ -208,3 +208,37 @@ async fn the_statement_is_newest_first_and_exports_as_csv_safe_for_spreadsheets(
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert_eq!(refused.error_code().as_deref(), Some("not_your_wallet"));
 }
+
+#[tokio::test]
+async fn an_admin_is_told_that_launching_is_for_members_before_filling_in_the_form() {
+    let app = App::start().await;
+    let admin = web::admin(&app).await;
+    let page = admin.get("/jobs/new").await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.html);
+    assert_eq!(page.error_code().as_deref(), Some("members_only"));
+    assert!(!page.has("name=\"title\""), "no form to fill in");
+}
+
+#[tokio::test]
+async fn a_members_handle_in_a_history_leads_to_a_page_anyone_may_open() {
+    let app = App::start().await;
+    let alice = member(&app, "alice", 100).await;
+    let token = app.log_in("alice", "alice-password").await;
+    let id = job(&app, &token, "Logo design", "", 10).await;
+    let bob = app.member("bob", 0).await;
+    let a = app
+        .post(
+            &format!("/api/v1/jobs/{id}/apply"),
+            Some(&bob),
+            json!({"pitch": "me"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let history = alice.get(&format!("/jobs/{id}/history")).await;
+    assert!(history.has("href=\"/jobs?owner=bob\""), "{}", history.html);
+    assert!(
+        !history.has("href=\"/members/bob/wallet\""),
+        "not bob's wallet: alice may not see it"
+    );
+    assert_eq!(alice.get("/jobs?owner=bob").await.status, StatusCode::OK);
+}

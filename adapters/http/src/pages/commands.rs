@@ -163,6 +163,15 @@ async fn show(
             None,
         );
     }
+    // Launching is for members: an admin is told so before filling in a form that would be
+    // refused.
+    if kind == CommandKind::LaunchJob && !matches!(p.actor, tally_ports::Actor::Member(_)) {
+        return p.error_page(
+            tally_domain::Rejection::MembersOnly.into(),
+            kind.label(),
+            None,
+        );
+    }
     let above = match above(&p, kind, &key).await {
         Ok(m) => m,
         Err(res) => return *res,

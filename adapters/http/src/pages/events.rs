@@ -78,11 +78,12 @@ pub(crate) fn entity_href(s: &StreamId) -> String {
     }
 }
 
-/// An actor, linked to the member's wallet when it is one.
+/// An actor; a member linked to their open jobs on the board, a page anyone may open (their
+/// wallet is only theirs and the admins').
 pub(crate) fn actor(a: &Actor) -> Markup {
     html! {
         @match a {
-            Actor::Member(h) => a href=(format!("/members/{}/wallet", seg(h.as_str()))) { "@" (h) },
+            Actor::Member(h) => a href=(format!("/jobs?owner={}", seg(h.as_str()))) title=(format!("Open jobs by @{h}")) { "@" (h) },
             Actor::Anonymous => span { "a visitor (signing up)" },
             other => span { (who(other)) },
         }

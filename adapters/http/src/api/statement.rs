@@ -8,7 +8,8 @@ use crate::links::{Linked, Links};
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
 use serde::Deserialize;
 use tally_api::paths;
 use tally_ports::Error;
@@ -36,9 +37,9 @@ pub(crate) struct StatementParams {
     limit: Option<String>,
 }
 
-/// `from`/`until` as a time: a date (its start, or for `until` the start of the next day) or
-/// an RFC 3339 time.
-fn moment(field: &str, s: &str, end_of_day: bool) -> Result<DateTime<Utc>, Error> {
+/// `from`/`until` as a time: a date (its start, or for `until` the start of the next day, in
+/// `zone`) or an RFC 3339 time.
+fn moment(field: &str, s: &str, end_of_day: bool, zone: Tz) -> Result<DateTime<Utc>, Error> {
     let s = s.trim();
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         let d = if end_of_day {
@@ -46,7 +47,13 @@ fn moment(field: &str, s: &str, end_of_day: bool) -> Result<DateTime<Utc>, Error
         } else {
             d
         };
-        return Ok(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
+        let midnight = d.and_hms_opt(0, 0, 0).unwrap_or_default();
+        // A midnight the clocks skipped: the day starts an hour later.
+        let local = zone.from_local_datetime(&midnight).earliest().or_else(|| {
+            zone.from_local_datetime(&(midnight + chrono::Duration::hours(1)))
+                .earliest()
+        });
+        return Ok(local.map_or_else(|| midnight.and_utc(), |t| t.with_timezone(&Utc)));
     }
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
@@ -72,6 +79,14 @@ impl StatementParams {
     /// # Errors
     /// `invalid_query`, naming the field.
     pub(crate) fn parse(&self) -> Result<StatementQuery, Error> {
+        self.parse_in(Tz::UTC)
+    }
+
+    /// The query, its dates read in `zone` (a page's viewer's).
+    ///
+    /// # Errors
+    /// `invalid_query`, naming the field.
+    pub(crate) fn parse_in(&self, zone: Tz) -> Result<StatementQuery, Error> {
         let mut kinds = Vec::new();
         for w in text(&self.kind)
             .unwrap_or_default()
@@ -106,10 +121,10 @@ impl StatementParams {
                 .transpose()
         };
         let from = text(&self.from)
-            .map(|s| moment("from", s, false))
+            .map(|s| moment("from", s, false, zone))
             .transpose()?;
         let until = text(&self.until)
-            .map(|s| moment("until", s, true))
+            .map(|s| moment("until", s, true, zone))
             .transpose()?;
         if let (Some(f), Some(u)) = (from, until)
             && f >= u

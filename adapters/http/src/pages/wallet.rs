@@ -27,7 +27,7 @@ async fn show(
     Path(handle): Path<String>,
     Query(params): Query<StatementParams>,
 ) -> Response {
-    let q = match params.parse() {
+    let q = match params.parse_in(super::zone::viewer()) {
         Ok(q) => q,
         Err(e) => return p.error_page(e, "Wallet", None),
     };
@@ -60,7 +60,7 @@ async fn csv(
     Path(handle): Path<String>,
     Query(params): Query<StatementParams>,
 ) -> Response {
-    let mut q = match params.parse() {
+    let mut q = match params.parse_in(super::zone::viewer()) {
         Ok(q) => q,
         Err(e) => return p.error_page(e, "Statement", None),
     };
@@ -179,7 +179,10 @@ fn balance_chart(st: &Statement) -> Markup {
         .min_by_key(|p| p.balance)
         .copied()
         .unwrap_or(points[0]);
-    let day = |t: &chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d").to_string();
+    // Days in the viewer's time zone, as every time on the pages.
+    let zone = super::zone::viewer();
+    let day =
+        |t: &chrono::DateTime<chrono::Utc>| t.with_timezone(&zone).format("%Y-%m-%d").to_string();
     html! {
         figure.chart #balance-chart {
             svg viewBox=(format!("0 0 {width} {height}")) width=(width) height=(height)
@@ -337,7 +340,7 @@ fn statement(w: &WalletView, st: &Statement, params: &StatementParams) -> Markup
                 a href=(base) { "Every line" } " · "
                 a href=(if query.is_empty() { csv } else { format!("{csv}?{query}") }) download { "Download as CSV" }
             }
-            p.muted { (st.total) " line" @if st.total != 1 { "s" } ", newest first. Times in UTC." }
+            p.muted { (st.total) " line" @if st.total != 1 { "s" } ", newest first." }
             div.table-wrap {
                 table #statement .stack {
                     caption.visually-hidden { "Every movement of this wallet's credits, newest first" }

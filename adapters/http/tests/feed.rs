@@ -467,7 +467,7 @@ async fn the_feed_reads_backwards_and_by_the_member_or_the_job_it_concerns() {
             ("before=3&after=1", 422, "conflicting_query"),
             ("before=3&timeout=100", 422, "conflicting_query"),
             ("before=0", 400, "invalid_query"),
-            ("member=Not%20a%20handle", 400, "invalid_handle"),
+            ("member=Not%20a%20handle", 422, "invalid_handle"),
         ];
         for (q, status, code) in refused {
             common::assert_problem(&read(q.into()).await, status, code);

@@ -153,11 +153,11 @@ async fn a_bad_member_query_is_refused_with_the_field_named() {
         let a = app
             .get(&format!("/api/v1/members?{q}"), Some(&app.admin))
             .await;
-        assert_problem(&a, 400, code);
+        assert_problem(&a, 422, code);
     }
     let long = "x".repeat(101);
     let a = app
         .get(&format!("/api/v1/members?q={long}"), Some(&app.admin))
         .await;
-    assert_problem(&a, 400, "invalid_query");
+    assert_problem(&a, 422, "invalid_query");
 }

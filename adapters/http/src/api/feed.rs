@@ -225,7 +225,12 @@ pub(crate) async fn feed(
     Query(q): Query<FeedQuery>,
 ) -> Result<Response, ApiError> {
     let (req, limit) = q.request()?;
-    let page = s.tally.read_feed(&ctx, req).await?;
+    // A member's handle or a job's id that is no such thing: 422 (any text fits the schema).
+    let page = s
+        .tally
+        .read_feed(&ctx, req)
+        .await
+        .map_err(super::unprocessable)?;
     let full = page.events.len() == limit;
     let backwards = q.before.is_some();
     let first = page.events.first().map(|e| e.position);

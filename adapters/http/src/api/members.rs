@@ -67,7 +67,8 @@ impl MembersQuery {
                 "limit is a whole number from 1 to 500",
             ));
         }
-        let cursor = match (self.after, self.before) {
+        let present = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
+        let cursor = match (present(self.after), present(self.before)) {
             (Some(_), Some(_)) => {
                 return Err(Error::invalid(
                     "before",
@@ -135,8 +136,13 @@ pub(crate) async fn list(
     CallCtx(ctx): CallCtx,
     Query(q): Query<MembersQuery>,
 ) -> Result<Response, ApiError> {
-    let q = q.parse(50)?;
-    let page = s.tally.find_members(&ctx, q.clone()).await?;
+    // Every invalid input of a list is its query's: 422 (the schema allows any text there).
+    let q = q.parse(50).map_err(super::unprocessable)?;
+    let page = s
+        .tally
+        .find_members(&ctx, q.clone())
+        .await
+        .map_err(super::unprocessable)?;
     let items = page
         .members
         .into_iter()

@@ -126,4 +126,4 @@ fi
 
 # --- Tests ---------------------------------------------------------------------------------
 say "cargo test --workspace"
-cargo test --workspace "${features[@]}" "$@"
+cargo test --workspace --no-fail-fast "${features[@]}" "$@"

@@ -22,6 +22,7 @@ pub mod command;
 pub mod entity;
 pub mod job;
 pub mod member;
+pub mod notify;
 pub mod rejection;
 pub mod stream;
 pub mod values;
@@ -33,6 +34,7 @@ pub use command::*;
 pub use entity::{Entity, Event, EventSpec, EventType, FieldSpec, KindMismatch, State, States};
 pub use job::{Application, ApplicationStatus, Job, JobDetails, JobEvent, JobStatus};
 pub use member::{MemberEvent, Profile, Wallet};
+pub use notify::{JobMention, Notification, NotificationKind, notifications};
 pub use rejection::{Rejection, RejectionKind};
 pub use stream::{EntityKind, StreamId};
 pub use values::{

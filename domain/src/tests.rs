@@ -211,6 +211,38 @@ impl Given {
     fn when(self, cmd: Cmd) -> Then {
         Then(self.0.decide(&cmd))
     }
+    /// Who is told what when `cmd` is decided on these events (the policy reads the states
+    /// the decision read).
+    fn told(self, cmd: Cmd) -> Told {
+        let cx = Context {
+            actor: &cmd.actor,
+            new_job: &cmd.new_job,
+        };
+        let (_, states) = self.0.read(|known| cmd.command.reads(&cx, known));
+        Told(
+            cmd.command
+                .decide(&cx, &states)
+                .map(|changes| notifications(&states, &changes)),
+        )
+    }
+}
+
+struct Told(Result<Vec<Notification>, Rejection>);
+
+impl Told {
+    /// The recipients and kinds, in order.
+    #[track_caller]
+    fn then(self, expected: &[(&str, NotificationKind)]) -> Vec<Notification> {
+        let told = self.0.expect("the command is accepted");
+        let got: Vec<(String, NotificationKind)> = told
+            .iter()
+            .map(|n| (n.recipient.to_string(), n.kind))
+            .collect();
+        let want: Vec<(String, NotificationKind)> =
+            expected.iter().map(|(h, k)| ((*h).to_owned(), *k)).collect();
+        assert_eq!(got, want);
+        told
+    }
 }
 
 struct Then(Result<Vec<Recorded>, Rejection>);
@@ -1313,4 +1345,114 @@ fn each_event_type_declares_the_version_it_writes() {
         .map(|f| f.name)
         .collect();
     assert_eq!(nullable, ["proposed_days"]);
+}
+
+// ---- The notification policy: given events, when a command, then who is told what ----
+
+mod told {
+    use super::*;
+    use NotificationKind::*;
+
+    fn open_job() -> Given {
+        given()
+            .member("alice")
+            .granted("alice", 100)
+            .member("bob")
+            .member("carol")
+            .launched("job1", "alice", 30)
+    }
+
+    #[test]
+    fn the_owner_is_told_who_applied() {
+        let told = open_job()
+            .told(apply("job1", "bob"))
+            .then(&[("alice", ApplicationReceived)]);
+        assert_eq!(told[0].member, Some(h("bob")));
+        assert_eq!(told[0].job.as_ref().unwrap().title.as_str(), "Logo");
+        assert_eq!(told[0].summary(), "bob applied to \u{201c}Logo\u{201d}");
+    }
+
+    #[test]
+    fn accepting_tells_the_accepted_and_the_other_live_applicants() {
+        open_job()
+            .applied("job1", "bob")
+            .applied("job1", "carol")
+            .told(accept("job1", "alice", "bob"))
+            .then(&[("bob", ApplicationAccepted), ("carol", ApplicationNotSelected)]);
+    }
+
+    #[test]
+    fn a_withdrawn_applicant_is_not_told_when_someone_else_is_accepted() {
+        open_job()
+            .applied("job1", "bob")
+            .applied("job1", "carol")
+            .events(vec![Recorded::Job(
+                j("job1"),
+                JobEvent::ApplicationWithdrawn {
+                    participant: h("carol"),
+                },
+            )])
+            .told(accept("job1", "alice", "bob"))
+            .then(&[("bob", ApplicationAccepted)]);
+    }
+
+    #[test]
+    fn cancelling_tells_every_live_applicant_why() {
+        let told = open_job()
+            .applied("job1", "bob")
+            .applied("job1", "carol")
+            .told(cancel("job1", "alice"))
+            .then(&[("bob", JobCancelled), ("carol", JobCancelled)]);
+        assert_eq!(told[0].reason, Some(reason("changed my mind")));
+        assert_eq!(
+            told[0].summary(),
+            "\u{201c}Logo\u{201d} was cancelled: changed my mind"
+        );
+    }
+
+    #[test]
+    fn completing_tells_the_participant_what_they_were_paid() {
+        let told = open_job()
+            .applied("job1", "bob")
+            .accepted("job1", "bob")
+            .told(complete("job1", "alice"))
+            .then(&[("bob", JobPaid)]);
+        assert_eq!(told[0].amount, Some(c(30)));
+        assert_eq!(told[0].summary(), "You were paid 30 cr for \u{201c}Logo\u{201d}");
+    }
+
+    #[test]
+    fn a_grant_tells_the_member() {
+        let told = given()
+            .member("bob")
+            .told(grant("bob", 40))
+            .then(&[("bob", CreditsGranted)]);
+        assert_eq!(told[0].summary(), "You were granted 40 cr: test");
+    }
+
+    #[test]
+    fn launching_registering_withdrawing_and_editing_tell_nobody() {
+        open_job().told(launch("job2", "alice", 10)).then(&[]);
+        given().told(register("dave")).then(&[]);
+        open_job()
+            .applied("job1", "bob")
+            .told(withdraw("job1", "bob"))
+            .then(&[]);
+        open_job().told(edit("job1", "alice", "more")).then(&[]);
+    }
+
+    #[test]
+    fn a_refused_command_tells_nobody() {
+        // The policy only ever sees the events of an accepted decision.
+        assert!(open_job().told(apply("job1", "alice")).0.is_err());
+    }
+
+    #[test]
+    fn every_kind_reads_back_from_its_word() {
+        for k in NotificationKind::ALL {
+            assert_eq!(NotificationKind::parse(k.as_str()), Some(k));
+            assert!(!k.doc().is_empty());
+        }
+        assert_eq!(NotificationKind::parse("nope"), None);
+    }
 }

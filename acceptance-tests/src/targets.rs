@@ -324,6 +324,7 @@ fn raw_plan(events: Vec<RecordedEvent>) -> tally_ports::driven::AppendPlan {
             .collect(),
         command: None,
         cache: Vec::new(),
+        outbox: Vec::new(),
     }
 }
 

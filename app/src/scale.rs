@@ -89,6 +89,7 @@ impl Seeder {
             streams,
             command: None,
             cache: Vec::new(),
+            outbox: Vec::new(),
         })
         .await?;
         tx.commit().await?;

@@ -117,10 +117,10 @@ impl Notification {
 
     /// What it says, in words, to its recipient, e.g. `bob applied to "Logo design"`.
     pub fn summary(&self) -> String {
-        let title = self
-            .job
-            .as_ref()
-            .map_or_else(|| "a job".to_owned(), |j| format!("\u{201c}{}\u{201d}", j.title));
+        let title = self.job.as_ref().map_or_else(
+            || "a job".to_owned(),
+            |j| format!("\u{201c}{}\u{201d}", j.title),
+        );
         let amount = self.amount.map(|a| format!("{a} cr")).unwrap_or_default();
         let reason = self
             .reason
@@ -182,9 +182,11 @@ pub fn notifications(before: &States, changes: &[Change]) -> Vec<Notification> {
                     }),
                     JobEvent::ApplicantAccepted { participant } => {
                         out.push(about(participant, NotificationKind::ApplicationAccepted));
-                        out.extend(live().filter(|h| *h != participant).map(|h| {
-                            about(h, NotificationKind::ApplicationNotSelected)
-                        }));
+                        out.extend(
+                            live()
+                                .filter(|h| *h != participant)
+                                .map(|h| about(h, NotificationKind::ApplicationNotSelected)),
+                        );
                     }
                     JobEvent::JobCancelled { reason } => {
                         out.extend(live().chain(job.accepted.iter()).map(|h| Notification {
@@ -204,7 +206,10 @@ pub fn notifications(before: &States, changes: &[Change]) -> Vec<Notification> {
                     | JobEvent::JobDescriptionEdited { .. } => {}
                 }
             }
-            (EntityKind::Member, Event::Member(MemberEvent::CreditsGranted { amount, reason, .. })) => {
+            (
+                EntityKind::Member,
+                Event::Member(MemberEvent::CreditsGranted { amount, reason, .. }),
+            ) => {
                 let Ok(member) = Handle::parse(stream.key()) else {
                     continue;
                 };

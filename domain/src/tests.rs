@@ -238,8 +238,10 @@ impl Told {
             .iter()
             .map(|n| (n.recipient.to_string(), n.kind))
             .collect();
-        let want: Vec<(String, NotificationKind)> =
-            expected.iter().map(|(h, k)| ((*h).to_owned(), *k)).collect();
+        let want: Vec<(String, NotificationKind)> = expected
+            .iter()
+            .map(|(h, k)| ((*h).to_owned(), *k))
+            .collect();
         assert_eq!(got, want);
         told
     }
@@ -1378,7 +1380,10 @@ mod told {
             .applied("job1", "bob")
             .applied("job1", "carol")
             .told(accept("job1", "alice", "bob"))
-            .then(&[("bob", ApplicationAccepted), ("carol", ApplicationNotSelected)]);
+            .then(&[
+                ("bob", ApplicationAccepted),
+                ("carol", ApplicationNotSelected),
+            ]);
     }
 
     #[test]
@@ -1418,7 +1423,10 @@ mod told {
             .told(complete("job1", "alice"))
             .then(&[("bob", JobPaid)]);
         assert_eq!(told[0].amount, Some(c(30)));
-        assert_eq!(told[0].summary(), "You were paid 30 cr for \u{201c}Logo\u{201d}");
+        assert_eq!(
+            told[0].summary(),
+            "You were paid 30 cr for \u{201c}Logo\u{201d}"
+        );
     }
 
     #[test]

@@ -65,7 +65,7 @@ pub struct CommandOutcome {
 }
 
 /// Everything one command appends, atomically.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AppendPlan {
     /// One entry per stream the command writes (one or several).
     pub streams: Vec<StreamAppend>,
@@ -75,6 +75,10 @@ pub struct AppendPlan {
     /// The states after the append, for the state cache, written in the same transaction
     /// ("only if newer or of another format", as [`StateCache::put`]).
     pub cache: Vec<CachedState>,
+    /// What the command's events tell members (see [`tally_domain::notifications`]), for the
+    /// outbox, written in the same transaction: all of it with the events, or nothing. A
+    /// store that keeps no outbox ignores it.
+    pub outbox: Vec<crate::inbox::OutboxMessage>,
 }
 
 /// What [`EventStore::fold_events`] hands events to; an error message stops the read.
@@ -500,6 +504,40 @@ pub trait ReportStore: Send + Sync {
     /// # Errors
     /// [`StoreError::Other`] when storage fails: the old reports stay.
     async fn replace_reports(&self, reports: &crate::reports::Reports) -> Result<(), StoreError>;
+}
+
+/// The outbox's read side: a member's inbox (the outbox is written by
+/// [`EventStore`]'s appends, [`AppendPlan::outbox`]).
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// A page of `recipient`'s notifications, newest first: up to `q.limit + 1` (so that the
+    /// caller knows whether there are more), with how many of all of theirs are unread.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] when storage fails.
+    async fn inbox(
+        &self,
+        recipient: &tally_domain::Handle,
+        q: &crate::inbox::InboxQuery,
+    ) -> Result<crate::inbox::StoredInbox, StoreError>;
+
+    /// How many of `recipient`'s notifications are unread.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] when storage fails.
+    async fn unread(&self, recipient: &tally_domain::Handle) -> Result<u64, StoreError>;
+
+    /// Marks `recipient`'s unread notifications read at `at` (one, or all); returns how many
+    /// it marked (0 for one already read), or `None` when the one named is not theirs.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] when storage fails.
+    async fn mark_read(
+        &self,
+        recipient: &tally_domain::Handle,
+        which: crate::inbox::MarkRead,
+        at: DateTime<Utc>,
+    ) -> Result<Option<u64>, StoreError>;
 }
 
 /// The clock.

@@ -501,4 +501,30 @@ pub trait Tally: Send + Sync {
             "this service keeps no reports",
         ))
     }
+
+    /// A page of the viewer's notifications, newest first, with how many are unread (members
+    /// only: each sees only their own).
+    ///
+    /// # Errors
+    /// `unauthorized` for a visitor; `members_only` for an admin; `Infrastructure` when this
+    /// service keeps no outbox.
+    async fn inbox(
+        &self,
+        ctx: &Ctx,
+        q: crate::inbox::InboxQuery,
+    ) -> Result<crate::inbox::InboxPage>;
+
+    /// How many of the viewer's notifications are unread (0 for a viewer who has no inbox:
+    /// visitors, admins, a service that keeps none), for every page's header.
+    ///
+    /// # Errors
+    /// `Infrastructure` when storage fails.
+    async fn unread_notifications(&self, ctx: &Ctx) -> Result<u64>;
+
+    /// Marks one of the viewer's notifications read, or all of them; returns how many were
+    /// unread and now are read.
+    ///
+    /// # Errors
+    /// As [`Tally::inbox`]; `no_such_notification` for an id that is not one of theirs.
+    async fn mark_read(&self, ctx: &Ctx, which: crate::inbox::MarkRead) -> Result<u64>;
 }

@@ -94,6 +94,12 @@ pub enum NotFound {
         /// The position.
         position: u64,
     },
+    /// The viewer has no notification with this id.
+    #[error("you have no notification {id}")]
+    NoSuchNotification {
+        /// The notification's id.
+        id: Uuid,
+    },
 }
 
 /// A conflict that survived (or cannot be solved by) a retry.
@@ -163,6 +169,7 @@ impl Error {
                 NotFound::NoSuchSchema { .. } => "no_such_schema",
                 NotFound::NoSuchEvent { .. } => "no_such_event",
                 NotFound::NoSuchPosition { .. } => "no_such_position",
+                NotFound::NoSuchNotification { .. } => "no_such_notification",
             },
             Self::Conflict(c) => match c {
                 Conflict::KeptChanging { .. } => "conflict",

@@ -25,6 +25,7 @@ pub mod error;
 pub mod feed;
 pub mod format;
 pub mod identity;
+pub mod inbox;
 pub mod jobs;
 mod locks;
 pub mod members;

@@ -27,6 +27,8 @@ pub struct Harness {
     pub cache: Arc<dyn StateCache>,
     /// Where the reports are kept.
     pub reports: Arc<dyn tally_ports::driven::ReportStore>,
+    /// The outbox's read side (its messages are written by the store's appends).
+    pub outbox: Arc<dyn tally_ports::driven::Outbox>,
     /// Writes a cache row as is, bypassing the newer-version rule.
     pub force_cache_row: Box<dyn Fn(CachedState) -> BoxFuture<'static, ()> + Send + Sync>,
     /// Empties the cache (as `TRUNCATE` would).
@@ -39,7 +41,7 @@ pub struct Harness {
 impl Harness {
     /// A service over this store.
     pub fn service(&self) -> TallyService {
-        TallyService::new(self.store.clone(), self.cache.clone())
+        TallyService::new(self.store.clone(), self.cache.clone()).with_outbox(self.outbox.clone())
     }
 }
 
@@ -73,6 +75,9 @@ macro_rules! contract_tests {
             a_report_follower_stopped_anywhere_resumes_to_a_clean_rebuild,
             the_feed_filters_finds_events_by_id_and_wakes_readers,
             a_cache_rebuild_repairs_rows_and_never_takes_one_back,
+            a_committed_command_tells_each_recipient_once_and_a_refused_one_nobody,
+            an_append_that_does_not_commit_enqueues_nothing,
+            an_inbox_pages_newest_first_and_marks_read,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {
@@ -135,6 +140,7 @@ pub fn raw_plan(events: Vec<RecordedEvent>) -> AppendPlan {
         streams,
         command: None,
         cache: Vec::new(),
+        outbox: Vec::new(),
     }
 }
 
@@ -152,6 +158,7 @@ fn plan(streams: &[(&StreamId, u64, u64)], command: Option<CommandRecord>) -> Ap
             .collect(),
         command,
         cache: Vec::new(),
+        outbox: Vec::new(),
     }
 }
 
@@ -1234,4 +1241,277 @@ pub async fn a_cache_rebuild_repairs_rows_and_never_takes_one_back(h: &Harness) 
         "a newer row is never taken back"
     );
     assert_eq!(svc.wallet(&admin(), "alice").await.unwrap().balance, 100);
+}
+
+/// The kinds in `who`'s inbox, newest first.
+async fn told(svc: &TallyService, who: &str) -> Vec<tally_domain::NotificationKind> {
+    let page = svc
+        .inbox(
+            &Ctx::new(Actor::member(who)),
+            tally_ports::inbox::InboxQuery::newest(100),
+        )
+        .await
+        .expect("inbox");
+    page.items
+        .iter()
+        .map(|i| i.message.notification.kind)
+        .collect()
+}
+
+/// The outbox is written with the events: each recipient of a committed command is told
+/// once (also when the command is repeated with its id, or raced by copies of itself); a
+/// refused command tells nobody.
+pub async fn a_committed_command_tells_each_recipient_once_and_a_refused_one_nobody(h: &Harness) {
+    use tally_domain::NotificationKind::*;
+    let svc = Arc::new(h.service());
+    member_with(&svc, "alice", 100).await;
+    member_with(&svc, "bobby", 0).await;
+    member_with(&svc, "carol", 0).await;
+    assert_eq!(told(&svc, "alice").await, [CreditsGranted]);
+    let alice = Ctx::new(Actor::member("alice"));
+    let job = svc
+        .execute(&alice, launch("Logo", 30))
+        .await
+        .unwrap()
+        .events[0]
+        .stream
+        .key()
+        .to_owned();
+    assert_eq!(
+        told(&svc, "alice").await,
+        [CreditsGranted],
+        "a launch tells nobody"
+    );
+    // Refused: the owner applying to her own job.
+    assert!(svc.execute(&alice, apply(&job, "me")).await.is_err());
+    assert_eq!(told(&svc, "alice").await, [CreditsGranted]);
+    // Repeated and raced copies of one command id: told once.
+    let id = Uuid::now_v7();
+    let mut copies = Vec::new();
+    for _ in 0..6 {
+        let (svc, job) = (svc.clone(), job.clone());
+        copies.push(tokio::spawn(async move {
+            let bobby = Ctx::new(Actor::member("bobby")).with_command_id(id);
+            svc.execute(&bobby, apply(&job, "pick me")).await
+        }));
+    }
+    for c in copies {
+        c.await
+            .unwrap()
+            .expect("every copy answers with the first receipt");
+    }
+    svc.execute(
+        &Ctx::new(Actor::member("bobby")).with_command_id(id),
+        apply(&job, "pick me"),
+    )
+    .await
+    .unwrap();
+    svc.execute(&Ctx::new(Actor::member("carol")), apply(&job, "or me"))
+        .await
+        .unwrap();
+    assert_eq!(
+        told(&svc, "alice").await,
+        [ApplicationReceived, ApplicationReceived, CreditsGranted]
+    );
+    let page = svc
+        .inbox(&alice, tally_ports::inbox::InboxQuery::newest(1))
+        .await
+        .unwrap();
+    let newest = &page.items[0].message;
+    assert_eq!(
+        newest.notification.member.as_ref().map(Handle::as_str),
+        Some("carol")
+    );
+    assert_eq!(
+        newest.notification.job.as_ref().map(|j| j.title.as_str()),
+        Some("Logo")
+    );
+    svc.execute(&alice, inputs::accept(&job, "bobby"))
+        .await
+        .unwrap();
+    assert_eq!(told(&svc, "bobby").await, [ApplicationAccepted]);
+    assert_eq!(told(&svc, "carol").await, [ApplicationNotSelected]);
+    svc.execute(&alice, inputs::complete(&job)).await.unwrap();
+    assert_eq!(told(&svc, "bobby").await, [JobPaid, ApplicationAccepted]);
+    // Admins and visitors have no inbox.
+    assert_eq!(
+        svc.inbox(&admin(), tally_ports::inbox::InboxQuery::newest(5))
+            .await
+            .unwrap_err()
+            .code(),
+        "members_only"
+    );
+    assert_eq!(
+        svc.inbox(
+            &Ctx::new(Actor::Anonymous),
+            tally_ports::inbox::InboxQuery::newest(5)
+        )
+        .await
+        .unwrap_err()
+        .code(),
+        "unauthorized"
+    );
+    assert_eq!(svc.unread_notifications(&admin()).await.unwrap(), 0);
+}
+
+/// A plan's outbox goes with its events or not at all: a stale expected version, an
+/// `append_if_current` that finds a stream moved, and a transaction dropped before commit
+/// all leave the outbox empty.
+pub async fn an_append_that_does_not_commit_enqueues_nothing(h: &Harness) {
+    let s = stream("alice");
+    let message = |to: &str| tally_ports::inbox::OutboxMessage {
+        id: Uuid::now_v7(),
+        notification: tally_domain::Notification {
+            recipient: Handle::parse(to).unwrap(),
+            kind: tally_domain::NotificationKind::CreditsGranted,
+            job: None,
+            member: None,
+            amount: None,
+            reason: None,
+        },
+        command_id: Uuid::now_v7(),
+        time: chrono_now(),
+    };
+    let with_outbox = |mut p: AppendPlan, to: &str| {
+        p.outbox = vec![message(to)];
+        p
+    };
+    let mut tx = h.store.begin().await.unwrap();
+    tx.append(with_outbox(plan(&[(&s, 0, 1)], None), "alice"))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let alice = Handle::parse("alice").unwrap();
+    let count = || async {
+        h.outbox
+            .inbox(&alice, &tally_ports::inbox::InboxQuery::newest(50))
+            .await
+            .unwrap()
+            .items
+            .len()
+    };
+    assert_eq!(count().await, 1, "committed with its events");
+    // Stale expected version.
+    let mut tx = h.store.begin().await.unwrap();
+    let stale = tx
+        .append(with_outbox(plan(&[(&s, 0, 1)], None), "alice"))
+        .await;
+    let stale = match stale {
+        Ok(()) => tx.commit().await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
+    assert_eq!(count().await, 1);
+    // Moved on.
+    let moved = h
+        .store
+        .append_if_current(
+            &[(s.clone(), 0)],
+            with_outbox(plan(&[(&s, 1, 1)], None), "alice"),
+        )
+        .await
+        .unwrap();
+    assert!(moved.is_none());
+    assert_eq!(count().await, 1);
+    // Dropped before commit.
+    let mut tx = h.store.begin().await.unwrap();
+    tx.append(with_outbox(plan(&[(&s, 1, 1)], None), "alice"))
+        .await
+        .unwrap();
+    drop(tx);
+    assert_eq!(count().await, 1);
+    assert_eq!(h.outbox.unread(&alice).await.unwrap(), 1);
+}
+
+fn chrono_now() -> chrono::DateTime<chrono::Utc> {
+    tally_ports::driven::Clock::now(&tally_ports::driven::SystemClock::default())
+}
+
+/// An inbox pages newest first, filters the unread, counts them, and marks one or all read;
+/// a member cannot mark another's.
+pub async fn an_inbox_pages_newest_first_and_marks_read(h: &Harness) {
+    use tally_ports::inbox::{InboxQuery, MarkRead};
+    let svc = h.service();
+    member_with(&svc, "alice", 0).await;
+    member_with(&svc, "bobby", 5).await;
+    for n in 1..=5 {
+        svc.execute(&admin(), grant("alice", n, &format!("grant {n}")))
+            .await
+            .unwrap();
+    }
+    let alice = Ctx::new(Actor::member("alice"));
+    let reasons = |p: &tally_ports::inbox::InboxPage| -> Vec<String> {
+        p.items
+            .iter()
+            .map(|i| i.message.notification.reason.as_ref().unwrap().to_string())
+            .collect()
+    };
+    let first = svc.inbox(&alice, InboxQuery::newest(2)).await.unwrap();
+    assert_eq!(reasons(&first), ["grant 5", "grant 4"]);
+    assert_eq!(first.unread, 5);
+    let second = svc
+        .inbox(
+            &alice,
+            InboxQuery {
+                before: first.next,
+                ..InboxQuery::newest(2)
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(reasons(&second), ["grant 3", "grant 2"]);
+    let last = svc
+        .inbox(
+            &alice,
+            InboxQuery {
+                before: second.next,
+                ..InboxQuery::newest(2)
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(reasons(&last), ["grant 1"]);
+    assert_eq!(last.next, None);
+    // Mark one read (twice: the second marks nothing); bobby cannot mark alice's.
+    let four = first.items[1].message.id;
+    let bobby = Ctx::new(Actor::member("bobby"));
+    assert_eq!(
+        svc.mark_read(&bobby, MarkRead::One(four))
+            .await
+            .unwrap_err()
+            .code(),
+        "no_such_notification"
+    );
+    assert_eq!(svc.mark_read(&alice, MarkRead::One(four)).await.unwrap(), 1);
+    assert_eq!(svc.mark_read(&alice, MarkRead::One(four)).await.unwrap(), 0);
+    assert_eq!(svc.unread_notifications(&alice).await.unwrap(), 4);
+    let unread = svc
+        .inbox(
+            &alice,
+            InboxQuery {
+                unread_only: true,
+                ..InboxQuery::newest(10)
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        reasons(&unread),
+        ["grant 5", "grant 3", "grant 2", "grant 1"]
+    );
+    assert!(
+        svc.inbox(&alice, InboxQuery::newest(10))
+            .await
+            .unwrap()
+            .items[1]
+            .read_at
+            .is_some()
+    );
+    assert_eq!(svc.mark_read(&alice, MarkRead::All).await.unwrap(), 4);
+    assert_eq!(svc.unread_notifications(&alice).await.unwrap(), 0);
+    assert_eq!(
+        svc.unread_notifications(&bobby).await.unwrap(),
+        1,
+        "bobby's own grant"
+    );
 }

@@ -202,6 +202,7 @@ async fn upcasting(runs: usize) {
                 }],
                 command: None,
                 cache: Vec::new(),
+                outbox: Vec::new(),
             })
             .expect("stored");
     }

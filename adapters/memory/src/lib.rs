@@ -15,11 +15,14 @@ pub use accounts::MemoryAccounts;
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use tally_domain::Handle;
+use tally_ports::driven::Outbox;
 use tally_ports::driven::{
     AppendPlan, CacheFilter, CachedJobs, CachedMembers, CachedState, CommandOutcome, EventStore,
     Listed, ListedMember, ReportStore, StateCache, StoreError, WriteTx,
 };
 use tally_ports::feed::FeedFilter;
+use tally_ports::inbox::{InboxItem, InboxQuery, MarkRead, StoredInbox};
 use tally_ports::jobs::{Cursor, JobQuery};
 use tally_ports::members::{MemberCursor, MemberQuery};
 use tally_ports::reports::Reports;
@@ -41,6 +44,9 @@ struct Inner {
     cache: HashMap<StreamId, CachedState>,
     /// The reports last saved.
     reports: Option<Reports>,
+    /// The outbox, in the order written, and each recipient's notifications in it.
+    outbox: Vec<InboxItem>,
+    inboxes: HashMap<Handle, Vec<usize>>,
 }
 
 impl Inner {
@@ -106,6 +112,16 @@ impl Inner {
         }
         for c in plan.cache {
             self.put(c);
+        }
+        for message in plan.outbox {
+            self.inboxes
+                .entry(message.notification.recipient.clone())
+                .or_default()
+                .push(self.outbox.len());
+            self.outbox.push(InboxItem {
+                message,
+                read_at: None,
+            });
         }
         out
     }
@@ -186,7 +202,8 @@ impl MemoryStore {
 /// A Tally service on a fresh in-memory store.
 pub fn service() -> (TallyService, MemoryStore) {
     let store = MemoryStore::new();
-    let svc = TallyService::new(Arc::new(store.clone()), Arc::new(store.clone()));
+    let svc = TallyService::new(Arc::new(store.clone()), Arc::new(store.clone()))
+        .with_outbox(Arc::new(store.clone()));
     (svc, store)
 }
 
@@ -507,5 +524,58 @@ impl StateCache for MemoryStore {
         found.rows.truncate(q.limit + 1);
         found.total = found.total.min(tally_ports::jobs::COUNT_CAP + 1);
         Ok(found)
+    }
+}
+
+/// The outbox's read side; its messages are written by the appends, in the same atomic step
+/// as the events.
+#[async_trait]
+impl Outbox for MemoryStore {
+    async fn inbox(&self, recipient: &Handle, q: &InboxQuery) -> Result<StoredInbox, StoreError> {
+        let inner = self.lock();
+        let mine = inner.inboxes.get(recipient).map_or(&[][..], Vec::as_slice);
+        let items = mine
+            .iter()
+            .rev()
+            .map(|&i| &inner.outbox[i])
+            .filter(|i| q.before.is_none_or(|b| i.message.id < b))
+            .filter(|i| !q.unread_only || i.unread())
+            .take(q.limit + 1)
+            .cloned()
+            .collect();
+        let unread = mine.iter().filter(|&&i| inner.outbox[i].unread()).count() as u64;
+        Ok(StoredInbox { items, unread })
+    }
+
+    async fn unread(&self, recipient: &Handle) -> Result<u64, StoreError> {
+        let inner = self.lock();
+        let mine = inner.inboxes.get(recipient).map_or(&[][..], Vec::as_slice);
+        Ok(mine.iter().filter(|&&i| inner.outbox[i].unread()).count() as u64)
+    }
+
+    async fn mark_read(
+        &self,
+        recipient: &Handle,
+        which: MarkRead,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<u64>, StoreError> {
+        let mut inner = self.lock();
+        let mine = inner.inboxes.get(recipient).cloned().unwrap_or_default();
+        let mut found = matches!(which, MarkRead::All);
+        let mut marked = 0;
+        for i in mine {
+            let item = &mut inner.outbox[i];
+            if let MarkRead::One(id) = which {
+                if item.message.id != id {
+                    continue;
+                }
+                found = true;
+            }
+            if item.read_at.is_none() {
+                item.read_at = Some(at);
+                marked += 1;
+            }
+        }
+        Ok(found.then_some(marked))
     }
 }

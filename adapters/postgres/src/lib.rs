@@ -84,6 +84,7 @@ mod accounts;
 mod cache;
 mod conns;
 mod error;
+mod inbox;
 mod named;
 mod reports;
 mod rows;
@@ -250,6 +251,7 @@ impl PgStore {
     /// A Tally service over this store (event store and state cache).
     pub fn service(&self) -> TallyService {
         TallyService::new(Arc::new(self.clone()), Arc::new(self.clone()))
+            .with_outbox(Arc::new(self.clone()))
     }
 
     /// Closes every connection.

@@ -171,6 +171,14 @@ recorded AS (
     WHERE :record_id IS NOT NULL
     RETURNING 1
 ),
+notified AS (
+    INSERT INTO notifications (id, recipient, kind, body, command_id, created_at)
+    SELECT n.id, n.recipient, n.kind, n.body, n.command_id, n.created_at
+    FROM pos, unnest(:n_id::uuid[], :n_recipient::text[], :n_kind::text[], :n_body::jsonb[],
+                     :n_command_id::uuid[], :n_time::timestamptz[])
+         AS n(id, recipient, kind, body, command_id, created_at)
+    RETURNING 1
+),
 cached AS (
     INSERT INTO state_cache AS c (stream, kind, version, format, state)
     SELECT :stream, :kind, :cache_version::bigint, :cache_format::text, :cache_state::jsonb
@@ -235,6 +243,14 @@ recorded AS (
     SELECT :record_id::uuid, :fingerprint::text, pos.first,
            pos.first + cardinality(:e_stream) - 1
     FROM pos WHERE :record_id IS NOT NULL
+    RETURNING 1
+),
+notified AS (
+    INSERT INTO notifications (id, recipient, kind, body, command_id, created_at)
+    SELECT n.id, n.recipient, n.kind, n.body, n.command_id, n.created_at
+    FROM pos, unnest(:n_id::uuid[], :n_recipient::text[], :n_kind::text[], :n_body::jsonb[],
+                     :n_command_id::uuid[], :n_time::timestamptz[])
+         AS n(id, recipient, kind, body, command_id, created_at)
     RETURNING 1
 ),
 cached AS (

@@ -278,6 +278,37 @@ struct Bound<'p> {
     shape: Shape<'p>,
     /// The streams the decision read and their versions, for the guarded statement.
     guard: Option<(Vec<String>, Vec<i64>)>,
+    outbox: OutboxArrays,
+}
+
+/// A plan's outbox as parallel arrays, for `UNNEST` (in both statements: most commands tell
+/// someone something).
+#[derive(Default)]
+struct OutboxArrays {
+    id: Vec<Uuid>,
+    recipient: Vec<String>,
+    kind: Vec<&'static str>,
+    body: Vec<serde_json::Value>,
+    command_id: Vec<Uuid>,
+    time: Vec<chrono::DateTime<chrono::Utc>>,
+}
+
+impl OutboxArrays {
+    fn new(outbox: &[tally_ports::inbox::OutboxMessage]) -> Result<Self, StoreError> {
+        let mut a = Self::default();
+        for m in outbox {
+            a.id.push(m.id);
+            a.recipient.push(m.notification.recipient.to_string());
+            a.kind.push(m.notification.kind.as_str());
+            a.body.push(
+                serde_json::to_value(&m.notification)
+                    .map_err(|e| StoreError::Other(format!("encoding a notification: {e}")))?,
+            );
+            a.command_id.push(m.command_id);
+            a.time.push(m.time);
+        }
+        Ok(a)
+    }
 }
 
 enum Shape<'p> {
@@ -365,7 +396,13 @@ impl<'p> Bound<'p> {
             )),
             None => None,
         };
-        Ok(Self { plan, shape, guard })
+        let outbox = OutboxArrays::new(&plan.outbox)?;
+        Ok(Self {
+            plan,
+            shape,
+            guard,
+            outbox,
+        })
     }
 
     /// The append statement, bound.
@@ -397,7 +434,13 @@ impl<'p> Bound<'p> {
                         .set("fingerprint", fingerprint)
                         .set("cache_format", o.cache.map(|c| c.0))
                         .set("cache_state", o.cache.map(|c| c.1))
-                        .set("cache_version", o.cache.map(|c| c.2)),
+                        .set("cache_version", o.cache.map(|c| c.2))
+                        .set("n_id", &self.outbox.id)
+                        .set("n_recipient", &self.outbox.recipient)
+                        .set("n_kind", &self.outbox.kind)
+                        .set("n_body", &self.outbox.body)
+                        .set("n_command_id", &self.outbox.command_id)
+                        .set("n_time", &self.outbox.time),
                 )
             }
             Shape::Many { a, cache } => {
@@ -433,7 +476,13 @@ impl<'p> Bound<'p> {
                         .set("c_kind", &cache.kinds)
                         .set("c_version", &cache.versions)
                         .set("c_format", &cache.formats)
-                        .set("c_state", &cache.states),
+                        .set("c_state", &cache.states)
+                        .set("n_id", &self.outbox.id)
+                        .set("n_recipient", &self.outbox.recipient)
+                        .set("n_kind", &self.outbox.kind)
+                        .set("n_body", &self.outbox.body)
+                        .set("n_command_id", &self.outbox.command_id)
+                        .set("n_time", &self.outbox.time),
                 )
             }
         }

@@ -11,6 +11,7 @@ async fn harness() -> Harness {
     Harness {
         store: Arc::new(store.clone()),
         reports: Arc::new(store.clone()),
+        outbox: Arc::new(store.clone()),
         cache: Arc::new(store),
         force_cache_row: Box::new(move |row| {
             let forced = forced.clone();

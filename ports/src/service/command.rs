@@ -9,6 +9,7 @@ use crate::driving::{EventRef, Input, Receipt};
 use crate::envelope::{RecordedEvent, StreamId};
 use crate::error::{Conflict, Error, Result, Unavailable};
 use crate::format::fnv1a;
+use crate::inbox::OutboxMessage;
 use std::future::Future;
 use std::sync::atomic::Ordering;
 use tally_domain::{Actor, Command, Context, JobId, RegisterMember, Rejection};
@@ -345,6 +346,18 @@ impl TallyService {
             .map_err(|r| Attempt::Failed(r.into()))?;
         let time = self.clock.now();
         let correlation_id = job.ctx.correlation_id.unwrap_or(job.id);
+        let outbox = match self.outbox {
+            Some(_) => tally_domain::notifications(known.states(), &changes)
+                .into_iter()
+                .map(|notification| OutboxMessage {
+                    id: self.ids.new_id(),
+                    notification,
+                    command_id: job.id,
+                    time,
+                })
+                .collect(),
+            None => Vec::new(),
+        };
         let mut appends: Vec<StreamAppend> = Vec::new();
         let mut after: Vec<(StreamId, Versioned)> = Vec::new();
         for (stream, event) in changes {
@@ -389,6 +402,7 @@ impl TallyService {
                 fingerprint: job.fingerprint.to_owned(),
             }),
             cache,
+            outbox,
         };
         Ok((plan, after))
     }

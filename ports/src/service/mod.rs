@@ -97,6 +97,7 @@ pub struct TallyService {
     stats: Stats,
     reports: Option<Arc<dyn crate::driven::ReportStore>>,
     accounts: Option<Arc<dyn crate::accounts::Accounts>>,
+    outbox: Option<Arc<dyn crate::driven::Outbox>>,
 }
 
 impl TallyService {
@@ -122,6 +123,7 @@ impl TallyService {
             stats: Stats::default(),
             reports: None,
             accounts: None,
+            outbox: None,
         }
     }
 
@@ -138,6 +140,16 @@ impl TallyService {
     #[must_use]
     pub fn with_reports(mut self, reports: Arc<dyn crate::driven::ReportStore>) -> Self {
         self.reports = Some(reports);
+        self
+    }
+
+    /// Tells members what concerns them: every command's notifications (see
+    /// [`tally_domain::notifications`]) go into the outbox with its events (the store's
+    /// append writes them, [`crate::driven::AppendPlan::outbox`]), and members read them
+    /// from `outbox` ([`crate::Tally::inbox`]). Without it, nobody is told anything.
+    #[must_use]
+    pub fn with_outbox(mut self, outbox: Arc<dyn crate::driven::Outbox>) -> Self {
+        self.outbox = Some(outbox);
         self
     }
 

@@ -395,6 +395,54 @@ impl Tally for TallyService {
         crate::reports::view(ctx, self.store.as_ref(), reports.as_ref()).await
     }
 
+    async fn inbox(
+        &self,
+        ctx: &Ctx,
+        q: crate::inbox::InboxQuery,
+    ) -> Result<crate::inbox::InboxPage> {
+        let (me, outbox) = self.inbox_of(ctx)?;
+        let limit = q.limit.clamp(1, crate::inbox::MAX_PAGE);
+        let q = crate::inbox::InboxQuery { limit, ..q };
+        let mut stored = outbox.inbox(me, &q).await.map_err(store_error)?;
+        let next = if stored.items.len() > limit {
+            stored.items.truncate(limit);
+            stored.items.last().map(|i| i.message.id)
+        } else {
+            None
+        };
+        Ok(crate::inbox::InboxPage {
+            member: me.clone(),
+            items: stored.items,
+            unread: stored.unread,
+            next,
+        })
+    }
+
+    async fn unread_notifications(&self, ctx: &Ctx) -> Result<u64> {
+        match (ctx.actor.as_member(), self.outbox.as_ref()) {
+            (Some(me), Some(outbox)) => outbox.unread(me).await.map_err(store_error),
+            _ => Ok(0),
+        }
+    }
+
+    async fn mark_read(&self, ctx: &Ctx, which: crate::inbox::MarkRead) -> Result<u64> {
+        let (me, outbox) = self.inbox_of(ctx)?;
+        match outbox
+            .mark_read(me, which, self.clock.now())
+            .await
+            .map_err(store_error)?
+        {
+            Some(marked) => Ok(marked),
+            // Not theirs, which is not told apart from not existing.
+            None => match which {
+                crate::inbox::MarkRead::One(id) => {
+                    Err(crate::NotFound::NoSuchNotification { id }.into())
+                }
+                crate::inbox::MarkRead::All => Ok(0),
+            },
+        }
+    }
+
     async fn read_feed(&self, ctx: &Ctx, req: FeedRequest) -> Result<FeedPage> {
         require_admin(&ctx.actor)?;
         if let Some(h) = &req.filter.member {
@@ -557,6 +605,21 @@ fn checked_member_query(mut q: MemberQuery) -> Result<MemberQuery> {
 }
 
 /// Refuses unless the actor is an admin (or a system process).
+impl TallyService {
+    /// The viewer's handle and the outbox, for the inbox's use cases (members only).
+    fn inbox_of<'a>(&'a self, ctx: &'a Ctx) -> Result<(&'a Handle, &'a dyn crate::driven::Outbox)> {
+        let me = match &ctx.actor {
+            Actor::Anonymous => return Err(Rejection::SignInFirst.into()),
+            a => a.as_member().ok_or(Rejection::MembersOnly)?,
+        };
+        let outbox = self
+            .outbox
+            .as_deref()
+            .ok_or_else(|| crate::Error::infrastructure("this service keeps no outbox"))?;
+        Ok((me, outbox))
+    }
+}
+
 fn require_admin(a: &Actor) -> Result<()> {
     match a {
         Actor::Anonymous => Err(Rejection::SignInFirst.into()),

@@ -65,6 +65,7 @@ fn plan(s: &StreamId, expected: u64) -> AppendPlan {
         }],
         command: None,
         cache: Vec::new(),
+        outbox: Vec::new(),
     }
 }
 

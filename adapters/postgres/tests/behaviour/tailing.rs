@@ -38,6 +38,7 @@ fn one(s: &StreamId, expected: u64) -> AppendPlan {
         }],
         command: None,
         cache: Vec::new(),
+        outbox: Vec::new(),
     }
 }
 

@@ -10,7 +10,8 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tally_domain::{Handle, Notification};
+use tally_domain::Notification;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// One notification in the outbox, as the command's transaction writes it.
@@ -68,16 +69,70 @@ impl InboxQuery {
     }
 }
 
+/// A notification as its recipient reads it (the inbox's pages and the JSON API).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NotificationView {
+    /// Its id.
+    pub id: Uuid,
+    /// What about: `application_received`, `application_accepted`,
+    /// `application_not_selected`, `job_cancelled`, `job_paid` or `credits_granted`.
+    pub kind: String,
+    /// What it says, in words.
+    pub summary: String,
+    /// The job concerned, if any.
+    pub job: Option<String>,
+    /// That job's title.
+    pub job_title: Option<String>,
+    /// The other member concerned (the applicant, for the owner), if any.
+    pub member: Option<String>,
+    /// The credits concerned, if any.
+    pub amount: Option<u64>,
+    /// The reason given, if any.
+    pub reason: Option<String>,
+    /// When the command that caused it was recorded.
+    pub time: DateTime<Utc>,
+    /// The command whose events caused it.
+    pub command_id: Uuid,
+    /// When the recipient read it (`null`: unread).
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+impl From<&InboxItem> for NotificationView {
+    fn from(i: &InboxItem) -> Self {
+        let n = &i.message.notification;
+        Self {
+            id: i.message.id,
+            kind: n.kind.as_str().to_owned(),
+            summary: n.summary(),
+            job: n.job.as_ref().map(|j| j.id.to_string()),
+            job_title: n.job.as_ref().map(|j| j.title.to_string()),
+            member: n.member.as_ref().map(ToString::to_string),
+            amount: n.amount.map(|a| a.get()),
+            reason: n.reason.as_ref().map(ToString::to_string),
+            time: i.message.time,
+            command_id: i.message.command_id,
+            read_at: i.read_at,
+        }
+    }
+}
+
+impl NotificationView {
+    /// Whether it is still unread.
+    pub fn unread(&self) -> bool {
+        self.read_at.is_none()
+    }
+}
+
 /// A page of an inbox, what [`crate::Tally::inbox`] answers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct InboxPage {
     /// Whose inbox.
-    pub member: Handle,
+    pub member: String,
     /// The notifications, newest first.
-    pub items: Vec<InboxItem>,
+    pub items: Vec<NotificationView>,
     /// How many of the member's notifications are unread (all pages).
     pub unread: u64,
-    /// The id to ask for the next (older) page with, if there is one.
+    /// The id to ask for the next (older) page with (`before`), if there is one.
     pub next: Option<Uuid>,
 }
 

@@ -15,6 +15,7 @@ use tally_ports::identity::{
     AccountView, CreatedToken, Identity, NewAccount, NewSession, NewToken, SignUp, SignedUp,
     TokenView,
 };
+use tally_ports::inbox::{InboxPage, InboxQuery, MarkRead, NotificationView};
 use tally_ports::jobs::{JobListing, JobPage, JobQuery};
 use tally_ports::members::{MemberListing, MemberPage, MemberQuery};
 use tally_ports::statement::{BalancePoint, Statement, StatementLine, StatementQuery};
@@ -70,6 +71,63 @@ impl BrowserTally {
             EntityKind::Job => format!("/jobs/{}/history", enc(&entity.key)),
         }
     }
+}
+
+/// The notifications on the inbox page.
+const NOTIFICATIONS: &str = "#notifications li.notification";
+
+/// The inbox page at the address its links make.
+fn inbox_page(q: &InboxQuery) -> String {
+    let mut pairs = vec![format!("limit={}", q.limit)];
+    if q.unread_only {
+        pairs.push("unread=true".to_owned());
+    }
+    if let Some(b) = q.before {
+        pairs.push(format!("before={b}"));
+    }
+    format!("/inbox?{}", pairs.join("&"))
+}
+
+/// The inbox page, read from its hooks.
+fn read_inbox(s: &Scrape) -> Result<InboxPage> {
+    let main = s.main("inbox")?;
+    let opt = |h: &read::Hooks, k: &str| h.get(k).cloned();
+    let items = s
+        .list(0)
+        .iter()
+        .map(|h| {
+            Ok(NotificationView {
+                id: parse(h, "id")?,
+                kind: text(h, "kind")?.to_owned(),
+                summary: text(h, "summary")?.to_owned(),
+                job: opt(h, "job"),
+                job_title: opt(h, "jobTitle"),
+                member: opt(h, "member"),
+                amount: h
+                    .get("amount")
+                    .map(|a| a.parse())
+                    .transpose()
+                    .map_err(browser_error)?,
+                reason: opt(h, "reason"),
+                time: time(h, "time")?,
+                command_id: parse(h, "commandId")?,
+                read_at: match h.get("readAt") {
+                    Some(_) => Some(time(h, "readAt")?),
+                    None => None,
+                },
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(InboxPage {
+        member: text(main, "member")?.to_owned(),
+        items,
+        unread: parse(main, "unread")?,
+        next: main
+            .get("next")
+            .map(|n| n.parse())
+            .transpose()
+            .map_err(browser_error)?,
+    })
 }
 
 /// The form that confirms a command the pages ask about first.
@@ -412,6 +470,49 @@ impl Tally for BrowserTally {
             time: time(h, "time")?,
             state,
         })
+    }
+
+    async fn inbox(&self, ctx: &Ctx, q: InboxQuery) -> Result<InboxPage> {
+        let s = self
+            .view(&ctx.actor, &inbox_page(&q), "#inbox", &[NOTIFICATIONS])
+            .await?;
+        read_inbox(&s)
+    }
+
+    async fn unread_notifications(&self, ctx: &Ctx) -> Result<u64> {
+        if ctx.actor.as_member().is_none() {
+            return Ok(0);
+        }
+        // The count every page's header shows.
+        let s = self.view(&ctx.actor, "/jobs", "#inbox-link", &[]).await?;
+        parse(s.main("count of unread notifications")?, "unread")
+    }
+
+    async fn mark_read(&self, ctx: &Ctx, which: MarkRead) -> Result<u64> {
+        let mut m = self.memory.lock().await;
+        self.act_as(&mut m, &ctx.actor).await?;
+        let q = InboxQuery::newest(tally_ports::inbox::MAX_PAGE);
+        let opened = self
+            .read(&inbox_page(&q), "#inbox", &[NOTIFICATIONS])
+            .await?;
+        self.check_actor(&opened, &ctx.actor)?;
+        let before = read_inbox(&opened)?;
+        let form = match which {
+            // A person marks one read with its button, shown on their own unread ones only:
+            // someone else's is nowhere on their page.
+            MarkRead::One(id) => match before.items.iter().find(|n| n.id == id) {
+                Some(n) if !n.unread() => return Ok(0),
+                Some(_) => format!("read-{id}"),
+                None => return Err(tally_ports::NotFound::NoSuchNotification { id }.into()),
+            },
+            MarkRead::All if before.unread == 0 => return Ok(0),
+            MarkRead::All => "mark-all-read".to_owned(),
+        };
+        let after = self.submit(&form, &[], "#inbox", &[NOTIFICATIONS]).await?;
+        if let Some(e) = error_of(&after) {
+            return Err(e);
+        }
+        Ok(before.unread - read_inbox(&after)?.unread)
     }
 
     async fn reports(&self, ctx: &Ctx) -> Result<tally_ports::reports::ReportsView> {

@@ -14,6 +14,7 @@ mod idempotency;
 mod launching;
 mod lists;
 mod members;
+mod notifications;
 mod old_history;
 mod outcomes;
 mod params;

@@ -44,6 +44,17 @@ pub const TOKENS: &str = "/api/v1/tokens";
 pub const TOKEN: &str = "/api/v1/tokens/{id}";
 /// Accounts (admins create them).
 pub const ACCOUNTS: &str = "/api/v1/accounts";
+/// The signed-in member's notifications.
+pub const NOTIFICATIONS: &str = "/api/v1/notifications";
+/// Marking every notification read.
+pub const NOTIFICATIONS_READ: &str = "/api/v1/notifications/read";
+/// Marking one notification read.
+pub const NOTIFICATION_READ: &str = "/api/v1/notifications/{id}/read";
+
+/// Marking notification `id` read.
+pub fn notification_read(id: &str) -> String {
+    NOTIFICATION_READ.replace("{id}", id)
+}
 
 /// The published schema of an event type at a version.
 pub fn schema(event_type: &str, version: u32) -> String {

@@ -1254,7 +1254,7 @@ async fn told(svc: &TallyService, who: &str) -> Vec<tally_domain::NotificationKi
         .expect("inbox");
     page.items
         .iter()
-        .map(|i| i.message.notification.kind)
+        .map(|i| tally_domain::NotificationKind::parse(&i.kind).expect("a kind"))
         .collect()
 }
 
@@ -1317,15 +1317,10 @@ pub async fn a_committed_command_tells_each_recipient_once_and_a_refused_one_nob
         .inbox(&alice, tally_ports::inbox::InboxQuery::newest(1))
         .await
         .unwrap();
-    let newest = &page.items[0].message;
-    assert_eq!(
-        newest.notification.member.as_ref().map(Handle::as_str),
-        Some("carol")
-    );
-    assert_eq!(
-        newest.notification.job.as_ref().map(|j| j.title.as_str()),
-        Some("Logo")
-    );
+    let newest = &page.items[0];
+    assert_eq!(newest.member.as_deref(), Some("carol"));
+    assert_eq!(newest.job_title.as_deref(), Some("Logo"));
+    assert_eq!(newest.summary, "carol applied to \u{201c}Logo\u{201d}");
     svc.execute(&alice, inputs::accept(&job, "bobby"))
         .await
         .unwrap();
@@ -1441,10 +1436,7 @@ pub async fn an_inbox_pages_newest_first_and_marks_read(h: &Harness) {
     }
     let alice = Ctx::new(Actor::member("alice"));
     let reasons = |p: &tally_ports::inbox::InboxPage| -> Vec<String> {
-        p.items
-            .iter()
-            .map(|i| i.message.notification.reason.as_ref().unwrap().to_string())
-            .collect()
+        p.items.iter().map(|i| i.reason.clone().unwrap()).collect()
     };
     let first = svc.inbox(&alice, InboxQuery::newest(2)).await.unwrap();
     assert_eq!(reasons(&first), ["grant 5", "grant 4"]);
@@ -1473,7 +1465,7 @@ pub async fn an_inbox_pages_newest_first_and_marks_read(h: &Harness) {
     assert_eq!(reasons(&last), ["grant 1"]);
     assert_eq!(last.next, None);
     // Mark one read (twice: the second marks nothing); bobby cannot mark alice's.
-    let four = first.items[1].message.id;
+    let four = first.items[1].id;
     let bobby = Ctx::new(Actor::member("bobby"));
     assert_eq!(
         svc.mark_read(&bobby, MarkRead::One(four))

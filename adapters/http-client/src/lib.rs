@@ -29,6 +29,7 @@ use tally_api::cloudevents::CloudEvent;
 use tally_api::paths;
 use tally_api::problem::Problem;
 use tally_ports::feed::{FeedRequest, FeedStart, MAX_LIMIT};
+use tally_ports::inbox::{InboxPage, InboxQuery, MAX_PAGE as MAX_INBOX_PAGE, MarkRead};
 use tally_ports::jobs::{JobListing, JobPage, JobQuery};
 use tally_ports::members::{MemberListing, MemberPage, MemberQuery};
 use tally_ports::statement::{Statement, StatementQuery};
@@ -346,6 +347,44 @@ impl Tally for HttpTally {
             url.query_pairs_mut().append_pair("at", &t.to_rfc3339());
         }
         self.get(ctx, url).await
+    }
+
+    async fn inbox(&self, ctx: &Ctx, q: InboxQuery) -> Result<InboxPage> {
+        let mut url = self.url(paths::NOTIFICATIONS);
+        {
+            let mut pairs = url.query_pairs_mut();
+            if q.unread_only {
+                pairs.append_pair("unread", "true");
+            }
+            if let Some(b) = q.before {
+                pairs.append_pair("before", &b.to_string());
+            }
+            pairs.append_pair("limit", &q.limit.clamp(1, MAX_INBOX_PAGE).to_string());
+        }
+        self.get(ctx, url).await
+    }
+
+    async fn unread_notifications(&self, ctx: &Ctx) -> Result<u64> {
+        if ctx.actor.as_member().is_none() {
+            return Ok(0);
+        }
+        let mut url = self.url(paths::NOTIFICATIONS);
+        url.query_pairs_mut().append_pair("limit", "1");
+        let page: InboxPage = self.get(ctx, url).await?;
+        Ok(page.unread)
+    }
+
+    async fn mark_read(&self, ctx: &Ctx, which: MarkRead) -> Result<u64> {
+        #[derive(serde::Deserialize)]
+        struct Marked {
+            marked: u64,
+        }
+        let path = match which {
+            MarkRead::One(id) => paths::notification_read(&id.to_string()),
+            MarkRead::All => paths::NOTIFICATIONS_READ.to_owned(),
+        };
+        let m: Marked = self.call(ctx, Method::POST, self.url(&path), None).await?;
+        Ok(m.marked)
     }
 
     async fn reports(&self, ctx: &Ctx) -> Result<tally_ports::reports::ReportsView> {

@@ -411,8 +411,8 @@ impl Tally for TallyService {
             None
         };
         Ok(crate::inbox::InboxPage {
-            member: me.clone(),
-            items: stored.items,
+            member: me.to_string(),
+            items: stored.items.iter().map(Into::into).collect(),
             unread: stored.unread,
             next,
         })

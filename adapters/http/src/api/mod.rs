@@ -6,6 +6,7 @@
 pub(crate) mod accounts;
 pub(crate) mod commands;
 pub(crate) mod feed;
+pub(crate) mod inbox;
 pub(crate) mod index;
 pub(crate) mod jobs;
 pub(crate) mod members;
@@ -61,7 +62,10 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(session::sign_up))
         .routes(routes!(tokens::create, tokens::list))
         .routes(routes!(tokens::revoke))
-        .routes(routes!(accounts::create));
+        .routes(routes!(accounts::create))
+        .routes(routes!(inbox::inbox))
+        .routes(routes!(inbox::mark_all))
+        .routes(routes!(inbox::mark_one));
     for kind in CommandKind::ALL {
         r = r.routes(commands::route(*kind));
     }

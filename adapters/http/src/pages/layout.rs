@@ -18,6 +18,8 @@ pub(crate) struct Chrome<'a> {
     pub(crate) flash: Option<&'a Flash>,
     /// The page's own address (the settings link comes back to it).
     pub(crate) here: &'a str,
+    /// How many of the member's notifications are unread.
+    pub(crate) unread: u64,
 }
 
 /// A whole document.
@@ -63,6 +65,13 @@ fn nav(c: &Chrome<'_>) -> Markup {
                             li { a href="/my/applications" { "My applications" } }
                             li { a href="/jobs/new" { "Launch a job" } }
                             li { a href=(format!("/members/{h}/history")) { "My history" } }
+                            li {
+                                a #inbox-link href="/inbox" data-unread=(c.unread)
+                                    aria-label=(match c.unread { 0 => "Notifications".to_owned(), n => format!("Notifications, {n} unread") }) {
+                                    "Notifications"
+                                    @if c.unread > 0 { " " span.count #unread-count data-count=(c.unread) aria-hidden="true" { (c.unread) } }
+                                }
+                            }
                         }
                         Actor::Admin(_) | Actor::System(_) => {
                             li { a href="/admin/members" { "Members" } }

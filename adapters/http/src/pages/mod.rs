@@ -19,6 +19,7 @@ mod events;
 mod feed;
 mod forms;
 mod history;
+mod inbox;
 mod jobs;
 mod layout;
 mod page;
@@ -52,6 +53,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(feed::router())
         .merge(reports::router())
         .merge(tokens::router())
+        .merge(inbox::router())
         .merge(zone::router())
         .merge(assets::router())
 }

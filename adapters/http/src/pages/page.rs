@@ -31,6 +31,8 @@ pub(crate) struct Page {
     /// This request's path and query (where to come back to after logging in).
     pub(crate) here: String,
     csrf: String,
+    /// How many of the member's notifications are unread (0 for anyone else), for the header.
+    unread: u64,
     new_csrf_cookie: bool,
     flash: Option<Flash>,
     had_flash: bool,
@@ -59,8 +61,22 @@ impl FromRequestParts<AppState> for Page {
             (None, Some(c)) => (c, false),
             (None, None) => (security::new_anonymous_token(), true),
         };
+        // The header's count of unread notifications: a storage failure leaves it out
+        // rather than failing the page.
+        let unread = match &actor {
+            Actor::Member(_) => state
+                .tally
+                .unread_notifications(&Ctx::new(actor.clone()))
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "counting unread notifications");
+                    0
+                }),
+            _ => 0,
+        };
         Ok(Self {
             state: state.clone(),
+            unread,
             actor,
             principal,
             session,
@@ -95,6 +111,7 @@ impl Page {
             }),
             session: Some(s.token.clone()),
             here: self.here.clone(),
+            unread: 0,
             csrf: security::session_csrf(&s.token),
             new_csrf_cookie: false,
             flash: None,
@@ -151,6 +168,7 @@ impl Page {
             csrf: &self.csrf,
             flash: self.flash.as_ref(),
             here: &self.here,
+            unread: self.unread,
         }
     }
 

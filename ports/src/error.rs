@@ -94,6 +94,18 @@ pub enum NotFound {
         /// The position.
         position: u64,
     },
+    /// The caller has no webhook endpoint with this id.
+    #[error("you have no webhook endpoint {id}")]
+    NoSuchEndpoint {
+        /// The endpoint's id.
+        id: Uuid,
+    },
+    /// No webhook delivery has this id.
+    #[error("there is no webhook delivery {id}")]
+    NoSuchDelivery {
+        /// The delivery's id.
+        id: Uuid,
+    },
     /// The viewer has no notification with this id.
     #[error("you have no notification {id}")]
     NoSuchNotification {
@@ -170,6 +182,8 @@ impl Error {
                 NotFound::NoSuchEvent { .. } => "no_such_event",
                 NotFound::NoSuchPosition { .. } => "no_such_position",
                 NotFound::NoSuchNotification { .. } => "no_such_notification",
+                NotFound::NoSuchEndpoint { .. } => "no_such_endpoint",
+                NotFound::NoSuchDelivery { .. } => "no_such_delivery",
             },
             Self::Conflict(c) => match c {
                 Conflict::KeptChanging { .. } => "conflict",

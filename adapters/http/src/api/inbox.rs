@@ -51,12 +51,9 @@ impl InboxParams {
     /// # Errors
     /// `invalid_query`, naming the field.
     pub(crate) fn parse(&self) -> Result<InboxQuery, Error> {
-        let text = |v: &Option<String>| {
-            v.as_deref()
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-                .map(str::to_owned)
-        };
+        // A parameter sent empty is not absent: its schema says what it holds (a UUID, a
+        // number, a boolean), and an empty value is none of them.
+        let text = |v: &Option<String>| v.as_deref().map(str::trim).map(str::to_owned);
         let unread_only = match text(&self.unread).as_deref() {
             None | Some("false") => false,
             Some("true") => true,

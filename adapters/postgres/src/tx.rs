@@ -293,6 +293,18 @@ struct OutboxArrays {
     time: Vec<chrono::DateTime<chrono::Utc>>,
 }
 
+impl<'q> Args<'q> {
+    /// The outbox's parameters (the same in both statements).
+    fn with_outbox(self, o: &'q OutboxArrays) -> Self {
+        self.set("n_id", &o.id)
+            .set("n_recipient", &o.recipient)
+            .set("n_kind", &o.kind)
+            .set("n_body", &o.body)
+            .set("n_command_id", &o.command_id)
+            .set("n_time", &o.time)
+    }
+}
+
 impl OutboxArrays {
     fn new(outbox: &[tally_ports::inbox::OutboxMessage]) -> Result<Self, StoreError> {
         let mut a = Self::default();
@@ -435,12 +447,7 @@ impl<'p> Bound<'p> {
                         .set("cache_format", o.cache.map(|c| c.0))
                         .set("cache_state", o.cache.map(|c| c.1))
                         .set("cache_version", o.cache.map(|c| c.2))
-                        .set("n_id", &self.outbox.id)
-                        .set("n_recipient", &self.outbox.recipient)
-                        .set("n_kind", &self.outbox.kind)
-                        .set("n_body", &self.outbox.body)
-                        .set("n_command_id", &self.outbox.command_id)
-                        .set("n_time", &self.outbox.time),
+                        .with_outbox(&self.outbox),
                 )
             }
             Shape::Many { a, cache } => {
@@ -477,12 +484,7 @@ impl<'p> Bound<'p> {
                         .set("c_version", &cache.versions)
                         .set("c_format", &cache.formats)
                         .set("c_state", &cache.states)
-                        .set("n_id", &self.outbox.id)
-                        .set("n_recipient", &self.outbox.recipient)
-                        .set("n_kind", &self.outbox.kind)
-                        .set("n_body", &self.outbox.body)
-                        .set("n_command_id", &self.outbox.command_id)
-                        .set("n_time", &self.outbox.time),
+                        .with_outbox(&self.outbox),
                 )
             }
         }

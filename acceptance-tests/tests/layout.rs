@@ -308,6 +308,7 @@ async fn the_main_pages_fit_a_390_px_phone_and_a_1280_px_screen() -> Result<()> 
         "/members/alice/history".to_owned(),
         "/my/jobs".to_owned(),
         "/my/applications".to_owned(),
+        "/inbox".to_owned(),
         "/jobs?q=logo&min_reward=1".to_owned(),
     ];
     let admin_pages = [

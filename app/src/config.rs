@@ -86,6 +86,8 @@ pub struct Opened {
     pub accounts: Arc<dyn Accounts>,
     /// Where the reports are kept (in the same storage).
     pub reports: Arc<dyn tally_ports::driven::ReportStore>,
+    /// Webhook endpoints and deliveries (in the same storage; the appends queue them).
+    pub webhooks: Arc<dyn tally_ports::webhooks::WebhookStore>,
 }
 
 impl StorageArgs {
@@ -101,7 +103,8 @@ impl StorageArgs {
                             .with_accounts(accounts.clone()),
                     ),
                     accounts,
-                    reports: Arc::new(store),
+                    reports: Arc::new(store.clone()),
+                    webhooks: Arc::new(store),
                 })
             }
             Storage::Postgres => {
@@ -119,6 +122,7 @@ impl StorageArgs {
                     ),
                     accounts,
                     reports: Arc::new(store.clone()),
+                    webhooks: Arc::new(store.clone()),
                 })
             }
         }

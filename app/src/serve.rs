@@ -3,10 +3,12 @@
 use crate::config::StorageArgs;
 use anyhow::{Context, Result};
 use clap::Args;
+use std::sync::Arc;
 use std::time::Duration;
 use tally_http::{AppState, HttpConfig};
 use tally_ports::accounts::{Account, Accounts, Role};
 use tally_ports::identity::{PasswordCost, bootstrap_admin, hash_password};
+use tally_ports::webhooks::{Dispatcher, WebhookAdmin};
 use tally_ports::{Actor, Ctx};
 
 /// Web service settings.
@@ -34,6 +36,36 @@ pub struct ServeArgs {
     /// Sign-up and log-in attempts one client address may make a minute (429 beyond).
     #[arg(long, env = "TALLY_AUTH_ATTEMPTS", default_value_t = 20)]
     pub auth_attempts_per_minute: u32,
+    /// Run the webhook dispatcher in this process (on PostgreSQL several processes may).
+    #[arg(long, env = "TALLY_WEBHOOK_DISPATCH", default_value_t = true, action = clap::ArgAction::Set)]
+    pub webhook_dispatch: bool,
+    /// Let webhook endpoints be at loopback, private or link-local addresses (refused
+    /// otherwise: a receiver on the same network, tests).
+    #[arg(long, env = "TALLY_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub webhook_allow_private: bool,
+    /// Milliseconds one webhook attempt may take.
+    #[arg(long, env = "TALLY_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000)]
+    pub webhook_timeout_ms: u64,
+    /// Attempts before a webhook delivery is a dead letter.
+    #[arg(long, env = "TALLY_WEBHOOK_ATTEMPTS", default_value_t = 8)]
+    pub webhook_attempts: u32,
+    /// Milliseconds before the first retry of a webhook delivery (doubled each time, with
+    /// jitter, up to an hour).
+    #[arg(long, env = "TALLY_WEBHOOK_BACKOFF_MS", default_value_t = 5_000)]
+    pub webhook_backoff_ms: u64,
+}
+
+impl ServeArgs {
+    /// How webhook deliveries are attempted.
+    pub fn delivery_policy(&self) -> tally_ports::webhooks::DeliveryPolicy {
+        tally_ports::webhooks::DeliveryPolicy {
+            attempts: self.webhook_attempts.max(1),
+            backoff: Duration::from_millis(self.webhook_backoff_ms),
+            timeout: Duration::from_millis(self.webhook_timeout_ms.max(1)),
+            allow_private: self.webhook_allow_private,
+            ..tally_ports::webhooks::DeliveryPolicy::default()
+        }
+    }
 }
 
 /// Runs the web service until SIGTERM or Ctrl-C; requests in flight finish first.
@@ -75,7 +107,30 @@ pub async fn run(storage: StorageArgs, args: ServeArgs) -> Result<()> {
         1000,
     );
     tokio::spawn(follower.run(Duration::from_millis(250)));
-    let state = AppState::new(opened.tally, accounts).with_config(config);
+    let policy = args.delivery_policy();
+    let webhooks = Arc::new(WebhookAdmin::new(opened.webhooks.clone(), &policy));
+    // The webhook dispatcher: stops claiming on shutdown, and lets attempts in flight end.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let dispatcher = if args.webhook_dispatch {
+        let sender = tally_http_client::HttpWebhookSender::new(policy.allow_private)
+            .map_err(anyhow::Error::msg)
+            .context("building the webhook sender")?;
+        let d = Arc::new(Dispatcher::new(
+            opened.webhooks.clone(),
+            Arc::new(sender),
+            policy,
+        ));
+        let mut stop = stop_rx.clone();
+        let task = tokio::spawn(d.clone().run(async move {
+            let _ = stop.wait_for(|s| *s).await;
+        }));
+        Some((d, task))
+    } else {
+        None
+    };
+    let state = AppState::new(opened.tally, accounts)
+        .with_config(config)
+        .with_webhooks(webhooks);
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
@@ -96,6 +151,17 @@ pub async fn run(storage: StorageArgs, args: ServeArgs) -> Result<()> {
     .with_graceful_shutdown(shutdown_signal())
     .await
     .context("serving")?;
+    let _ = stop_tx.send(true);
+    if let Some((d, task)) = dispatcher {
+        let _ = task.await;
+        if tokio::time::timeout(policy.timeout + Duration::from_secs(1), d.idle())
+            .await
+            .is_err()
+        {
+            tracing::warn!("webhook attempts still in flight at shutdown: they are sent again");
+        }
+    }
+    drop(stop_rx);
     tracing::info!("stopped");
     Ok(())
 }

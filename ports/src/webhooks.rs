@@ -655,8 +655,40 @@ pub struct Dispatcher {
     sender: Arc<dyn WebhookSender>,
     policy: DeliveryPolicy,
     permits: Arc<tokio::sync::Semaphore>,
+    recorder: Arc<Recorder>,
     /// The counters.
     pub stats: Arc<DispatchStats>,
+}
+
+/// Records attempts' outcomes in groups: those that finish while one group is being written
+/// are written together next, in one statement (so that the store's round trip is paid per
+/// group, not per delivery, when many endpoints answer at once).
+struct Recorder {
+    store: Arc<dyn WebhookStore>,
+    waiting: std::sync::Mutex<Vec<Attempted>>,
+    writing: tokio::sync::Mutex<()>,
+}
+
+impl Recorder {
+    /// Returns once `outcome` is written (by this call or by one that took it with its own).
+    async fn record(&self, outcome: Attempted) -> Result<()> {
+        self.waiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(outcome);
+        let _turn = self.writing.lock().await;
+        let group = std::mem::take(
+            &mut *self
+                .waiting
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        if group.is_empty() {
+            // An earlier writer took this outcome with its group.
+            return Ok(());
+        }
+        self.store.record(&group).await
+    }
 }
 
 impl Dispatcher {
@@ -667,6 +699,11 @@ impl Dispatcher {
         policy: DeliveryPolicy,
     ) -> Self {
         Self {
+            recorder: Arc::new(Recorder {
+                store: store.clone(),
+                waiting: std::sync::Mutex::default(),
+                writing: tokio::sync::Mutex::default(),
+            }),
             store,
             sender,
             permits: Arc::new(tokio::sync::Semaphore::new(policy.concurrency.max(1))),
@@ -694,8 +731,8 @@ impl Dispatcher {
             let Ok(permit) = self.permits.clone().acquire_owned().await else {
                 break;
             };
-            let (store, sender, policy, stats) = (
-                self.store.clone(),
+            let (recorder, sender, policy, stats) = (
+                self.recorder.clone(),
                 self.sender.clone(),
                 self.policy,
                 self.stats.clone(),
@@ -707,9 +744,9 @@ impl Dispatcher {
                     DeliveryStatus::Pending => stats.retried.fetch_add(1, Ordering::Relaxed),
                     DeliveryStatus::Dead => stats.dead.fetch_add(1, Ordering::Relaxed),
                 };
-                if let Err(e) = store.record(std::slice::from_ref(&outcome)).await {
+                if let Err(e) = recorder.record(outcome).await {
                     // The lease runs out and the delivery is claimed again: at least once.
-                    tracing::warn!(delivery = %c.id, error = %e, "recording a webhook attempt");
+                    tracing::warn!(delivery = %c.id, error = %e, "recording webhook attempts");
                 }
                 drop(permit);
             });

@@ -51,6 +51,24 @@ pub const NOTIFICATIONS_READ: &str = "/api/v1/notifications/read";
 /// Marking one notification read.
 pub const NOTIFICATION_READ: &str = "/api/v1/notifications/{id}/read";
 
+/// Webhook endpoints (the caller's own; an admin's: all).
+pub const WEBHOOKS: &str = "/api/v1/webhooks";
+/// One webhook endpoint.
+pub const WEBHOOK: &str = "/api/v1/webhooks/{id}";
+/// Pausing a webhook endpoint.
+pub const WEBHOOK_PAUSE: &str = "/api/v1/webhooks/{id}/pause";
+/// Resuming a webhook endpoint.
+pub const WEBHOOK_RESUME: &str = "/api/v1/webhooks/{id}/resume";
+/// Webhook deliveries (admins).
+pub const DELIVERIES: &str = "/api/v1/webhook-deliveries";
+/// Sending a webhook delivery again (admins).
+pub const REDELIVER: &str = "/api/v1/webhook-deliveries/{id}/redeliver";
+
+/// `template` with its `{id}` filled in.
+pub fn with_id(template: &str, id: &str) -> String {
+    template.replace("{id}", id)
+}
+
 /// Marking notification `id` read.
 pub fn notification_read(id: &str) -> String {
     NOTIFICATION_READ.replace("{id}", id)

@@ -13,9 +13,11 @@
 
 mod identity;
 mod tokens;
+mod webhooks;
 
 pub use identity::HttpIdentity;
 pub use tokens::{ProvisioningTokens, StaticTokens, TokenSource, log_in};
+pub use webhooks::HttpWebhookSender;
 
 use async_trait::async_trait;
 use reqwest::{Client, Method, StatusCode, Url};

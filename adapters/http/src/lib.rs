@@ -41,6 +41,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tally_ports::accounts::Accounts;
 use tally_ports::identity::{Identity, IdentityService, PasswordCost};
+use tally_ports::webhooks::WebhookAdmin;
 use tally_ports::{Result, Tally, TallyService};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -115,6 +116,8 @@ pub struct AppState {
     auth_limiter: Arc<limits::AuthLimiter>,
     pub(crate) service: Arc<TallyService>,
     accounts: Arc<dyn Accounts>,
+    /// Webhook endpoints and deliveries, when the storage keeps them.
+    pub(crate) webhooks: Option<Arc<WebhookAdmin>>,
 }
 
 impl AppState {
@@ -140,13 +143,26 @@ impl AppState {
             config: Arc::new(config),
             service,
             accounts,
+            webhooks: None,
         }
     }
 
     /// The same state with other settings.
     #[must_use]
     pub fn with_config(self, config: HttpConfig) -> Self {
-        Self::with(self.service, self.accounts, config)
+        Self {
+            webhooks: self.webhooks.clone(),
+            ..Self::with(self.service, self.accounts, config)
+        }
+    }
+
+    /// The same state with webhooks: their API and pages, over `admin`.
+    #[must_use]
+    pub fn with_webhooks(self, admin: Arc<WebhookAdmin>) -> Self {
+        Self {
+            webhooks: Some(admin),
+            ..self
+        }
     }
 }
 

@@ -13,6 +13,7 @@ mod accounts;
 pub use accounts::MemoryAccounts;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tally_domain::Handle;
@@ -26,6 +27,9 @@ use tally_ports::inbox::{InboxItem, InboxQuery, MarkRead, StoredInbox};
 use tally_ports::jobs::{Cursor, JobQuery};
 use tally_ports::members::{MemberCursor, MemberQuery};
 use tally_ports::reports::Reports;
+use tally_ports::webhooks::{
+    Attempted, Claimed, Delivery, DeliveryQuery, DeliveryStatus, Endpoint, WebhookStore,
+};
 use tally_ports::{EntityKind, RecordedEvent, StreamId, TallyService};
 use uuid::Uuid;
 
@@ -47,6 +51,22 @@ struct Inner {
     /// The outbox, in the order written, and each recipient's notifications in it.
     outbox: Vec<InboxItem>,
     inboxes: HashMap<Handle, Vec<usize>>,
+    /// Webhook endpoints, oldest first, and the deliveries queued for them.
+    endpoints: Vec<Endpoint>,
+    deliveries: Vec<DeliveryRow>,
+}
+
+/// A queued webhook delivery: a message of the outbox (by index) to an endpoint.
+struct DeliveryRow {
+    id: Uuid,
+    endpoint: Uuid,
+    message: usize,
+    status: DeliveryStatus,
+    attempts: u32,
+    next_attempt_at: DateTime<Utc>,
+    last_error: Option<String>,
+    last_status: Option<u16>,
+    delivered_at: Option<DateTime<Utc>>,
 }
 
 impl Inner {
@@ -114,6 +134,25 @@ impl Inner {
             self.put(c);
         }
         for message in plan.outbox {
+            // Queued with the message, in the same step: one delivery per endpoint that
+            // wants it.
+            let (recipient, kind) = (
+                message.notification.recipient.as_str(),
+                message.notification.kind.as_str(),
+            );
+            for e in self.endpoints.iter().filter(|e| e.wants(recipient, kind)) {
+                self.deliveries.push(DeliveryRow {
+                    id: Uuid::now_v7(),
+                    endpoint: e.id,
+                    message: self.outbox.len(),
+                    status: DeliveryStatus::Pending,
+                    attempts: 0,
+                    next_attempt_at: message.time,
+                    last_error: None,
+                    last_status: None,
+                    delivered_at: None,
+                });
+            }
             self.inboxes
                 .entry(message.notification.recipient.clone())
                 .or_default()
@@ -577,5 +616,147 @@ impl Outbox for MemoryStore {
             }
         }
         Ok(found.then_some(marked))
+    }
+}
+
+/// Webhook endpoints and deliveries, kept beside the outbox (the appends queue deliveries in
+/// the same atomic step as the messages).
+#[async_trait]
+impl WebhookStore for MemoryStore {
+    async fn add_endpoint(&self, e: &Endpoint) -> tally_ports::Result<()> {
+        self.lock().endpoints.push(e.clone());
+        Ok(())
+    }
+
+    async fn endpoints(&self, owner: Option<Option<&str>>) -> tally_ports::Result<Vec<Endpoint>> {
+        Ok(self
+            .lock()
+            .endpoints
+            .iter()
+            .filter(|e| owner.is_none_or(|o| e.owner.as_deref() == o))
+            .cloned()
+            .collect())
+    }
+
+    async fn set_paused(&self, id: Uuid, paused: bool) -> tally_ports::Result<bool> {
+        let mut inner = self.lock();
+        let found = inner.endpoints.iter_mut().find(|e| e.id == id);
+        Ok(found.map(|e| e.paused = paused).is_some())
+    }
+
+    async fn delete_endpoint(&self, id: Uuid) -> tally_ports::Result<bool> {
+        let mut inner = self.lock();
+        let before = inner.endpoints.len();
+        inner.endpoints.retain(|e| e.id != id);
+        inner.deliveries.retain(|d| d.endpoint != id);
+        Ok(inner.endpoints.len() < before)
+    }
+
+    async fn claim(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> tally_ports::Result<Vec<Claimed>> {
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let paused: Vec<Uuid> = inner
+            .endpoints
+            .iter()
+            .filter(|e| e.paused)
+            .map(|e| e.id)
+            .collect();
+        let mut due: Vec<usize> = (0..inner.deliveries.len())
+            .filter(|&i| {
+                let d = &inner.deliveries[i];
+                d.status == DeliveryStatus::Pending
+                    && d.next_attempt_at <= now
+                    && !paused.contains(&d.endpoint)
+            })
+            .collect();
+        due.sort_by_key(|&i| inner.deliveries[i].next_attempt_at);
+        due.truncate(limit);
+        let mut out = Vec::with_capacity(due.len());
+        for i in due {
+            let d = &mut inner.deliveries[i];
+            d.attempts += 1;
+            d.next_attempt_at = lease_until;
+            let Some(e) = inner.endpoints.iter().find(|e| e.id == d.endpoint) else {
+                continue;
+            };
+            out.push(Claimed {
+                id: d.id,
+                attempt: d.attempts,
+                url: e.url.clone(),
+                secret: e.secret.clone(),
+                message: inner.outbox[d.message].message.clone(),
+            });
+        }
+        Ok(out)
+    }
+
+    async fn record(&self, outcomes: &[Attempted]) -> tally_ports::Result<()> {
+        let mut inner = self.lock();
+        for o in outcomes {
+            if let Some(d) = inner.deliveries.iter_mut().find(|d| d.id == o.id) {
+                d.status = o.status;
+                if let Some(next) = o.next_attempt_at {
+                    d.next_attempt_at = next;
+                }
+                d.last_error.clone_from(&o.error);
+                d.last_status = o.http_status;
+                if o.status == DeliveryStatus::Delivered {
+                    d.delivered_at = Some(o.at);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn deliveries(&self, q: &DeliveryQuery) -> tally_ports::Result<Vec<Delivery>> {
+        let inner = self.lock();
+        Ok(inner
+            .deliveries
+            .iter()
+            .rev()
+            .filter(|d| q.status.is_none_or(|s| d.status == s))
+            .filter(|d| q.endpoint.is_none_or(|e| d.endpoint == e))
+            .take(q.limit)
+            .map(|d| {
+                let m = &inner.outbox[d.message].message;
+                Delivery {
+                    id: d.id,
+                    endpoint: d.endpoint,
+                    url: inner
+                        .endpoints
+                        .iter()
+                        .find(|e| e.id == d.endpoint)
+                        .map(|e| e.url.clone())
+                        .unwrap_or_default(),
+                    message: m.id,
+                    kind: m.notification.kind.as_str().to_owned(),
+                    recipient: m.notification.recipient.to_string(),
+                    status: d.status,
+                    attempts: d.attempts,
+                    next_attempt_at: (d.status == DeliveryStatus::Pending)
+                        .then_some(d.next_attempt_at),
+                    last_error: d.last_error.clone(),
+                    last_status: d.last_status,
+                    delivered_at: d.delivered_at,
+                }
+            })
+            .collect())
+    }
+
+    async fn redeliver(&self, id: Uuid, now: DateTime<Utc>) -> tally_ports::Result<bool> {
+        let mut inner = self.lock();
+        let found = inner.deliveries.iter_mut().find(|d| d.id == id);
+        Ok(found
+            .map(|d| {
+                d.status = DeliveryStatus::Pending;
+                d.attempts = 0;
+                d.next_attempt_at = now;
+            })
+            .is_some())
     }
 }

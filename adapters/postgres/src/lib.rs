@@ -93,6 +93,7 @@ mod store;
 pub mod testing;
 mod tx;
 mod wake;
+mod webhooks;
 
 pub use accounts::PgAccounts;
 

@@ -179,6 +179,16 @@ notified AS (
          AS n(id, recipient, kind, body, command_id, created_at)
     RETURNING 1
 ),
+queued AS (
+    INSERT INTO webhook_deliveries (endpoint, message, next_attempt_at, created_at)
+    SELECT e.id, n.id, n.created_at, n.created_at
+    FROM pos, unnest(:n_id::uuid[], :n_recipient::text[], :n_kind::text[],
+                     :n_time::timestamptz[]) AS n(id, recipient, kind, created_at)
+         JOIN webhook_endpoints e
+           ON (e.owner IS NULL OR e.owner = n.recipient)
+          AND (cardinality(e.kinds) = 0 OR n.kind = ANY (e.kinds))
+    RETURNING 1
+),
 cached AS (
     INSERT INTO state_cache AS c (stream, kind, version, format, state)
     SELECT :stream, :kind, :cache_version::bigint, :cache_format::text, :cache_state::jsonb
@@ -251,6 +261,16 @@ notified AS (
     FROM pos, unnest(:n_id::uuid[], :n_recipient::text[], :n_kind::text[], :n_body::jsonb[],
                      :n_command_id::uuid[], :n_time::timestamptz[])
          AS n(id, recipient, kind, body, command_id, created_at)
+    RETURNING 1
+),
+queued AS (
+    INSERT INTO webhook_deliveries (endpoint, message, next_attempt_at, created_at)
+    SELECT e.id, n.id, n.created_at, n.created_at
+    FROM pos, unnest(:n_id::uuid[], :n_recipient::text[], :n_kind::text[],
+                     :n_time::timestamptz[]) AS n(id, recipient, kind, created_at)
+         JOIN webhook_endpoints e
+           ON (e.owner IS NULL OR e.owner = n.recipient)
+          AND (cardinality(e.kinds) = 0 OR n.kind = ANY (e.kinds))
     RETURNING 1
 ),
 cached AS (

@@ -15,6 +15,7 @@ pub(crate) mod schemas;
 pub(crate) mod session;
 pub(crate) mod statement;
 pub(crate) mod tokens;
+pub(crate) mod webhooks;
 
 use crate::AppState;
 use crate::error::{ApiError, PROBLEM_JSON};
@@ -65,7 +66,13 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(accounts::create))
         .routes(routes!(inbox::inbox))
         .routes(routes!(inbox::mark_all))
-        .routes(routes!(inbox::mark_one));
+        .routes(routes!(inbox::mark_one))
+        .routes(routes!(webhooks::register, webhooks::list))
+        .routes(routes!(webhooks::delete))
+        .routes(routes!(webhooks::pause))
+        .routes(routes!(webhooks::resume))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::redeliver));
     for kind in CommandKind::ALL {
         r = r.routes(commands::route(*kind));
     }

@@ -90,6 +90,7 @@ fn body(p: &Page, page: &InboxPage, q: &InboxParams, unread_only: bool) -> Marku
                 a rel="next" href=(format!("/inbox?{}", q.older(next))) { "Older notifications" }
             }
         }
+        p.hint { "Want these in your own tools too? " a #webhooks-link href="/webhooks" { "Send them to a webhook" } "." }
         }
     }
 }

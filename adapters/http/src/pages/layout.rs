@@ -81,6 +81,7 @@ fn nav(c: &Chrome<'_>) -> Markup {
                             li { a href="/admin/feed" { "History feed" } }
                             li { a href="/admin/reports" { "Reports" } }
                             li { a href="/admin/tokens" { "Tokens" } }
+                            li { a href="/webhooks" { "Webhooks" } }
                         }
                         Actor::Anonymous => {}
                     }

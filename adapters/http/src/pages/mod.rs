@@ -29,6 +29,7 @@ mod security;
 mod session;
 mod tokens;
 mod wallet;
+mod webhooks;
 pub(crate) mod zone;
 
 use crate::AppState;
@@ -54,6 +55,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(reports::router())
         .merge(tokens::router())
         .merge(inbox::router())
+        .merge(webhooks::router())
         .merge(zone::router())
         .merge(assets::router())
 }

@@ -9,6 +9,7 @@ use tally_http::testing::{Server, spawn};
 use tally_http::{AppState, HttpConfig};
 use tally_memory::MemoryAccounts;
 use tally_ports::identity::{PasswordCost, bootstrap_admin};
+use tally_ports::webhooks::{DeliveryPolicy, WebhookAdmin, WebhookStore};
 
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
 
@@ -18,6 +19,8 @@ pub struct App {
     pub admin: String,
     /// The test database, with PostgreSQL storage (dropped with the app).
     pub db: Option<tally_postgres::testing::TestDb>,
+    /// Webhook endpoints and deliveries (the server's use cases allow private addresses).
+    pub webhooks: Arc<dyn WebhookStore>,
 }
 
 /// An answer: status, body (JSON, or `Null`), headers.
@@ -52,6 +55,7 @@ impl App {
         Self::over(
             svc,
             Arc::new(MemoryAccounts::new()),
+            Arc::new(store.clone()),
             Arc::new(store),
             None,
             config,
@@ -65,7 +69,16 @@ impl App {
         let svc = db.store().service();
         let accounts = Arc::new(tally_postgres::PgAccounts::new(db.store().clone()));
         let reports = Arc::new(db.store().clone());
-        Self::over(svc, accounts, reports, Some(db), HttpConfig::default()).await
+        let webhooks = Arc::new(db.store().clone());
+        Self::over(
+            svc,
+            accounts,
+            reports,
+            webhooks,
+            Some(db),
+            HttpConfig::default(),
+        )
+        .await
     }
 
     /// Both storages, each in turn.
@@ -77,6 +90,7 @@ impl App {
         svc: tally_ports::TallyService,
         accounts: Arc<dyn tally_ports::accounts::Accounts>,
         reports: Arc<dyn tally_ports::driven::ReportStore>,
+        webhooks: Arc<dyn WebhookStore>,
         db: Option<tally_postgres::testing::TestDb>,
         config: HttpConfig,
     ) -> Self {
@@ -99,13 +113,21 @@ impl App {
             Arc::new(svc.with_reports(reports).with_accounts(accounts.clone())),
             accounts,
         )
-        .with_config(config);
+        .with_config(config)
+        .with_webhooks(Arc::new(WebhookAdmin::new(
+            webhooks.clone(),
+            &DeliveryPolicy {
+                allow_private: true,
+                ..DeliveryPolicy::default()
+            },
+        )));
         let server = spawn(state).await.unwrap();
         let mut app = Self {
             server,
             client: client(),
             admin: String::new(),
             db,
+            webhooks,
         };
         app.admin = app.log_in("admin", ADMIN_PASSWORD).await;
         app

@@ -503,7 +503,7 @@ async fn a_member_pauses_resumes_and_deletes_an_endpoint_from_the_page() {
 }
 
 /// Without `allow_private`, endpoints at loopback, private, link-local or unspecified
-/// addresses are refused when registered (400 with the reason) and when sent to; redirects
+/// addresses are refused when registered (422 with the reason) and when sent to; redirects
 /// are not followed; a large answer is read only up to a few KiB.
 #[tokio::test]
 async fn unsafe_endpoints_are_refused_and_redirects_not_followed() {
@@ -552,7 +552,7 @@ async fn unsafe_endpoints_are_refused_and_redirects_not_followed() {
             .is_empty(),
         "nothing registered"
     );
-    // Over HTTP: 400 naming the field.
+    // Over HTTP: 422 naming the field.
     let app = App::start().await;
     let a = app
         .post(
@@ -561,7 +561,7 @@ async fn unsafe_endpoints_are_refused_and_redirects_not_followed() {
             json!({"url": "gopher://example.com/"}),
         )
         .await;
-    common::assert_problem(&a, 400, "invalid_webhook_url");
+    common::assert_problem(&a, 422, "invalid_webhook_url");
 
     // The sender, strict, refuses a loopback receiver at send time, sending nothing.
     let receiver = Receiver::start(Mode::FailFirst(0)).await;

@@ -51,7 +51,11 @@ pub(crate) async fn register(
     CallCtx(ctx): CallCtx,
     Body(new): Body<NewEndpoint>,
 ) -> Result<Response, ApiError> {
-    let e = admin(&s)?.register(&ctx.actor, new).await?;
+    // A URL or kind the schema allows but that cannot be used: 422, naming the field.
+    let e = admin(&s)?
+        .register(&ctx.actor, new)
+        .await
+        .map_err(super::unprocessable)?;
     let location = with_id(paths::WEBHOOK, &e.id.to_string());
     Ok((
         StatusCode::CREATED,

@@ -115,11 +115,10 @@ pub async fn run(storage: StorageArgs, args: ServeArgs) -> Result<()> {
         let sender = tally_http_client::HttpWebhookSender::new(policy.allow_private)
             .map_err(anyhow::Error::msg)
             .context("building the webhook sender")?;
-        let d = Arc::new(Dispatcher::new(
-            opened.webhooks.clone(),
-            Arc::new(sender),
-            policy,
-        ));
+        let d = Arc::new(
+            Dispatcher::new(opened.webhooks.clone(), Arc::new(sender), policy)
+                .with_wakeups(opened.tally.store().commits()),
+        );
         let mut stop = stop_rx.clone();
         let task = tokio::spawn(d.clone().run(async move {
             let _ = stop.wait_for(|s| *s).await;

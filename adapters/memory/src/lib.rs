@@ -54,6 +54,8 @@ struct Inner {
     /// Webhook endpoints, oldest first, and the deliveries queued for them.
     endpoints: Vec<Endpoint>,
     deliveries: Vec<DeliveryRow>,
+    /// Where each delivery is in `deliveries`.
+    delivery_at: HashMap<Uuid, usize>,
 }
 
 /// A queued webhook delivery: a message of the outbox (by index) to an endpoint.
@@ -141,8 +143,10 @@ impl Inner {
                 message.notification.kind.as_str(),
             );
             for e in self.endpoints.iter().filter(|e| e.wants(recipient, kind)) {
+                let id = Uuid::now_v7();
+                self.delivery_at.insert(id, self.deliveries.len());
                 self.deliveries.push(DeliveryRow {
-                    id: Uuid::now_v7(),
+                    id,
                     endpoint: e.id,
                     message: self.outbox.len(),
                     status: DeliveryStatus::Pending,
@@ -649,6 +653,13 @@ impl WebhookStore for MemoryStore {
         let before = inner.endpoints.len();
         inner.endpoints.retain(|e| e.id != id);
         inner.deliveries.retain(|d| d.endpoint != id);
+        let at = inner
+            .deliveries
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.id, i))
+            .collect();
+        inner.delivery_at = at;
         Ok(inner.endpoints.len() < before)
     }
 
@@ -696,9 +707,14 @@ impl WebhookStore for MemoryStore {
     }
 
     async fn record(&self, outcomes: &[Attempted]) -> tally_ports::Result<()> {
-        let mut inner = self.lock();
+        let mut guard = self.lock();
+        let inner = &mut *guard;
         for o in outcomes {
-            if let Some(d) = inner.deliveries.iter_mut().find(|d| d.id == o.id) {
+            if let Some(d) = inner
+                .delivery_at
+                .get(&o.id)
+                .and_then(|&i| inner.deliveries.get_mut(i))
+            {
                 d.status = o.status;
                 if let Some(next) = o.next_attempt_at {
                     d.next_attempt_at = next;
@@ -749,8 +765,12 @@ impl WebhookStore for MemoryStore {
     }
 
     async fn redeliver(&self, id: Uuid, now: DateTime<Utc>) -> tally_ports::Result<bool> {
-        let mut inner = self.lock();
-        let found = inner.deliveries.iter_mut().find(|d| d.id == id);
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let found = inner
+            .delivery_at
+            .get(&id)
+            .and_then(|&i| inner.deliveries.get_mut(i));
         Ok(found
             .map(|d| {
                 d.status = DeliveryStatus::Pending;

@@ -155,6 +155,42 @@ fn service_without_memo(store: &PgStore) -> Arc<TallyService> {
     Arc::new(store.service().with_memo(0))
 }
 
+/// A service that tells nobody: no outbox, so no policy and no notification rows.
+fn service_without_outbox(store: &PgStore) -> Arc<TallyService> {
+    Arc::new(TallyService::new(
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+    ))
+}
+
+/// Tally launches (a job, its escrow on the owner's wallet), each client its own owner.
+async fn tally_launches(svc: Arc<TallyService>, prefix: &str, clients: usize) -> Op {
+    let mut owners = Vec::new();
+    for c in 0..clients {
+        let h = format!("{prefix}{clients}x{c}");
+        register(&svc, &h).await;
+        let input = Input::new(CommandKind::GrantCredits)
+            .with("handle", h.as_str())
+            .with("amount", 1_000_000)
+            .with("reason", "bench");
+        svc.execute(&admin(), input).await.expect("grant");
+        owners.push(h);
+    }
+    let owners = Arc::new(owners);
+    Arc::new(move |c| {
+        let (s, owners) = (svc.clone(), owners.clone());
+        Box::pin(async move {
+            let input = Input::new(CommandKind::LaunchJob)
+                .with("title", "Bench job")
+                .with("description", "")
+                .with("reward", 1);
+            s.execute(&Ctx::new(Actor::member(&owners[c])), input)
+                .await
+                .expect("launch");
+        })
+    })
+}
+
 /// Tally grants, each client on its own wallet (`distinct`) or all on one.
 async fn tally_grants(
     svc: Arc<TallyService>,
@@ -183,7 +219,12 @@ async fn tally_grants(
     let op: Op = Arc::new(move |c| {
         let (s, names) = (s.clone(), names.clone());
         Box::pin(async move {
-            s.execute(&admin(), grant(&names[c])).await.expect("grant");
+            // A command that still conflicts after every retry is counted by the service
+            // (`conflicts` in the notes), not fatal to the run.
+            match s.execute(&admin(), grant(&names[c])).await {
+                Ok(_) | Err(tally_ports::Error::Conflict(_)) => {}
+                Err(e) => panic!("grant: {e}"),
+            }
         })
     });
     (op, svc)
@@ -332,8 +373,10 @@ async fn main() {
     let mut lines: Vec<Line> = Vec::new();
 
     // Distinct entities: (a), (b) and Tally interleaved, per client count.
+    // `PG_BENCH_ONLY=outbox` runs only the outbox rows.
+    let only_outbox = std::env::var("PG_BENCH_ONLY").is_ok_and(|v| v == "outbox");
     let mut b_rates = Vec::new();
-    for &c in &CLIENTS {
+    for &c in CLIENTS.iter().filter(|_| !only_outbox) {
         let b_retries = Arc::new(AtomicU64::new(0));
         let ops = [
             reference_a(store.pool()),
@@ -391,6 +434,97 @@ async fn main() {
             ),
         ));
     }
+    // What the outbox costs: the same grants (each tells its member) and launches (they tell
+    // nobody, but run the policy and the statement's outbox step) through a service with the
+    // outbox and through one without, interleaved; then grants once a webhook endpoint wants
+    // every notification (each grant also queues a delivery).
+    for &c in &[1, 16] {
+        let (told, told_svc) = tally_grants(service(&store), "told", c, true).await;
+        let (untold, untold_svc) =
+            tally_grants(service_without_outbox(&store), "untold", c, true).await;
+        let launches_told = tally_launches(service(&store), "lt", c).await;
+        let launches_untold = tally_launches(service_without_outbox(&store), "lu", c).await;
+        let mut samples: [Sample; 4] = Default::default();
+        let all: [&Op; 4] = [&told, &untold, &launches_told, &launches_untold];
+        for round in 0..ROUNDS {
+            let order: [usize; 4] = if round % 2 == 0 {
+                [0, 1, 2, 3]
+            } else {
+                [1, 0, 3, 2]
+            };
+            for i in order {
+                throughput(c, all[i], &mut samples[i]).await;
+            }
+        }
+        let cost = |with: f64, without: f64| 100.0 * (without - with) / without;
+        let (t, u) = (samples[0].rate(), samples[1].rate());
+        lines.push(samples[0].line(
+            "Tally grant, distinct wallets, outbox",
+            c,
+            format!(
+                "{:.1}% slower than without; {}",
+                cost(t, u),
+                stats(&told_svc)
+            ),
+        ));
+        lines.push(samples[1].line("  the same, no outbox", c, stats(&untold_svc)));
+        let (t, u) = (samples[2].rate(), samples[3].rate());
+        lines.push(samples[2].line(
+            "Tally launch, distinct owners, outbox",
+            c,
+            format!("{:.1}% slower than without", cost(t, u)),
+        ));
+        lines.push(samples[3].line("  the same, no outbox", c, String::new()));
+    }
+    {
+        use tally_ports::webhooks::{Endpoint, WebhookStore};
+        let c = 16;
+        let (told, told_svc) = tally_grants(service(&store), "hooked", c, true).await;
+        let (untold, untold_svc) =
+            tally_grants(service_without_outbox(&store), "unhooked", c, true).await;
+        let endpoint = Uuid::now_v7();
+        store
+            .add_endpoint(&Endpoint {
+                id: endpoint,
+                owner: None,
+                url: "https://receiver.invalid/hook".into(),
+                kinds: Vec::new(),
+                secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+                paused: true,
+                created_at: chrono::Utc::now(),
+            })
+            .await
+            .expect("an endpoint");
+        let mut samples: [Sample; 2] = Default::default();
+        for round in 0..ROUNDS {
+            let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+            for i in order {
+                throughput(c, [&told, &untold][i], &mut samples[i]).await;
+            }
+        }
+        let (t, u) = (samples[0].rate(), samples[1].rate());
+        lines.push(samples[0].line(
+            "Tally grant, outbox and a webhook endpoint",
+            c,
+            format!(
+                "{:.1}% slower than no outbox; {}",
+                100.0 * (u - t) / u,
+                stats(&told_svc)
+            ),
+        ));
+        lines.push(samples[1].line("  the same, no outbox", c, stats(&untold_svc)));
+        store
+            .delete_endpoint(endpoint)
+            .await
+            .expect("the endpoint deleted");
+    }
+
+    if only_outbox {
+        print(&lines, started);
+        db.cleanup().await;
+        return;
+    }
+
     // One hot wallet: the client counts interleaved.
     let mut hot: Vec<(Op, Arc<TallyService>, Sample)> = Vec::new();
     for &c in &CLIENTS {
@@ -567,12 +701,17 @@ async fn main() {
         });
     }
 
+    print(&lines, started);
+    db.cleanup().await;
+}
+
+fn print(lines: &[Line], started: Instant) {
     println!();
     println!(
         "{:<44} {:>7} {:>9} {:>8} {:>8}  notes",
         "scenario", "clients", "cmds/s", "p50 ms", "p99 ms"
     );
-    for l in &lines {
+    for l in lines {
         println!(
             "{:<44} {:>7} {:>9.0} {:>8} {:>8}  {}",
             l.what,
@@ -584,5 +723,4 @@ async fn main() {
         );
     }
     println!("(whole run: {:.0} s)", started.elapsed().as_secs_f64());
-    db.cleanup().await;
 }

@@ -94,12 +94,16 @@ impl WebhookStore for PgStore {
     }
 
     async fn delete_endpoint(&self, id: Uuid) -> tally_ports::Result<bool> {
-        let r = sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1")
-            .bind(id)
-            .execute(self.pool())
-            .await
-            .map_err(|e| failed("deleting a webhook endpoint", &e))?;
-        Ok(r.rows_affected() > 0)
+        let (deleted,): (i64,) = sqlx::query_as(
+            "WITH gone AS (DELETE FROM webhook_endpoints WHERE id = $1 RETURNING id),
+                  deliveries AS (DELETE FROM webhook_deliveries WHERE endpoint = $1)
+             SELECT count(*) FROM gone",
+        )
+        .bind(id)
+        .fetch_one(self.pool())
+        .await
+        .map_err(|e| failed("deleting a webhook endpoint", &e))?;
+        Ok(deleted > 0)
     }
 
     async fn claim(

@@ -21,6 +21,19 @@ pub async fn serve(
     service: Arc<TallyService>,
     accounts: Arc<dyn Accounts>,
 ) -> Result<tally_http::testing::Server> {
+    serve_with(service, accounts, None).await
+}
+
+/// [`serve`], with webhook endpoints and deliveries kept in `webhooks` (their pages and API
+/// work; private addresses allowed).
+///
+/// # Errors
+/// As [`serve`].
+pub async fn serve_with(
+    service: Arc<TallyService>,
+    accounts: Arc<dyn Accounts>,
+    webhooks: Option<Arc<dyn tally_ports::webhooks::WebhookStore>>,
+) -> Result<tally_http::testing::Server> {
     bootstrap_admin(
         accounts.as_ref(),
         Some(ADMIN_PASSWORD),
@@ -34,7 +47,16 @@ pub async fn serve(
         auth_attempts_per_minute: 100_000,
         ..HttpConfig::default()
     };
-    let state = AppState::new(service, accounts).with_config(config);
+    let mut state = AppState::new(service, accounts).with_config(config);
+    if let Some(store) = webhooks {
+        let policy = tally_ports::webhooks::DeliveryPolicy {
+            allow_private: true,
+            ..Default::default()
+        };
+        state = state.with_webhooks(Arc::new(tally_ports::webhooks::WebhookAdmin::new(
+            store, &policy,
+        )));
+    }
     tally_http::testing::spawn(state)
         .await
         .context("starting the web service")

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use tally_acceptance::browser;
 use tally_domain::{CommandKind, Raw};
 use tally_ports::identity::{Identity, IdentityService, NewToken, PasswordCost, SignUp};
+use tally_ports::webhooks::{Attempted, DeliveryStatus, Endpoint, WebhookStore};
 use tally_ports::{Actor, Ctx, Input, Tally};
 use tokio::sync::Mutex;
 
@@ -125,7 +126,52 @@ async fn site() -> Result<Site> {
         .with("job", gone.as_str())
         .with("reason", "Plans changed");
     svc.execute(&as_member("bob"), cancel).await?;
-    let server = tally_acceptance::http::serve(svc.clone(), accounts.clone()).await?;
+    // An endpoint and a dead letter, for the webhook pages.
+    let hooks: Arc<dyn WebhookStore> = Arc::new(store.clone());
+    let now = chrono::Utc::now();
+    for (owner, url) in [
+        (
+            None,
+            "https://hooks.example.com/tally/notifications/with/a/long/path",
+        ),
+        (Some("alice"), "https://alice.example.com/hook"),
+    ] {
+        hooks
+            .add_endpoint(&Endpoint {
+                id: uuid::Uuid::now_v7(),
+                owner: owner.map(str::to_owned),
+                url: url.to_owned(),
+                kinds: vec!["application_received".into(), "job_paid".into()],
+                secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+                paused: owner.is_some(),
+                created_at: now,
+            })
+            .await?;
+    }
+    svc.execute(&alice, launch("Poster", 10)).await?;
+    let poster = svc.execute(&alice, launch("Banner", 10)).await?;
+    let banner = poster.launched_job().context("a job")?.to_owned();
+    let apply = Input::new(CommandKind::Apply)
+        .with("job", banner.as_str())
+        .with("pitch", "Me");
+    svc.execute(&as_member("carol"), apply).await?;
+    let claimed = hooks
+        .claim(now + chrono::Duration::hours(1), now, 10)
+        .await?;
+    let outcomes: Vec<Attempted> = claimed
+        .iter()
+        .map(|c| Attempted {
+            id: c.id,
+            status: DeliveryStatus::Dead,
+            next_attempt_at: None,
+            error: Some("answered 503 Service Unavailable: upstream connect error or disconnect/reset before headers".into()),
+            http_status: Some(503),
+            at: now,
+        })
+        .collect();
+    hooks.record(&outcomes).await?;
+    let server =
+        tally_acceptance::http::serve_with(svc.clone(), accounts.clone(), Some(hooks)).await?;
     let token = NewToken {
         name: "reports-exporter".into(),
         expires_in_days: Some(30),
@@ -309,6 +355,7 @@ async fn the_main_pages_fit_a_390_px_phone_and_a_1280_px_screen() -> Result<()> 
         "/my/jobs".to_owned(),
         "/my/applications".to_owned(),
         "/inbox".to_owned(),
+        "/webhooks".to_owned(),
         "/jobs?q=logo&min_reward=1".to_owned(),
     ];
     let admin_pages = [
@@ -317,6 +364,8 @@ async fn the_main_pages_fit_a_390_px_phone_and_a_1280_px_screen() -> Result<()> 
         "/admin/reports",
         "/admin/tokens",
         "/admin/jobs",
+        "/webhooks",
+        "/admin/webhooks/deliveries",
         "/members/bob/wallet",
     ];
     let site_ref = &site;

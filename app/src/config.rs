@@ -41,6 +41,9 @@ pub enum Command {
     ReportWorker(crate::report_worker::WorkerArgs),
     /// Recompute what is derived from the history, from position 0, with progress.
     Rebuild(crate::rebuild::RebuildArgs),
+    /// Check a PostgreSQL history (versions, positions, commands, the books, the state
+    /// cache); exits non-zero naming what is wrong.
+    Verify(crate::verify::VerifyArgs),
     /// Measure reading the history as it is stored (the report fold, the HTTP feed, long
     /// polls) and a command's latency; see `scripts/bench-history.sh`.
     Bench(crate::bench::BenchArgs),
@@ -128,7 +131,7 @@ impl StorageArgs {
         }
     }
 
-    async fn postgres(&self) -> Result<PgStore> {
+    pub(crate) async fn postgres(&self) -> Result<PgStore> {
         let Some(url) = self.database_url.as_deref() else {
             bail!(
                 "--storage postgres needs DATABASE_URL (or --database-url), e.g. \

@@ -8,6 +8,7 @@ mod rebuild;
 mod report_worker;
 mod scale;
 mod serve;
+mod verify;
 
 use anyhow::Result;
 use clap::Parser;
@@ -60,6 +61,7 @@ async fn main() -> Result<()> {
         Command::Serve(args) => serve::run(cli.storage, args).await?,
         Command::ReportWorker(args) => report_worker::run(cli.storage, args).await?,
         Command::Rebuild(args) => rebuild::run(cli.storage, args).await?,
+        Command::Verify(args) => verify::run(cli.storage, args).await?,
         Command::Bench(args) => bench::run(cli.storage, args).await?,
     }
     Ok(())

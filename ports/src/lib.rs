@@ -39,5 +39,5 @@ pub use ctx::{Actor, Ctx};
 pub use driving::*;
 pub use envelope::{EntityKind, EntityRef, FoldEvent, Payload, RecordedEvent, StreamId};
 pub use error::{Conflict, Error, NotFound, Result, Unauthorized, Unavailable};
-pub use service::{RetryPolicy, TallyService};
+pub use service::{CacheCheck, RetryPolicy, TallyService};
 pub use tally_domain::{ApplicationStatus, CommandKind, JobStatus, Raw, State};

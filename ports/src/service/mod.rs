@@ -83,6 +83,17 @@ impl Formats {
     }
 }
 
+/// What [`TallyService::verify_cache`] found for one entity kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CacheCheck {
+    /// Rows looked at.
+    pub checked: u64,
+    /// Entities with no row of the current format (rebuilt when read: not wrong).
+    pub uncached: u64,
+    /// Streams whose cached state is not what their events fold to.
+    pub wrong: Vec<StreamId>,
+}
+
 /// Tally's application service, generic over the driven ports (held as trait objects so that
 /// the storage is chosen at run time).
 pub struct TallyService {
@@ -379,6 +390,57 @@ impl TallyService {
         }
         self.cache.rewrite(&rows).await.map_err(store_error)?;
         Ok(done)
+    }
+
+    /// Compares cached states of `kind` with fresh folds of their streams' events (every
+    /// row, or `sample` rows picked at random): the streams whose cached state differs from
+    /// what their events fold to, at the row's version. Rows of another format, or missing,
+    /// are not wrong (they are rebuilt when read); they are counted apart. Reads only.
+    ///
+    /// # Errors
+    /// When storage fails or an event does not decode.
+    pub async fn verify_cache(
+        &self,
+        kind: EntityKind,
+        sample: Option<usize>,
+        progress: &mut (dyn FnMut(u64, u64) + Send),
+    ) -> Result<CacheCheck> {
+        let mut listed = self
+            .cache
+            .list(kind, CacheFilter::All, self.format(kind))
+            .await
+            .map_err(store_error)?;
+        if let Some(n) = sample
+            && n < listed.len()
+        {
+            fastrand::shuffle(&mut listed);
+            listed.truncate(n);
+        }
+        let total = listed.len() as u64;
+        let mut check = CacheCheck::default();
+        for item in listed {
+            check.checked += 1;
+            let Some(cached) = item.cached else {
+                check.uncached += 1;
+                progress(check.checked, total);
+                continue;
+            };
+            let events = self
+                .store
+                .load(&item.stream, 0)
+                .await
+                .map_err(store_error)?;
+            let mut v = Versioned::empty(&item.stream);
+            for e in events.iter().filter(|e| e.version <= cached.version) {
+                v.fold(&item.stream, e.as_fold())?;
+            }
+            let fresh = self.cache_row(&item.stream, &v);
+            if fresh.version != cached.version || fresh.state != cached.state {
+                check.wrong.push(item.stream);
+            }
+            progress(check.checked, total);
+        }
+        Ok(check)
     }
 
     /// A stream's whole history, every event at the current version of its type.

@@ -104,8 +104,11 @@ impl StatementParams {
                 )
             })?);
         }
+        // A number sent empty is not absent (its schema says a number); only the page's
+        // filter form sends empty fields, and it has none of these.
         let number = |field: &str, v: &Option<String>, min: u64, max: u64| {
-            text(v)
+            v.as_deref()
+                .map(str::trim)
                 .map(|v| {
                     v.parse::<u64>()
                         .ok()

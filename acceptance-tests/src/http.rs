@@ -45,6 +45,7 @@ pub async fn serve_with(
         // Hashing cost and attempt limits are not what these scenarios are about.
         password_cost: PasswordCost::Minimal,
         auth_attempts_per_minute: 100_000,
+        login_attempts_per_account: 100_000,
         ..HttpConfig::default()
     };
     let mut state = AppState::new(service, accounts).with_config(config);

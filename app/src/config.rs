@@ -91,6 +91,8 @@ pub struct Opened {
     pub reports: Arc<dyn tally_ports::driven::ReportStore>,
     /// Webhook endpoints and deliveries (in the same storage; the appends queue them).
     pub webhooks: Arc<dyn tally_ports::webhooks::WebhookStore>,
+    /// The PostgreSQL store, when that is the storage (for its pools' metrics).
+    pub pg: Option<PgStore>,
 }
 
 impl StorageArgs {
@@ -108,6 +110,7 @@ impl StorageArgs {
                     accounts,
                     reports: Arc::new(store.clone()),
                     webhooks: Arc::new(store),
+                    pg: None,
                 })
             }
             Storage::Postgres => {
@@ -126,6 +129,7 @@ impl StorageArgs {
                     accounts,
                     reports: Arc::new(store.clone()),
                     webhooks: Arc::new(store.clone()),
+                    pg: Some(store),
                 })
             }
         }

@@ -4,6 +4,7 @@
 mod bench;
 mod config;
 mod demo;
+mod metrics;
 mod rebuild;
 mod report_worker;
 mod scale;

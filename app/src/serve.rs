@@ -36,6 +36,13 @@ pub struct ServeArgs {
     /// Sign-up and log-in attempts one client address may make a minute (429 beyond).
     #[arg(long, env = "TALLY_AUTH_ATTEMPTS", default_value_t = 20)]
     pub auth_attempts_per_minute: u32,
+    /// Log-in attempts that may name one account a minute, from any address (429 beyond).
+    #[arg(long, env = "TALLY_LOGIN_ATTEMPTS_PER_ACCOUNT", default_value_t = 10)]
+    pub login_attempts_per_account: u32,
+    /// Also serve `/metrics` (Prometheus), without authentication, on this address of its
+    /// own (for the monitoring system; the main listener serves it to admins).
+    #[arg(long, env = "TALLY_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
     /// Run the webhook dispatcher in this process (on PostgreSQL several processes may).
     #[arg(long, env = "TALLY_WEBHOOK_DISPATCH", default_value_t = true, action = clap::ArgAction::Set)]
     pub webhook_dispatch: bool,
@@ -70,6 +77,7 @@ impl ServeArgs {
 
 /// Runs the web service until SIGTERM or Ctrl-C; requests in flight finish first.
 pub async fn run(storage: StorageArgs, args: ServeArgs) -> Result<()> {
+    let handle = crate::metrics::install()?;
     let opened = storage.open().await?;
     let accounts = opened.accounts.clone();
     if args.demo {
@@ -98,6 +106,7 @@ pub async fn run(storage: StorageArgs, args: ServeArgs) -> Result<()> {
         request_timeout: Duration::from_secs(args.request_timeout),
         secure_cookies: args.secure_cookies,
         auth_attempts_per_minute: args.auth_attempts_per_minute,
+        login_attempts_per_account: args.login_attempts_per_account,
         ..HttpConfig::default()
     };
     // The reports follow the history in the background, eventually consistent.
@@ -127,9 +136,29 @@ pub async fn run(storage: StorageArgs, args: ServeArgs) -> Result<()> {
     } else {
         None
     };
+    let scrape: Arc<dyn tally_http::observe::MetricsSource> = Arc::new(crate::metrics::Scrape {
+        handle,
+        tally: opened.tally.clone(),
+        reports: opened.reports.clone(),
+        webhooks: opened.webhooks.clone(),
+        pg: opened.pg.clone(),
+    });
+    if let Some(addr) = &args.metrics_listen {
+        let l = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("listening for metrics on {addr}"))?;
+        tracing::info!(addr = %l.local_addr()?, "metrics at /metrics");
+        let router = tally_http::observe::metrics_router(scrape.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(l, router).await {
+                tracing::warn!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
     let state = AppState::new(opened.tally, accounts)
         .with_config(config)
-        .with_webhooks(webhooks);
+        .with_webhooks(webhooks)
+        .with_metrics(scrape);
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;

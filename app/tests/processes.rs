@@ -2,77 +2,14 @@
 //! mid-run (SIGKILL) and started again, and `tally rebuild --reports` while commands keep
 //! arriving. Each ends with exactly the reports of a clean fold of the whole history.
 
+mod common;
+
+use common::{Process, head, run, serve, tally};
 use serde_json::{Value, json};
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tally_ports::driven::{EventStore, ReportStore};
 use tally_ports::reports::Reports;
 use tally_postgres::testing::TestDb;
-
-const ADMIN_PASSWORD: &str = "processes-admin-password";
-
-/// A `tally` process, killed when dropped.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn tally(db: &TestDb, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tally"));
-    c.args(["--storage", "postgres", "--database-url", db.url()])
-        .args(args)
-        .env("TALLY_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
-    c
-}
-
-fn run(db: &TestDb, args: &[&str]) {
-    let status = tally(db, args).status().expect("tally runs");
-    assert!(status.success(), "tally {args:?}: {status}");
-}
-
-/// `tally serve` on a free port, ready, with an admin session.
-async fn serve(db: &TestDb, http: &reqwest::Client) -> (Process, String, String) {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let child = tally(db, &["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .spawn()
-        .expect("tally serve starts");
-    let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !http
-        .get(format!("{base}/health/ready"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status().is_success())
-    {
-        assert!(
-            Instant::now() < deadline,
-            "tally serve was not ready in 60 s"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let session: Value = http
-        .post(format!("{base}/api/v1/session"))
-        .json(&json!({"name": "admin", "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let admin = session["token"].as_str().unwrap().to_owned();
-    (Process(child), base, admin)
-}
 
 /// The reports a clean fold of the whole history gives.
 async fn clean(db: &TestDb) -> Reports {
@@ -102,10 +39,6 @@ async fn caught_up(db: &TestDb, head: u64) -> Reports {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-async fn head(db: &TestDb) -> u64 {
-    db.store().head().await.unwrap().unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -33,6 +33,7 @@ pub mod reports;
 pub mod schema;
 pub mod service;
 pub mod statement;
+pub mod telemetry;
 pub mod webhooks;
 
 pub use ctx::{Actor, Ctx};

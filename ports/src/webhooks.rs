@@ -235,6 +235,27 @@ pub trait WebhookStore: Send + Sync {
     /// # Errors
     /// `Infrastructure` when storage fails.
     async fn redeliver(&self, id: Uuid, now: DateTime<Utc>) -> Result<bool>;
+
+    /// How far behind the dispatchers are: deliveries waiting and dead letters.
+    ///
+    /// # Errors
+    /// `Infrastructure` when storage fails.
+    async fn backlog(&self) -> Result<Backlog>;
+}
+
+/// Webhook attempts, by the delivery's `status` after them (`delivered`, `pending`: to be
+/// retried, `dead`).
+pub const ATTEMPTS: &str = "tally_webhook_attempts_total";
+
+/// How far behind the webhook dispatchers are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Backlog {
+    /// Deliveries waiting for an attempt (due or not).
+    pub pending: u64,
+    /// Dead letters, waiting for an admin.
+    pub dead: u64,
+    /// When the oldest pending delivery was queued.
+    pub oldest_pending: Option<DateTime<Utc>>,
 }
 
 /// What an endpoint answered.
@@ -755,6 +776,7 @@ impl Dispatcher {
             );
             tokio::spawn(async move {
                 let outcome = attempt(sender.as_ref(), &policy, &c).await;
+                metrics::counter!(ATTEMPTS, "status" => outcome.status.as_str()).increment(1);
                 match outcome.status {
                     DeliveryStatus::Delivered => stats.delivered.fetch_add(1, Ordering::Relaxed),
                     DeliveryStatus::Pending => stats.retried.fetch_add(1, Ordering::Relaxed),

@@ -24,6 +24,7 @@ pub mod error;
 pub mod extract;
 pub mod limits;
 pub mod links;
+pub mod observe;
 pub mod openapi;
 mod pages;
 pub mod testing;
@@ -87,6 +88,8 @@ pub struct HttpConfig {
     pub password_cost: PasswordCost,
     /// How many sign-up and log-in attempts one client address may make a minute.
     pub auth_attempts_per_minute: u32,
+    /// How many log-in attempts may name one account a minute, from anywhere.
+    pub login_attempts_per_account: u32,
 }
 
 impl Default for HttpConfig {
@@ -98,6 +101,7 @@ impl Default for HttpConfig {
             secure_cookies: false,
             password_cost: PasswordCost::Standard,
             auth_attempts_per_minute: 20,
+            login_attempts_per_account: 10,
         }
     }
 }
@@ -118,6 +122,8 @@ pub struct AppState {
     accounts: Arc<dyn Accounts>,
     /// Webhook endpoints and deliveries, when the storage keeps them.
     pub(crate) webhooks: Option<Arc<WebhookAdmin>>,
+    /// What `/metrics` shows, when metrics are recorded.
+    pub(crate) metrics: Option<Arc<dyn observe::MetricsSource>>,
 }
 
 impl AppState {
@@ -139,11 +145,13 @@ impl AppState {
             }),
             auth_limiter: Arc::new(limits::AuthLimiter::per_minute(
                 config.auth_attempts_per_minute,
+                config.login_attempts_per_account,
             )),
             config: Arc::new(config),
             service,
             accounts,
             webhooks: None,
+            metrics: None,
         }
     }
 
@@ -152,7 +160,17 @@ impl AppState {
     pub fn with_config(self, config: HttpConfig) -> Self {
         Self {
             webhooks: self.webhooks.clone(),
+            metrics: self.metrics.clone(),
             ..Self::with(self.service, self.accounts, config)
+        }
+    }
+
+    /// The same state with metrics: `/metrics` (for admins) renders `source`.
+    #[must_use]
+    pub fn with_metrics(self, source: Arc<dyn observe::MetricsSource>) -> Self {
+        Self {
+            metrics: Some(source),
+            ..self
         }
     }
 
@@ -180,7 +198,10 @@ pub fn router(state: AppState) -> Router {
             pages::html_root,
         ));
     api.merge(pages::router())
+        .route("/metrics", axum::routing::get(observe::page))
         .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn(observe::track))
+        .layer(axum::middleware::from_fn(observe::secure_cookies))
         // The viewer's time zone for every page (`/` and the error pages too).
         .layer(axum::middleware::from_fn(pages::zone::scope))
         .layer(axum::middleware::from_fn_with_state(

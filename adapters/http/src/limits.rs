@@ -64,35 +64,73 @@ pub(crate) async fn timeout_problem(
     .into_response()
 }
 
-/// Attempts to sign up or log in, per client address.
+/// Attempts to sign up or log in, per client address, and log-in attempts per account
+/// (whoever makes them: a guesser spread over many addresses is still stopped).
 pub struct AuthLimiter {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
     per_minute: u32,
+    accounts: DefaultKeyedRateLimiter<String>,
+    per_account: u32,
+}
+
+fn quota(per_minute: u32) -> Quota {
+    Quota::per_minute(NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN))
+}
+
+/// `Ok`, or how many seconds to wait.
+fn check<K: Clone + std::hash::Hash + Eq>(
+    limiter: &DefaultKeyedRateLimiter<K>,
+    key: &K,
+) -> Result<(), u64> {
+    // Forget keys that are back to a full allowance, now and then.
+    if limiter.len() > 10_000 {
+        limiter.retain_recent();
+    }
+    limiter.check_key(key).map_err(|not_until| {
+        not_until
+            .wait_time_from(DefaultClock::default().now())
+            .as_secs()
+            .max(1)
+    })
 }
 
 impl AuthLimiter {
-    /// At most `per_minute` attempts a minute from one address (bursts of as many).
-    pub fn per_minute(per_minute: u32) -> Self {
-        let n = NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+    /// At most `per_minute` attempts a minute from one address, and `per_account` log-in
+    /// attempts a minute naming one account (bursts of as many).
+    pub fn per_minute(per_minute: u32, per_account: u32) -> Self {
         Self {
-            limiter: RateLimiter::keyed(Quota::per_minute(n)),
+            limiter: RateLimiter::keyed(quota(per_minute)),
             per_minute,
+            accounts: RateLimiter::keyed(quota(per_account)),
+            per_account,
         }
     }
+}
 
-    /// `Ok`, or how many seconds to wait.
-    fn check(&self, ip: IpAddr) -> Result<(), u64> {
-        // Forget addresses that are back to a full allowance, now and then.
-        if self.limiter.len() > 10_000 {
-            self.limiter.retain_recent();
-        }
-        self.limiter.check_key(&ip).map_err(|not_until| {
-            not_until
-                .wait_time_from(DefaultClock::default().now())
-                .as_secs()
-                .max(1)
-        })
+/// 429 with `Retry-After`.
+fn too_many(wait: u64, detail: String) -> Response {
+    let mut res =
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", detail).into_response();
+    if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
     }
+    res
+}
+
+/// Counts a log-in attempt naming `name` (as typed, case folded): `Err` with the 429 to
+/// answer when that account has had too many this minute. The password is not checked then,
+/// so a guesser learns nothing more, whatever it sends.
+pub(crate) fn login_attempt(s: &AppState, name: &str) -> Result<(), Box<Response>> {
+    let key = name.trim().to_lowercase();
+    check(&s.auth_limiter.accounts, &key).map_err(|wait| {
+        Box::new(too_many(
+            wait,
+            format!(
+                "too many log-in attempts for this account ({} a minute); try again in {wait} s",
+                s.auth_limiter.per_account
+            ),
+        ))
+    })
 }
 
 /// Whether a request is an attempt to sign up or log in (the API's and the pages').
@@ -113,23 +151,15 @@ pub(crate) async fn auth_attempts(State(s): State<AppState>, req: Request, next:
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
-    match s.auth_limiter.check(ip) {
+    match check(&s.auth_limiter.limiter, &ip) {
         Ok(()) => next.run(req).await,
-        Err(wait) => {
-            let mut res = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_attempts",
-                format!(
-                    "too many sign-up or log-in attempts from your address ({} a minute); \
-                     try again in {wait} s",
-                    s.auth_limiter.per_minute
-                ),
-            )
-            .into_response();
-            if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
-                res.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            res
-        }
+        Err(wait) => too_many(
+            wait,
+            format!(
+                "too many sign-up or log-in attempts from your address ({} a minute); \
+                 try again in {wait} s",
+                s.auth_limiter.per_minute
+            ),
+        ),
     }
 }

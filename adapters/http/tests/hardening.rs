@@ -400,3 +400,111 @@ async fn media_types_and_the_bearer_scheme_are_compared_as_the_rfc_says() {
         .unwrap();
     assert_eq!(a.status(), StatusCode::OK);
 }
+
+/// Log-in attempts are limited per account too, wherever they come from: a guesser spread
+/// over many addresses is stopped at the account. The password is not checked beyond the
+/// limit (even the right one waits); other accounts are not affected.
+#[tokio::test]
+async fn log_in_attempts_are_limited_per_account() {
+    let app = App::start_with(HttpConfig {
+        // The per-address limit out of the way: only the account's applies here.
+        auth_attempts_per_minute: 10_000,
+        login_attempts_per_account: 3,
+        ..HttpConfig::default()
+    })
+    .await;
+    // Her first log-in (for her token) is the first of the 3.
+    app.member("alice", 0).await;
+    let wrong = json!({"name": "alice", "password": "not the password"});
+    for _ in 0..2 {
+        assert_problem(
+            &app.post("/api/v1/session", None, wrong.clone()).await,
+            401,
+            "unauthorized",
+        );
+    }
+    // The name as typed, in other letters, is the same account.
+    let right = json!({"name": "ALICE", "password": "alice-password"});
+    let limited = app.post("/api/v1/session", None, right).await;
+    assert_problem(&limited, 429, "too_many_attempts");
+    assert!(
+        limited.body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("this account"),
+        "{}",
+        limited.body
+    );
+    let wait: u64 = limited.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "Retry-After: {wait}");
+    // The page's form is limited by the same count.
+    let b = Browser::new(&app);
+    let page = b
+        .submit(
+            "/login",
+            "/login",
+            &[("name", "alice"), ("password", "alice-password")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS, "{}", page.html);
+    // Another account logs in as usual.
+    app.log_in("admin", common::ADMIN_PASSWORD).await;
+}
+
+/// Pages carry the security headers: a CSP that forbids framing, no MIME sniffing, no
+/// referrer to other sites.
+#[tokio::test]
+async fn pages_carry_security_headers() {
+    let app = App::start().await;
+    for path in ["/login", "/jobs"] {
+        let res = common::client()
+            .get(app.url(path))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        let h = res.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(csp.contains("default-src 'none'"), "{path}: {csp}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert!(h.contains_key("referrer-policy"), "{path}");
+    }
+}
+
+/// The session cookie is `Secure` when the request reached a proxy over HTTPS (as the proxy
+/// says: `X-Forwarded-Proto` or `Forwarded`), and not over plain HTTP (unless configured).
+#[tokio::test]
+async fn cookies_are_secure_over_https() {
+    let app = App::start().await;
+    let body = json!({"name": "admin", "password": common::ADMIN_PASSWORD});
+    let cookie = |headers: Vec<(&'static str, &'static str)>| {
+        let (app, body) = (&app, body.clone());
+        async move {
+            let mut req = common::client()
+                .post(app.url("/api/v1/session"))
+                .json(&body);
+            for (k, v) in headers {
+                req = req.header(k, v);
+            }
+            let res = req.send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+            res.headers()["set-cookie"].to_str().unwrap().to_owned()
+        }
+    };
+    let plain = cookie(vec![]).await;
+    assert!(!plain.contains("Secure"), "{plain}");
+    for h in [
+        ("x-forwarded-proto", "https"),
+        ("forwarded", "for=1.2.3.4;proto=https"),
+    ] {
+        let c = cookie(vec![h]).await;
+        assert!(c.contains("; Secure"), "{h:?}: {c}");
+        assert!(c.contains("HttpOnly"), "{h:?}: {c}");
+    }
+}

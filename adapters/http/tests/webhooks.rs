@@ -323,7 +323,7 @@ async fn a_receiver_that_fails_at_first_gets_each_message_once_signed_with_a_sta
         assert_eq!(again.status, StatusCode::ACCEPTED, "{}", again.body);
         let before = receiver.requests().len();
         receiver.set(Mode::FailFirst(0));
-        eventually("the redelivery arrives", 10, || async {
+        eventually("the redelivery arrives", 30, || async {
             receiver.requests().len() > before
         })
         .await;
@@ -375,7 +375,7 @@ async fn a_hanging_receiver_is_timed_out_dead_lettered_and_redelivered_from_the_
             },
         );
         app.member("alice", 10).await;
-        eventually("a dead letter", 20, || async {
+        eventually("a dead letter", 30, || async {
             deliveries(&app, "?status=dead").await.len() == 1
         })
         .await;
@@ -400,7 +400,7 @@ async fn a_hanging_receiver_is_timed_out_dead_lettered_and_redelivered_from_the_
         assert!(page.html.contains(&action), "{}", page.html);
         let done = admin.post(&action, &[("csrf", &page.csrf())]).await;
         assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.html);
-        eventually("delivered after the redelivery", 10, || async {
+        eventually("delivered after the redelivery", 30, || async {
             deliveries(&app, "").await[0]["status"] == "delivered"
         })
         .await;
@@ -463,7 +463,7 @@ async fn a_member_pauses_resumes_and_deletes_an_endpoint_from_the_page() {
         .post(&format!("/webhooks/{id}/resume"), &[("csrf", &page.csrf())])
         .await;
     assert_eq!(resumed.status, StatusCode::SEE_OTHER, "{}", resumed.html);
-    eventually("sent once resumed", 10, || async {
+    eventually("sent once resumed", 30, || async {
         receiver.accepted().len() == 1
     })
     .await;
@@ -708,7 +708,7 @@ async fn the_history_is_the_same_whether_webhooks_fail_or_work() {
             limit: 100,
             ..DeliveryQuery::default()
         };
-        eventually("deliveries settle", 20, || async {
+        eventually("deliveries settle", 30, || async {
             let d = hooks.deliveries(&q).await.unwrap();
             d.len() == 5 && d.iter().all(|d| d.status != DeliveryStatus::Pending)
         })
@@ -809,7 +809,7 @@ async fn a_dispatcher_killed_mid_delivery_is_taken_over_and_two_share_the_queue(
     })
     .await
     .unwrap();
-    eventually("the doomed attempt arrives", 10, || async {
+    eventually("the doomed attempt arrives", 30, || async {
         receiver.arrived.load(Ordering::SeqCst) == 1
     })
     .await;
@@ -830,7 +830,7 @@ async fn a_dispatcher_killed_mid_delivery_is_taken_over_and_two_share_the_queue(
             ..policy()
         },
     );
-    eventually("delivered by the survivor", 15, || async {
+    eventually("delivered by the survivor", 30, || async {
         admin
             .deliveries(&sys.actor, DeliveryQuery::default())
             .await
@@ -857,7 +857,7 @@ async fn a_dispatcher_killed_mid_delivery_is_taken_over_and_two_share_the_queue(
             .await
             .unwrap();
     }
-    eventually("all 61 accepted", 20, || async {
+    eventually("all 61 accepted", 30, || async {
         receiver.accepted().len() == 61
     })
     .await;

@@ -779,4 +779,21 @@ impl WebhookStore for MemoryStore {
             })
             .is_some())
     }
+
+    async fn backlog(&self) -> tally_ports::Result<tally_ports::webhooks::Backlog> {
+        let inner = self.lock();
+        let mut b = tally_ports::webhooks::Backlog::default();
+        for d in &inner.deliveries {
+            match d.status {
+                DeliveryStatus::Pending => {
+                    b.pending += 1;
+                    let queued = inner.outbox[d.message].message.time;
+                    b.oldest_pending = Some(b.oldest_pending.map_or(queued, |o| o.min(queued)));
+                }
+                DeliveryStatus::Dead => b.dead += 1,
+                DeliveryStatus::Delivered => {}
+            }
+        }
+        Ok(b)
+    }
 }

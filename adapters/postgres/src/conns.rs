@@ -74,6 +74,20 @@ impl Conns {
     }
 
     /// How many times a read is tried on broken connections.
+    /// How the pool's connections are used now.
+    pub(crate) fn stats(&self, name: &'static str) -> crate::PoolStats {
+        let kept = self.lock().len() as u32;
+        let open = self.pool.size();
+        let idle = self.pool.num_idle() as u32 + kept;
+        crate::PoolStats {
+            name,
+            open,
+            in_use: open.saturating_sub(idle),
+            idle,
+            waiting: self.queued.load(Ordering::SeqCst) as u32,
+        }
+    }
+
     pub(crate) fn attempts(&self) -> u32 {
         self.keep
     }

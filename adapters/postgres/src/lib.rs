@@ -130,6 +130,21 @@ impl Default for PgOptions {
     }
 }
 
+/// How one of the store's pools is used at a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// `commands` or `reads`.
+    pub name: &'static str,
+    /// Connections open.
+    pub open: u32,
+    /// Of those, in use by a statement or transaction.
+    pub in_use: u32,
+    /// Of those, ready for the next use.
+    pub idle: u32,
+    /// Tasks waiting for a connection.
+    pub waiting: u32,
+}
+
 /// The PostgreSQL event store and state cache (cheap to clone: shared pools).
 ///
 /// Two pools of up to [`PgOptions::pool_size`] connections each: one for commands, whose
@@ -247,6 +262,11 @@ impl PgStore {
     /// (accounts) go through the store instead.
     pub fn pool(&self) -> &PgPool {
         self.reads.pool()
+    }
+
+    /// How the two pools' connections are used now (`commands`, `reads`), for metrics.
+    pub fn pool_stats(&self) -> [PoolStats; 2] {
+        [self.commands.stats("commands"), self.reads.stats("reads")]
     }
 
     /// A Tally service over this store (event store and state cache).

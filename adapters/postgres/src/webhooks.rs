@@ -292,4 +292,21 @@ impl WebhookStore for PgStore {
         .map_err(|e| failed("queueing a webhook delivery again", &e))?;
         Ok(r.rows_affected() > 0)
     }
+
+    async fn backlog(&self) -> tally_ports::Result<tally_ports::webhooks::Backlog> {
+        // Each count on its partial index.
+        let (pending, dead, oldest): (i64, i64, Option<DateTime<Utc>>) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'),
+                    (SELECT count(*) FROM webhook_deliveries WHERE status = 'dead'),
+                    (SELECT min(created_at) FROM webhook_deliveries WHERE status = 'pending')",
+        )
+        .fetch_one(self.pool())
+        .await
+        .map_err(|e| failed("counting webhook deliveries", &e))?;
+        Ok(tally_ports::webhooks::Backlog {
+            pending: pending.max(0) as u64,
+            dead: dead.max(0) as u64,
+            oldest_pending: oldest,
+        })
+    }
 }

@@ -57,7 +57,14 @@ impl TallyService {
     /// Parses a command and runs it, once per command id. A visitor registers only by
     /// signing up, with an account ([`TallyService::register`]): here, they are refused.
     pub(super) async fn execute_input(&self, ctx: &Ctx, input: Input) -> Result<Receipt> {
-        let command = Command::parse(input.kind, &input.fields)?;
+        let command = match Command::parse(input.kind, &input.fields) {
+            Ok(c) => c,
+            Err(e) => {
+                let e = Error::from(e);
+                crate::telemetry::command(input.kind, Err(&e), 0.0);
+                return Err(e);
+            }
+        };
         if matches!(command, Command::RegisterMember(_)) && ctx.actor == Actor::Anonymous {
             return Err(Rejection::SignInFirst.into());
         }
@@ -71,8 +78,9 @@ impl TallyService {
     }
 
     async fn execute_command(&self, ctx: &Ctx, command: &Command) -> Result<Receipt> {
+        let started = std::time::Instant::now();
         let fingerprint = fingerprint(ctx, command);
-        match ctx.command_id {
+        let result = match ctx.command_id {
             None => {
                 let id = self.ids.new_id();
                 self.run(ctx, command, id, &fingerprint).await
@@ -81,7 +89,13 @@ impl TallyService {
                 let run = self.run(ctx, command, id, &fingerprint);
                 self.once(id, &fingerprint, run).await
             }
-        }
+        };
+        crate::telemetry::command(
+            command.kind(),
+            result.as_ref().map(|_| ()),
+            started.elapsed().as_secs_f64(),
+        );
+        result
     }
 
     /// Idempotency: a command id already recorded answers with its outcome and records
@@ -131,8 +145,16 @@ impl TallyService {
             //    statement); else load what moved, decide and append in one transaction.
             let outcome = match attempt {
                 0 => match self.append_if_current(&job, &mut known).await {
-                    Ok(Some(receipt)) => Ok(receipt),
-                    Ok(None) => self.in_one_transaction(&job, &mut known).await,
+                    Ok(Some(receipt)) => {
+                        metrics::counter!(crate::telemetry::FAST_PATH, "result" => "hit")
+                            .increment(1);
+                        Ok(receipt)
+                    }
+                    Ok(None) => {
+                        metrics::counter!(crate::telemetry::FAST_PATH, "result" => "miss")
+                            .increment(1);
+                        self.in_one_transaction(&job, &mut known).await
+                    }
                     Err(e) => Err(e),
                 },
                 _ => self.in_one_transaction(&job, &mut known).await,
@@ -143,6 +165,7 @@ impl TallyService {
                 Err(Attempt::Retry(why)) if attempt + 1 < self.retry.attempts => {
                     attempt += 1;
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    metrics::counter!(crate::telemetry::RETRIES).increment(1);
                     for s in known.streams() {
                         self.memo.forget(s);
                     }

@@ -262,6 +262,8 @@ impl TallyService {
                 None => todo.push(s.clone()),
             }
         }
+        let in_memory = out.len();
+        lookups("memory", in_memory);
         if todo.is_empty() {
             return (out, todo);
         }
@@ -270,18 +272,22 @@ impl TallyService {
             Vec::new()
         });
         let mut missed = Vec::new();
+        let mut discarded = 0;
         for s in todo {
-            match rows
-                .iter()
-                .find(|r| r.stream == s)
-                .and_then(|r| self.decode_row(r))
-            {
+            let row = rows.iter().find(|r| r.stream == s);
+            match row.and_then(|r| self.decode_row(r)) {
                 Some(v) => out.push((s, v)),
                 None => {
+                    discarded += u64::from(row.is_some());
                     out.push((s.clone(), Versioned::empty(&s)));
                     missed.push(s);
                 }
             }
+        }
+        lookups("cache", out.len() - in_memory);
+        lookups("miss", missed.len());
+        if discarded > 0 {
+            metrics::counter!(crate::telemetry::CACHE_DISCARDED).increment(discarded);
         }
         (out, missed)
     }
@@ -297,6 +303,7 @@ impl TallyService {
             })
             .await
             .map_err(store_error)?;
+        metrics::histogram!(crate::telemetry::REPLAY_EVENTS).record((v.version - from) as f64);
         if v.version > 0 {
             self.memo.put(stream, v);
         }
@@ -311,6 +318,7 @@ impl TallyService {
             .pop()
             .map_or_else(|| Versioned::empty(stream), |(_, v)| v);
         if self.catch_up(stream, &mut v).await? {
+            metrics::counter!(crate::telemetry::CACHE_REBUILDS).increment(1);
             self.put_cache(&[self.cache_row(stream, &v)]).await;
         }
         Ok(v)
@@ -516,5 +524,12 @@ fn store_error(e: StoreError) -> Error {
         StoreError::Unknown(why) | StoreError::Other(why) | StoreError::Contract(why) => {
             Error::infrastructure(why)
         }
+    }
+}
+
+/// Counts `n` state lookups answered from `source`.
+fn lookups(source: &'static str, n: usize) {
+    if n > 0 {
+        metrics::counter!(crate::telemetry::STATE_LOOKUPS, "source" => source).increment(n as u64);
     }
 }

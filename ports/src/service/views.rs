@@ -463,6 +463,7 @@ impl Tally for TallyService {
                 .ok_or(NotFound::NoSuchEvent { id })?,
         };
         let deadline = tokio::time::Instant::now() + req.wait.min(MAX_WAIT);
+        let _waiting = (!req.wait.is_zero()).then(crate::telemetry::LongPoll::start);
         // Subscribed before reading, so that a commit between the read and the wait wakes it.
         let mut commits = self.store.commits();
         let mut recheck = Duration::from_millis(5);
@@ -494,6 +495,15 @@ impl Tally for TallyService {
             recheck = (recheck * 2).min(Duration::from_millis(500));
         };
         let next_after = events.last().map_or(after, |e| e.position);
+        // How far behind the head this reader is: a short page is caught up (to the
+        // gap-free horizon); only a full one asks where the head is.
+        let lag = if events.len() == limit {
+            let head = self.store.head().await.map_err(store_error)?.unwrap_or(0);
+            head.saturating_sub(next_after)
+        } else {
+            0
+        };
+        metrics::histogram!(crate::telemetry::FEED_LAG).record(lag as f64);
         let events = super::current_versions(events)?;
         Ok(FeedPage {
             after,

@@ -66,6 +66,9 @@ pub(crate) async fn log_in(
     State(s): State<AppState>,
     Body(r): Body<LoginRequest>,
 ) -> Result<Response, ApiError> {
+    if let Err(res) = crate::limits::login_attempt(&s, &r.name) {
+        return Ok(*res);
+    }
     let session = s.identity.log_in(&r.name, &r.password).await?;
     let c = cookie_of(&s, &session);
     let links = links_for(&session.name, session.role);

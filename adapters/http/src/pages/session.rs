@@ -117,6 +117,9 @@ async fn log_in(p: Page, f: Fields) -> Response {
     }
     let (name, next) = (f.get("name").trim(), safe_next(f.get("next")));
     let draft = Draft::carried_by(&f);
+    if let Err(res) = crate::limits::login_attempt(&p.state, name) {
+        return *res;
+    }
     match p.state.identity.log_in(name, f.get("password")).await {
         Ok(session) => {
             // A form that could not be sent comes back, filled in, for the new session.

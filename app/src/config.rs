@@ -14,6 +14,15 @@ pub struct Cli {
     /// Where Tally keeps its history.
     #[command(flatten)]
     pub storage: StorageArgs,
+    /// How log lines are written to standard error (the level: `RUST_LOG`).
+    #[arg(
+        long,
+        env = "TALLY_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
+    pub log_format: crate::telemetry::LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

@@ -9,6 +9,7 @@ mod rebuild;
 mod report_worker;
 mod scale;
 mod serve;
+mod telemetry;
 mod verify;
 
 use anyhow::Result;
@@ -19,13 +20,14 @@ use tally_ports::{Actor, Ctx};
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let telemetry = telemetry::init(cli.log_format)?;
+    let result = run(cli).await;
+    // The exporter's client blocks: flushed off the runtime's threads.
+    let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
+    result
+}
+
+async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Seed {
             scale: Some(n),

@@ -172,9 +172,13 @@ pub async fn run(storage: StorageArgs, args: ServeArgs) -> Result<()> {
     if args.demo {
         tracing::info!("demo members: alice, bob, carol, dave, erin, frank; password tally-demo");
     }
+    let mut router = tally_http::router(state);
+    if crate::telemetry::exporting() {
+        router = router.layer(axum::middleware::from_fn(crate::telemetry::continue_trace));
+    }
     axum::serve(
         listener,
-        tally_http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await

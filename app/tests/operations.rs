@@ -329,3 +329,190 @@ async fn a_server_killed_under_load_loses_no_acknowledged_command() {
         acked.len()
     );
 }
+
+/// What the OTLP receiver was sent: (path, body) of each request.
+type Received = Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>;
+
+/// A minimal OTLP/HTTP receiver: answers 200 to every request and keeps (path, body).
+async fn otlp_receiver() -> (u16, Received) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let got: Received = Arc::default();
+    let kept = got.clone();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let kept = kept.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                loop {
+                    // One request: headers, then Content-Length bytes of body.
+                    let end = loop {
+                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break i + 4;
+                        }
+                        let mut chunk = [0u8; 8192];
+                        match conn.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buf[..end]).to_string();
+                    let path = head.split(' ').nth(1).unwrap_or_default().to_owned();
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.eq_ignore_ascii_case("content-length")
+                                .then(|| v.trim().parse().ok())?
+                        })
+                        .unwrap_or(0);
+                    while buf.len() < end + len {
+                        let mut chunk = [0u8; 8192];
+                        match conn.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let body = buf[end..end + len].to_vec();
+                    buf.drain(..end + len);
+                    kept.lock().unwrap().push((path, body));
+                    let ok = "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
+                    if conn.write_all(ok.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, got)
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// A caller's W3C trace is continued: the server answers with a `traceparent` of the same
+/// trace, exports the request's and the command's spans (with the command's id and type,
+/// and each attempt with its streams) to the OTLP endpoint, and writes JSON log lines that
+/// carry the trace id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traces_go_to_otlp_and_logs_are_json_lines() {
+    use std::io::BufRead;
+    let (otlp, received) = otlp_receiver().await;
+    let port = free_port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tally"))
+        .args(["--storage", "memory", "--log-format", "json", "serve"])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("TALLY_ADMIN_PASSWORD", common::ADMIN_PASSWORD)
+        .env(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://127.0.0.1:{otlp}"),
+        )
+        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("tally serve starts");
+    let lines: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let stderr = child.stderr.take().unwrap();
+    let kept = lines.clone();
+    std::thread::spawn(move || {
+        for l in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            kept.lock().unwrap().push(l);
+        }
+    });
+    let _server = common::Process(child);
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !http
+        .get(format!("{base}/health/ready"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        assert!(Instant::now() < deadline, "not ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let session: serde_json::Value = http
+        .post(format!("{base}/api/v1/session"))
+        .json(&json!({"name": "admin", "password": common::ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let admin = session["token"].as_str().unwrap().to_owned();
+    let trace = "0af7651916cd43dd8448eb211c80319c";
+    let r = http
+        .post(format!("{base}/api/v1/members"))
+        .bearer_auth(&admin)
+        .header("traceparent", format!("00-{trace}-b7ad6b7169203331-01"))
+        .json(&json!({"handle": "alice", "display_name": "Alice"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let answered = r.headers()["traceparent"].to_str().unwrap().to_owned();
+    assert!(answered.starts_with(&format!("00-{trace}-")), "{answered}");
+    assert!(
+        !answered.contains("b7ad6b7169203331"),
+        "the server's own span: {answered}"
+    );
+    // The spans reach the receiver, in the caller's trace.
+    let id = unhex(trace);
+    let has = |body: &[u8], what: &[u8]| body.windows(what.len()).any(|w| w == what);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let got = received.lock().unwrap().clone();
+        let traced: Vec<&Vec<u8>> = got
+            .iter()
+            .filter(|(p, b)| p == "/v1/traces" && has(b, &id))
+            .map(|(_, b)| b)
+            .collect();
+        let all: Vec<u8> = traced.iter().flat_map(|b| b.iter().copied()).collect();
+        if [
+            &b"command"[..],
+            b"register_member",
+            b"attempt",
+            b"streams",
+            b"command_id",
+            b"tally",
+        ]
+        .iter()
+        .all(|w| has(&all, w))
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no spans of the trace at the OTLP endpoint ({} requests: {:?})",
+            got.len(),
+            got.iter().map(|(p, b)| (p, b.len())).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Every log line is a JSON object; the request's carry the trace id.
+    let lines = lines.lock().unwrap().clone();
+    assert!(!lines.is_empty(), "no log lines");
+    for l in &lines {
+        let v: serde_json::Value =
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
+        assert!(v["level"].is_string(), "{l}");
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(trace) && l.contains("request_id")),
+        "no log line with the trace id: {lines:#?}"
+    );
+}

@@ -230,9 +230,18 @@ pub fn router(state: AppState) -> Router {
                         .get("x-request-id")
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or_default();
+                    // The caller's W3C trace, in the logs (the OTLP export, when on, continues
+                    // it in the binary's layer).
+                    let trace_id = req
+                        .headers()
+                        .get("traceparent")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(observe::trace_id)
+                        .unwrap_or_default();
                     tracing::info_span!(
                         "request",
                         request_id = %id,
+                        trace_id,
                         method = %req.method(),
                         path = %req.uri().path(),
                     )

@@ -13,6 +13,7 @@ use crate::inbox::OutboxMessage;
 use std::future::Future;
 use std::sync::atomic::Ordering;
 use tally_domain::{Actor, Command, Context, JobId, RegisterMember, Rejection};
+use tracing::Instrument;
 use uuid::Uuid;
 
 /// One command on its way: what it is, who issues it, and its id.
@@ -80,16 +81,32 @@ impl TallyService {
     async fn execute_command(&self, ctx: &Ctx, command: &Command) -> Result<Receipt> {
         let started = std::time::Instant::now();
         let fingerprint = fingerprint(ctx, command);
-        let result = match ctx.command_id {
-            None => {
-                let id = self.ids.new_id();
-                self.run(ctx, command, id, &fingerprint).await
+        let id = ctx.command_id.unwrap_or_else(|| self.ids.new_id());
+        let span = tracing::info_span!(
+            "command",
+            command_id = %id,
+            command_type = command.kind().name(),
+            actor = %ctx.actor,
+            outcome = tracing::field::Empty,
+        );
+        let result = async {
+            match ctx.command_id {
+                None => self.run(ctx, command, id, &fingerprint).await,
+                Some(_) => {
+                    let run = self.run(ctx, command, id, &fingerprint);
+                    self.once(id, &fingerprint, run).await
+                }
             }
-            Some(id) => {
-                let run = self.run(ctx, command, id, &fingerprint);
-                self.once(id, &fingerprint, run).await
-            }
-        };
+        }
+        .instrument(span.clone())
+        .await;
+        span.record(
+            "outcome",
+            match &result {
+                Ok(_) => "ok",
+                Err(e) => e.code(),
+            },
+        );
         crate::telemetry::command(
             command.kind(),
             result.as_ref().map(|_| ()),
@@ -143,22 +160,28 @@ impl TallyService {
         loop {
             // 2. Decide on those states, and append if no stream has moved on (one
             //    statement); else load what moved, decide and append in one transaction.
-            let outcome = match attempt {
-                0 => match self.append_if_current(&job, &mut known).await {
-                    Ok(Some(receipt)) => {
-                        metrics::counter!(crate::telemetry::FAST_PATH, "result" => "hit")
-                            .increment(1);
-                        Ok(receipt)
-                    }
-                    Ok(None) => {
-                        metrics::counter!(crate::telemetry::FAST_PATH, "result" => "miss")
-                            .increment(1);
-                        self.in_one_transaction(&job, &mut known).await
-                    }
-                    Err(e) => Err(e),
-                },
-                _ => self.in_one_transaction(&job, &mut known).await,
-            };
+            let streams: Vec<String> = known.streams().map(ToString::to_string).collect();
+            let span = tracing::info_span!("attempt", attempt, streams = ?streams);
+            let outcome = async {
+                match attempt {
+                    0 => match self.append_if_current(&job, &mut known).await {
+                        Ok(Some(receipt)) => {
+                            metrics::counter!(crate::telemetry::FAST_PATH, "result" => "hit")
+                                .increment(1);
+                            Ok(receipt)
+                        }
+                        Ok(None) => {
+                            metrics::counter!(crate::telemetry::FAST_PATH, "result" => "miss")
+                                .increment(1);
+                            self.in_one_transaction(&job, &mut known).await
+                        }
+                        Err(e) => Err(e),
+                    },
+                    _ => self.in_one_transaction(&job, &mut known).await,
+                }
+            }
+            .instrument(span)
+            .await;
             match outcome {
                 Ok(receipt) => return Ok(receipt),
                 // 3. A concurrent writer won: again from the stored states, after a pause.

@@ -5,6 +5,9 @@
 #     but stopped); else one installed from the system's packages when this user may (root
 #     with apt-get); else testcontainers when a Docker engine answers; else it fails saying
 #     what to set.
+#   - A hot standby of that server on port 5433 (pg_basebackup -R under target/pg-standby)
+#     for the replica tests and the postgres-replica target; TALLY_REPLICA_URL to use
+#     another, TALLY_SKIP_REPLICA=1 to leave them out.
 #   - Chromium and its driver (browser target): from the system's packages when missing and
 #     this user may install them (root with apt-get), unless TALLY_SKIP_BROWSER=1.
 #   - schemathesis (PyPI): in a virtual environment under target/, with python3 from the
@@ -73,8 +76,100 @@ else
 fi
 [ -n "${DATABASE_URL:-}" ] && say "PostgreSQL: ${DATABASE_URL##*@} (credentials not shown)"
 
+# --- A hot standby for the replica tests and the postgres-replica target ------------------
+# A second server on port 5433 streaming from the test server (pg_basebackup -R), under
+# target/pg-standby; reused while it follows, made again when it does not.
+standby_port="${TALLY_STANDBY_PORT:-5433}"
+standby_dir="$PWD/target/pg-standby"
+pg_bin() {
+  if command -v pg_config >/dev/null && [ -x "$(pg_config --bindir)/$1" ]; then
+    echo "$(pg_config --bindir)/$1"
+  elif ls /usr/lib/postgresql/*/bin/"$1" >/dev/null 2>&1; then
+    ls /usr/lib/postgresql/*/bin/"$1" | sort -V | tail -n 1
+  else
+    command -v "$1"
+  fi
+}
+# Runs a server tool as the user who may own a cluster's files.
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+primary_sql() { psql -qAtX "$DATABASE_URL" -c "$1"; }
+standby_url() { echo "postgres://postgres@127.0.0.1:$standby_port/postgres"; }
+standby_follows() {
+  # In recovery, and replaying: it reaches the primary's current WAL position within 30 s.
+  [ "$(psql -qAtX "$(standby_url)" -c 'select pg_is_in_recovery()' 2>/dev/null)" = t ] || return 1
+  local target; target=$(primary_sql 'select pg_current_wal_lsn()')
+  for _ in $(seq 1 60); do
+    [ "$(psql -qAtX "$(standby_url)" -c "select pg_last_wal_replay_lsn() >= '$target'" 2>/dev/null)" = t ] && return 0
+    sleep 0.5
+  done
+  return 1
+}
+make_standby() {
+  local pg_ctl; pg_ctl=$(pg_bin pg_ctl)
+  if pg_isready -q -h 127.0.0.1 -p "$standby_port" && standby_follows; then return 0; fi
+  if [ -f "$standby_dir/data/standby.signal" ]; then
+    as_pg "$pg_ctl" -D "$standby_dir/data" -l "$standby_dir/log" -w -t 30 start >/dev/null 2>&1 || true
+    if standby_follows; then return 0; fi
+    as_pg "$pg_ctl" -D "$standby_dir/data" -m immediate stop >/dev/null 2>&1 || true
+  fi
+  say "creating a hot standby on port $standby_port (pg_basebackup)"
+  rm -rf "$standby_dir"; mkdir -p "$standby_dir"
+  [ "$(id -u)" = 0 ] && chown postgres "$standby_dir"
+  # Replication connections from this machine, if the primary's pg_hba.conf lacks them.
+  local hba; hba=$(primary_sql 'show hba_file')
+  if [ -w "$hba" ] && ! grep -Eq '^host[[:space:]]+replication[[:space:]]+all[[:space:]]+127\.0\.0\.1/32' "$hba"; then
+    echo "host replication all 127.0.0.1/32 trust" >> "$hba"
+    primary_sql 'select pg_reload_conf()' >/dev/null
+  fi
+  local host port user
+  host=$(echo "${DATABASE_URL#*@}" | cut -d/ -f1 | cut -d: -f1); port=$(echo "${DATABASE_URL#*@}" | cut -d/ -f1 | cut -s -d: -f2)
+  user=$(echo "${DATABASE_URL#*://}" | cut -d@ -f1 | cut -d: -f1)
+  PGPASSWORD=$(echo "${DATABASE_URL#*://}" | cut -d@ -f1 | cut -s -d: -f2) \
+    as_pg "$(pg_bin pg_basebackup)" -D "$standby_dir/data" -R -X stream -h "$host" -p "${port:-5432}" -U "$user"
+  # A hot standby needs these at least as high as its primary's.
+  {
+    echo "listen_addresses = '127.0.0.1'"
+    echo "port = $standby_port"
+    echo "unix_socket_directories = '$standby_dir'"
+    echo "hot_standby = on"
+    for k in max_connections max_worker_processes max_wal_senders max_prepared_transactions max_locks_per_transaction; do
+      echo "$k = $(primary_sql "show $k")"
+    done
+  } > "$standby_dir/data/postgresql.conf"
+  printf 'local all all trust\nhost all all 127.0.0.1/32 trust\n' > "$standby_dir/data/pg_hba.conf"
+  : > "$standby_dir/data/pg_ident.conf"
+  [ "$(id -u)" = 0 ] && chown -R postgres "$standby_dir"
+  as_pg "$pg_ctl" -D "$standby_dir/data" -l "$standby_dir/log" -w -t 60 start >/dev/null
+  standby_follows
+}
+if [ "${TALLY_SKIP_REPLICA:-0}" = 1 ]; then
+  say "TALLY_SKIP_REPLICA=1: the replica tests and target are left out"
+  export TALLY_SKIP_REPLICA
+elif [ -n "${TALLY_REPLICA_URL:-}" ]; then
+  say "standby: ${TALLY_REPLICA_URL##*@} (TALLY_REPLICA_URL)"
+elif [ -n "${DATABASE_URL:-}" ] && [[ "$DATABASE_URL" == *@127.0.0.1[:/]* || "$DATABASE_URL" == *@localhost[:/]* ]] \
+  && [ -n "$(pg_bin pg_basebackup)" ] && [ -n "$(pg_bin pg_ctl)" ] \
+  && { [ "$(id -u)" != 0 ] || command -v runuser >/dev/null; }; then
+  if make_standby; then
+    TALLY_REPLICA_URL=$(standby_url)
+    export TALLY_REPLICA_URL
+    say "standby: 127.0.0.1:$standby_port, following ${DATABASE_URL##*@}"
+  else
+    echo "Could not make a hot standby of the test server (see $standby_dir/log)." >&2
+    echo "Set TALLY_REPLICA_URL to one, or TALLY_SKIP_REPLICA=1 to leave the replica tests out." >&2
+    exit 1
+  fi
+else
+  echo "The replica tests need a hot standby of a local test server (pg_basebackup, pg_ctl)." >&2
+  echo "Set TALLY_REPLICA_URL to one, or TALLY_SKIP_REPLICA=1 to leave them out, knowingly." >&2
+  exit 1
+fi
+
 # --- Chromium for the browser target -----------------------------------------------------
-targets="${TALLY_TARGET:-memory,postgres,http,http-postgres,browser}"
+targets="${TALLY_TARGET:-memory,postgres,http,http-postgres,postgres-replica,browser}"
+if [ "${TALLY_SKIP_REPLICA:-0}" = 1 ]; then
+  targets=$(echo ",$targets," | sed 's/,postgres-replica,/,/; s/^,//; s/,$//')
+fi
 if [[ ",$targets," == *",browser,"* ]] && [ "${TALLY_SKIP_BROWSER:-0}" != 1 ]; then
   if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
     if can_install; then

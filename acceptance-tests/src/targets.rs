@@ -32,6 +32,9 @@ pub enum Target {
     Postgres,
     /// The web service with PostgreSQL storage, through the HTTP client adapter.
     HttpPostgres,
+    /// The service over PostgreSQL with its views read on a hot standby (streaming
+    /// replication, `TALLY_REPLICA_URL`), in process: read-your-writes must hold.
+    PostgresReplica,
     /// Through the HTML pages, clicked in headless Chromium over WebDriver, against the web
     /// service spawned in process on a free port, with PostgreSQL storage
     /// (`TALLY_BROWSER_STORAGE=memory`: in memory). One scenario at a time; scenarios about
@@ -46,6 +49,7 @@ impl Target {
         Target::Http,
         Target::Postgres,
         Target::HttpPostgres,
+        Target::PostgresReplica,
         Target::Browser,
     ];
 
@@ -56,6 +60,7 @@ impl Target {
             Self::Http => "http",
             Self::Postgres => "postgres",
             Self::HttpPostgres => "http-postgres",
+            Self::PostgresReplica => "postgres-replica",
             Self::Browser => "browser",
         }
     }
@@ -64,7 +69,11 @@ impl Target {
     /// it excludes `concurrency`). Written without the `@`.
     pub fn excluded_tags(self) -> &'static [&'static str] {
         match self {
-            Self::Memory | Self::Http | Self::Postgres | Self::HttpPostgres => &[],
+            Self::Memory
+            | Self::Http
+            | Self::Postgres
+            | Self::HttpPostgres
+            | Self::PostgresReplica => &[],
             Self::Browser => &["concurrency"],
         }
     }
@@ -74,7 +83,7 @@ impl Target {
         match self {
             Self::Memory | Self::Http => None,
             // Each scenario has its own database and pool: bound the server's connections.
-            Self::Postgres | Self::HttpPostgres => Some(4),
+            Self::Postgres | Self::HttpPostgres | Self::PostgresReplica => Some(4),
             // One browser: parallel scenarios would only queue for it (and are slower on
             // two cores).
             Self::Browser => Some(1),
@@ -108,6 +117,21 @@ impl Target {
                 let accounts = Arc::new(PgAccounts::new(db.store().clone()));
                 let past = pg_past(db.store().clone());
                 let kept = Kept::over(service, Arc::new(db.store().clone()), accounts.clone());
+                Ok(kept
+                    .backend(Backend::in_process(kept.service.clone(), accounts).with_past(past))
+                    .then(drop_db(db)))
+            }
+            Self::PostgresReplica => {
+                let db = TestDb::create_with(PgOptions {
+                    pool_size: 8,
+                    ..PgOptions::default()
+                })
+                .await;
+                let store = db.store_with_replica().await;
+                let service = store.service();
+                let accounts = Arc::new(PgAccounts::new(store.clone()));
+                let past = pg_past(store.clone());
+                let kept = Kept::over(service, Arc::new(store), accounts.clone());
                 Ok(kept
                     .backend(Backend::in_process(kept.service.clone(), accounts).with_past(past))
                     .then(drop_db(db)))
@@ -305,7 +329,11 @@ fn memory_past(store: tally_memory::MemoryStore) -> PastWriter {
 fn pg_past(store: tally_postgres::PgStore) -> PastWriter {
     Arc::new(move |events| {
         let store = store.clone();
-        Box::pin(async move { tally_postgres::testing::insert_raw(&store, &events).await })
+        Box::pin(async move {
+            tally_postgres::testing::insert_raw(&store, &events).await;
+            // Written behind the store's back: its views wait for a standby to have it.
+            store.wrote_elsewhere();
+        })
     })
 }
 

@@ -85,6 +85,25 @@ pub struct StorageArgs {
     /// Most PostgreSQL connections in each of the two pools (commands, reads).
     #[arg(long, env = "TALLY_DB_POOL_SIZE", default_value_t = 16, global = true)]
     pub pool_size: u32,
+    /// A hot standby of the database (PostgreSQL streaming replication) for the reads that
+    /// are not part of a command: the feed, histories, the job board, member lists, reports.
+    /// Commands, accounts and webhooks stay on `DATABASE_URL`.
+    #[arg(
+        long,
+        env = "TALLY_READ_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub read_database_url: Option<String>,
+    /// How long a read on the standby waits for it to replay this process's last commit
+    /// before it is served by the primary instead (milliseconds).
+    #[arg(
+        long,
+        env = "TALLY_REPLICA_MAX_WAIT_MS",
+        default_value_t = 1000,
+        global = true
+    )]
+    pub replica_max_wait_ms: u64,
     /// Apply pending migrations on start-up (PostgreSQL).
     #[arg(long, env = "TALLY_MIGRATE", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub migrate_on_start: bool,
@@ -151,15 +170,25 @@ impl StorageArgs {
                  postgres://postgres@127.0.0.1:5432/tally"
             );
         };
-        PgStore::connect(
-            url,
-            PgOptions {
-                pool_size: self.pool_size,
-                ..PgOptions::default()
-            },
-        )
-        .await
-        .context("connecting to PostgreSQL")
+        let opts = PgOptions {
+            pool_size: self.pool_size,
+            ..PgOptions::default()
+        };
+        let store = PgStore::connect(url, opts.clone())
+            .await
+            .context("connecting to PostgreSQL")?;
+        match self.read_database_url.as_deref().filter(|u| !u.is_empty()) {
+            None => Ok(store),
+            Some(read) => {
+                let wait = std::time::Duration::from_millis(self.replica_max_wait_ms);
+                let store = store
+                    .with_replica(read, &opts, wait)
+                    .await
+                    .context("connecting to the read replica (TALLY_READ_DATABASE_URL)")?;
+                tracing::info!("reads that are not part of a command go to the read replica");
+                Ok(store)
+            }
+        }
     }
 
     /// Applies migrations.

@@ -138,6 +138,11 @@ impl Commits {
         self.tx.send_modify(|n| *n = n.wrapping_add(1));
     }
 
+    /// How many bumps there have been (wrapping).
+    pub fn count(&self) -> u64 {
+        *self.tx.borrow()
+    }
+
     /// A receiver that sees every later bump.
     pub fn subscribe(&self) -> CommitsReceiver {
         self.tx.subscribe()

@@ -114,7 +114,8 @@ impl StateCache for PgStore {
             (_, CacheFilter::All) => LIST_ALL,
         };
         let rows = self
-            .reads
+            .views()
+            .await
             .read("listing the state cache", |mut conn| async move {
                 let r = sqlx::query(sql)
                     .bind(kind.as_str())
@@ -130,7 +131,8 @@ impl StateCache for PgStore {
     async fn jobs(&self, q: &JobQuery, format: &str) -> Result<CachedJobs, StoreError> {
         let repair = self.jobs_to_repair(format).await?;
         let (rows, total, total_exact) = self
-            .reads
+            .views()
+            .await
             .read("listing jobs", |mut conn| async move {
                 let r = list_jobs(&mut conn, q, format).await;
                 (conn, r)
@@ -147,7 +149,8 @@ impl StateCache for PgStore {
     async fn members(&self, q: &MemberQuery, format: &str) -> Result<CachedMembers, StoreError> {
         let repair = self.to_repair(EntityKind::Member, format).await?;
         let (rows, total) = self
-            .reads
+            .views()
+            .await
             .read("listing members", |mut conn| async move {
                 let r = list_members(&mut conn, q, format).await;
                 (conn, r)

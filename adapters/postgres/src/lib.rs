@@ -86,6 +86,7 @@ mod conns;
 mod error;
 mod inbox;
 mod named;
+pub mod replica;
 mod reports;
 mod rows;
 mod sql;
@@ -160,6 +161,8 @@ pub struct PgStore {
     commands: Arc<conns::Conns>,
     /// Other processes' commits, for long-polling feed readers.
     listener: Arc<wake::Listener>,
+    /// A hot standby for the reads that are not part of a command, if configured.
+    replica: Option<Arc<replica::Replica>>,
     /// When the rows of each kind in the state cache were last found complete, and in which
     /// format (see [`cache`]'s job and member lists).
     jobs_checked: Arc<
@@ -238,7 +241,69 @@ impl PgStore {
                 options.application_name(&opts.application_name),
             )),
             jobs_checked: Arc::default(),
+            replica: None,
         })
+    }
+
+    /// The same store, with the reads that are not part of a command (the feed, histories,
+    /// the job board and member lists, the reports) on the hot standby at `url`, with
+    /// read-your-writes: such a read waits up to `max_wait` for the standby to replay this
+    /// process's last commit, else is served by the primary (see [`replica`]).
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] when the URL is invalid or the standby cannot be reached.
+    pub async fn with_replica(
+        mut self,
+        url: &str,
+        opts: &PgOptions,
+        max_wait: Duration,
+    ) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Other(format!("invalid read database URL: {e}")))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(opts.pool_size.max(1))
+            .min_connections(0)
+            .acquire_timeout(opts.acquire_timeout)
+            .test_before_acquire(false)
+            .connect_with(options.application_name(&opts.application_name).options([
+                ("enable_seqscan", "off"),
+                ("enable_bitmapscan", "off"),
+                ("plan_cache_mode", "force_generic_plan"),
+                ("jit", "off"),
+            ]))
+            .await
+            .map_err(|e| StoreError::Other(format!("connecting to the read replica: {e}")))?;
+        let keep = opts.pool_size.max(1) + 1;
+        self.replica = Some(Arc::new(replica::Replica::new(
+            conns::Conns::new(pool, keep),
+            max_wait,
+        )));
+        Ok(self)
+    }
+
+    /// Says that something was written to the primary behind this store's back (raw SQL,
+    /// another tool): the next read on the standby waits until it has replayed it.
+    pub fn wrote_elsewhere(&self) {
+        if let Some(r) = &self.replica {
+            r.forget_seen();
+        }
+    }
+
+    /// Where a read that is not part of a command goes: the standby when there is one and
+    /// it has replayed this process's commits (waiting a bounded time), else the primary.
+    pub(crate) async fn views(&self) -> &conns::Conns {
+        let Some(r) = &self.replica else {
+            return &self.reads;
+        };
+        if r.caught_up(&self.reads, self.commands.committed.count())
+            .await
+        {
+            metrics::counter!(replica::READS, "server" => "standby").increment(1);
+            &r.conns
+        } else {
+            metrics::counter!(replica::READS, "server" => "primary").increment(1);
+            &self.reads
+        }
     }
 
     /// Applies the embedded migrations that are not applied yet (idempotent; concurrent
@@ -278,6 +343,11 @@ impl PgStore {
     /// Closes every connection.
     pub async fn close(&self) {
         self.listener.stop();
-        tokio::join!(self.reads.close(), self.commands.close());
+        let replica = async {
+            if let Some(r) = &self.replica {
+                r.conns.close().await;
+            }
+        };
+        tokio::join!(self.reads.close(), self.commands.close(), replica);
     }
 }

@@ -17,7 +17,7 @@ impl ReportStore for PgStore {
         let row: Option<(i32, serde_json::Value)> =
             sqlx::query_as("SELECT format, doc FROM reports WHERE name = $1")
                 .bind(NAME)
-                .fetch_optional(self.pool())
+                .fetch_optional(self.views().await.pool())
                 .await
                 .map_err(|e| outside("reading the reports", &e))?;
         Ok(match row {

@@ -52,11 +52,17 @@ macro_rules! horizon {
          WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database()
      ),
      horizon AS (
-         SELECT coalesce(
-             (SELECT min(x) FROM snap, pg_snapshot_xip(snap.s) AS x
-              WHERE xid(x) NOT IN (SELECT backend_xid FROM elsewhere)),
-             (SELECT pg_snapshot_xmax(s) FROM snap)
-         ) AS h
+         SELECT CASE WHEN pg_is_in_recovery()
+             -- A hot standby's snapshots list no in-flight ids (it keeps them apart, and
+             -- pg_current_snapshot shows none) and its pg_stat_activity is its own: its
+             -- xmin, which counts every id the primary may still commit, is the horizon.
+             THEN (SELECT pg_snapshot_xmin(s) FROM snap)
+             ELSE coalesce(
+                 (SELECT min(x) FROM snap, pg_snapshot_xip(snap.s) AS x
+                  WHERE xid(x) NOT IN (SELECT backend_xid FROM elsewhere)),
+                 (SELECT pg_snapshot_xmax(s) FROM snap)
+             )
+         END AS h
      )
      SELECT "
     };

@@ -27,7 +27,8 @@ fn events(rows: &[PgRow], at: usize) -> Result<Vec<RecordedEvent>, StoreError> {
 impl EventStore for PgStore {
     async fn load(&self, stream: &StreamId, after: u64) -> Result<Vec<RecordedEvent>, StoreError> {
         let (s, after) = (stream.to_string(), signed(after)?);
-        self.reads
+        self.views()
+            .await
             .read("loading a stream", |mut conn| async {
                 let loaded = async {
                     // Decoded as the rows arrive: a long stream is never held twice in memory.
@@ -120,7 +121,8 @@ impl EventStore for PgStore {
         let after = signed(after)?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = self
-            .reads
+            .views()
+            .await
             .read("reading the global order", |mut conn| async move {
                 let r = sqlx::query(READ_ALL)
                     .bind(after)
@@ -160,7 +162,7 @@ impl EventStore for PgStore {
         let p: Option<i64> =
             sqlx::query_scalar("SELECT position FROM events WHERE event_id = $1 LIMIT 1")
                 .bind(event_id)
-                .fetch_optional(self.pool())
+                .fetch_optional(self.views().await.pool())
                 .await
                 .map_err(|e| outside("finding an event by id", &e))?;
         Ok(p.map(i64::unsigned_abs))
@@ -209,7 +211,7 @@ impl EventStore for PgStore {
 
     async fn head(&self) -> Result<Option<u64>, StoreError> {
         let max: Option<i64> = sqlx::query_scalar("SELECT max(position) FROM events")
-            .fetch_one(self.pool())
+            .fetch_one(self.views().await.pool())
             .await
             .map_err(|e| crate::error::outside("reading the head position", &e))?;
         Ok(Some(max.map_or(0, |m| m.unsigned_abs())))
@@ -236,7 +238,8 @@ impl PgStore {
                 .collect::<Vec<_>>()
         });
         let rows = self
-            .reads
+            .views()
+            .await
             .read("reading the global order", |mut conn| {
                 let (types, kinds) = (types.clone(), kinds.clone());
                 let (member, job) = (filter.member.clone(), filter.job.clone());

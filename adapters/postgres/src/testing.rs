@@ -13,6 +13,12 @@ pub const NO_SERVER: &str = "PostgreSQL tests need a server: set \
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres (a server whose role may CREATE \
     DATABASE), or enable --features testcontainers with a Docker engine";
 
+/// What to set when there is no standby to test reads on a replica against.
+pub const NO_REPLICA: &str = "replica tests need a hot standby of the test server: run \
+    scripts/test.sh (it creates one with pg_basebackup on port 5433 and sets \
+    TALLY_REPLICA_URL), or set TALLY_REPLICA_URL=postgres://postgres@127.0.0.1:5433/postgres \
+    yourself; TALLY_SKIP_REPLICA=1 leaves these tests out, knowingly";
+
 /// A fresh database on the test server, migrated, with a store connected to it.
 pub struct TestDb {
     name: String,
@@ -97,6 +103,60 @@ impl TestDb {
     /// The test database's URL (for another process, pool or service).
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The test database's URL on the hot standby of the test server (`TALLY_REPLICA_URL`,
+    /// which `scripts/test.sh` sets after creating one), once the standby has it.
+    ///
+    /// # Panics
+    /// When `TALLY_REPLICA_URL` is not set, or the standby does not have the database
+    /// within 30 s.
+    pub async fn replica_url(&self) -> String {
+        let base = std::env::var("TALLY_REPLICA_URL").unwrap_or_else(|_| panic!("{NO_REPLICA}"));
+        let url = with_database(&base, &self.name);
+        // CREATE DATABASE and the migrations reach the standby when it has replayed them.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let ready = match PgConnection::connect(&url).await {
+                Ok(mut c) => {
+                    let migrated: Result<Option<i64>, _> =
+                        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations")
+                            .fetch_one(&mut c)
+                            .await;
+                    let _ = c.close().await;
+                    migrated.ok().flatten().is_some()
+                }
+                Err(_) => false,
+            };
+            if ready {
+                return url;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the standby at {base} did not have {} within 30 s",
+                self.name
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// A store on the test database whose views read on the standby (see
+    /// [`PgStore::with_replica`]).
+    ///
+    /// # Panics
+    /// As [`TestDb::replica_url`], or when the standby refuses connections.
+    pub async fn store_with_replica(&self) -> PgStore {
+        let url = self.replica_url().await;
+        PgStore::connect(&self.url, PgOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("connecting to {}: {e}", self.name))
+            .with_replica(
+                &url,
+                &PgOptions::default(),
+                std::time::Duration::from_secs(2),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("connecting to the standby ({url}): {e}"))
     }
 
     /// Inserts events as raw rows, as an older build stored them (see [`insert_raw`]).

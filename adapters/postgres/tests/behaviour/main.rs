@@ -5,4 +5,5 @@ mod cache;
 mod chaos;
 mod common;
 mod reliability;
+mod replica;
 mod tailing;

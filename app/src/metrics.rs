@@ -61,6 +61,10 @@ pub fn install() -> Result<PrometheusHandle> {
     );
     metrics::describe_gauge!(CONNECTIONS, "Database connections, by pool and state");
     metrics::describe_gauge!(WAITING, "Tasks waiting for a database connection, by pool");
+    metrics::describe_counter!(
+        tally_postgres::replica::READS,
+        "Reads on the standby, and those sent to the primary because it lagged"
+    );
     Ok(handle)
 }
 

@@ -236,15 +236,18 @@ pub fn router(state: AppState) -> Router {
                         .headers()
                         .get("traceparent")
                         .and_then(|v| v.to_str().ok())
-                        .and_then(observe::trace_id)
-                        .unwrap_or_default();
-                    tracing::info_span!(
+                        .and_then(observe::trace_id);
+                    let span = tracing::info_span!(
                         "request",
                         request_id = %id,
-                        trace_id,
+                        trace_id = tracing::field::Empty,
                         method = %req.method(),
                         path = %req.uri().path(),
-                    )
+                    );
+                    if let Some(t) = trace_id {
+                        span.record("trace_id", t);
+                    }
+                    span
                 })
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )

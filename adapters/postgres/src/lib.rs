@@ -85,6 +85,7 @@ mod cache;
 mod conns;
 mod error;
 mod inbox;
+mod keys;
 mod named;
 pub mod replica;
 mod reports;
@@ -97,6 +98,7 @@ mod wake;
 mod webhooks;
 
 pub use accounts::PgAccounts;
+pub use keys::PgKeys;
 
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -279,6 +281,51 @@ impl PgStore {
             max_wait,
         )));
         Ok(self)
+    }
+
+    /// Where a read of the global order goes, and the horizon it uses: on a standby, the
+    /// primary's horizon, once the standby has replayed the WAL up to where the primary was
+    /// when it computed it. (A standby cannot compute the horizon itself as the primary
+    /// does: its `pg_stat_activity` is its own, so every database's transactions on the
+    /// primary would hold its feed back; and it lists no in-flight ids.) So the feed on a
+    /// standby is exactly the primary's, and a process reads its own commits in it.
+    pub(crate) async fn feed_conns(&self) -> (&conns::Conns, Option<String>) {
+        let Some(r) = &self.replica else {
+            return (&self.reads, None);
+        };
+        let at = self
+            .reads
+            .read("reading the primary's horizon", |mut conn| async move {
+                let q = sqlx::query_as::<_, (String, i64)>(sql::HORIZON_NOW)
+                    .fetch_one(&mut *conn)
+                    .await;
+                (conn, q)
+            })
+            .await;
+        let reached = match at {
+            Ok((h, lsn)) => match r.reaches(lsn).await {
+                Ok(true) => Some(h),
+                Ok(false) => None,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the standby cannot be checked: reading on the primary");
+                    None
+                }
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "the primary's horizon: reading the feed on the primary");
+                None
+            }
+        };
+        match reached {
+            Some(h) => {
+                metrics::counter!(replica::READS, "server" => "standby").increment(1);
+                (&r.conns, Some(h))
+            }
+            None => {
+                metrics::counter!(replica::READS, "server" => "primary").increment(1);
+                (&self.reads, None)
+            }
+        }
     }
 
     /// Says that something was written to the primary behind this store's back (raw SQL,

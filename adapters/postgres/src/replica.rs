@@ -79,7 +79,12 @@ impl Replica {
             self.target.fetch_max(lsn, Ordering::AcqRel);
             self.seen.store(commits, Ordering::Release);
         }
-        let target = self.target.load(Ordering::Acquire);
+        self.reaches(self.target.load(Ordering::Acquire)).await
+    }
+
+    /// Whether the standby has replayed the primary's WAL up to `target` (bytes), waiting up
+    /// to the bound.
+    pub(crate) async fn reaches(&self, target: i64) -> Result<bool, StoreError> {
         if self.replayed.load(Ordering::Acquire) >= target {
             return Ok(true);
         }

@@ -69,6 +69,8 @@ impl PgStore {
         .execute(self.pool())
         .await
         .map_err(|e| outside("saving the reports", &e))?;
+        // The next view read on a standby waits until it has these reports.
+        self.wrote_elsewhere();
         Ok(done.rows_affected() == 1)
     }
 }

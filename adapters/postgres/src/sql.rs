@@ -45,14 +45,19 @@ CROSS JOIN LATERAL (
 
 /// The horizon of [`READ_ALL`], as a CTE named `horizon` with one column `h`.
 macro_rules! horizon {
-    () => {
-        "WITH snap AS MATERIALIZED (SELECT pg_current_snapshot() AS s),
+    ($given:literal) => {
+        concat!(
+            "WITH snap AS MATERIALIZED (SELECT pg_current_snapshot() AS s),
      elsewhere AS MATERIALIZED (
          SELECT backend_xid FROM pg_stat_activity
          WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database()
      ),
      horizon AS (
-         SELECT CASE WHEN pg_is_in_recovery()
+         -- A horizon given (computed on the primary, for a read on a standby), else this
+         -- server's.
+         SELECT coalesce(",
+            $given,
+            "::text::xid8, CASE WHEN pg_is_in_recovery()
              -- A hot standby's snapshots list no in-flight ids (it keeps them apart, and
              -- pg_current_snapshot shows none) and its pg_stat_activity is its own: its
              -- xmin, which counts every id the primary may still commit, is the horizon.
@@ -62,18 +67,26 @@ macro_rules! horizon {
                   WHERE xid(x) NOT IN (SELECT backend_xid FROM elsewhere)),
                  (SELECT pg_snapshot_xmax(s) FROM snap)
              )
-         END AS h
+         END) AS h
      )
      SELECT "
+        )
     };
 }
+
+/// This server's horizon (as text) and WAL position (bytes): a read on a standby that has
+/// replayed up to that position may use that horizon.
+pub(crate) const HORIZON_NOW: &str = concat!(
+    horizon!("NULL"),
+    "h::text, (pg_current_wal_lsn() - '0/0')::int8 FROM horizon"
+);
 
 /// Only events of transactions older than every transaction still in flight that could
 /// write here (see the crate docs). In-flight transactions that are running in another
 /// database cannot, and are left out of the horizon, so that other databases' work does not
 /// hold this feed back; an in-flight id that cannot be placed counts (conservatively).
 pub(crate) const READ_ALL: &str = concat!(
-    horizon!(),
+    horizon!("$3"),
     event_columns!("e"),
     " FROM events e, horizon
       WHERE e.position > $1 AND e.tx_id < horizon.h
@@ -95,7 +108,7 @@ macro_rules! feed_filter {
 
 /// [`READ_ALL`] keeping only the events that pass the filter (see `feed_filter!`).
 pub(crate) const READ_MATCHING: &str = concat!(
-    horizon!(),
+    horizon!("$7"),
     event_columns!("e"),
     " FROM events e, horizon
       WHERE e.position > $1 AND e.tx_id < horizon.h",
@@ -108,7 +121,7 @@ pub(crate) const READ_MATCHING: &str = concat!(
 /// events under the horizon are a prefix of the order, and its end is read from the top of
 /// the primary key down.
 pub(crate) const READ_BEFORE: &str = concat!(
-    horizon!(),
+    horizon!("$7"),
     event_columns!("e"),
     " FROM events e, horizon
       WHERE e.position < $1 AND e.tx_id < horizon.h",

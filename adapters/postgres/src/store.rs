@@ -120,16 +120,19 @@ impl EventStore for PgStore {
     async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
         let after = signed(after)?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = self
-            .views()
-            .await
-            .read("reading the global order", |mut conn| async move {
-                let r = sqlx::query(READ_ALL)
-                    .bind(after)
-                    .bind(limit)
-                    .fetch_all(&mut *conn)
-                    .await;
-                (conn, r)
+        let (conns, horizon) = self.feed_conns().await;
+        let rows = conns
+            .read("reading the global order", |mut conn| {
+                let horizon = horizon.clone();
+                async move {
+                    let r = sqlx::query(READ_ALL)
+                        .bind(after)
+                        .bind(limit)
+                        .bind(horizon)
+                        .fetch_all(&mut *conn)
+                        .await;
+                    (conn, r)
+                }
             })
             .await?;
         events(&rows, 0)
@@ -237,12 +240,12 @@ impl PgStore {
                 .map(|k| k.as_str().to_owned())
                 .collect::<Vec<_>>()
         });
-        let rows = self
-            .views()
-            .await
+        let (conns, horizon) = self.feed_conns().await;
+        let rows = conns
             .read("reading the global order", |mut conn| {
                 let (types, kinds) = (types.clone(), kinds.clone());
                 let (member, job) = (filter.member.clone(), filter.job.clone());
+                let horizon = horizon.clone();
                 async move {
                     let r = sqlx::query(sql)
                         .bind(from)
@@ -251,6 +254,7 @@ impl PgStore {
                         .bind(kinds)
                         .bind(member)
                         .bind(job)
+                        .bind(horizon)
                         .fetch_all(&mut *conn)
                         .await;
                     (conn, r)

@@ -53,6 +53,9 @@ pub enum Command {
     /// Check a PostgreSQL history (versions, positions, commands, the books, the state
     /// cache); exits non-zero naming what is wrong.
     Verify(crate::verify::VerifyArgs),
+    /// Re-wrap every data key of personal data with a new master key (PostgreSQL), touching
+    /// no event; then configure the new key as TALLY_MASTER_KEY.
+    RotateMasterKey(crate::keys::RotateArgs),
     /// Measure reading the history as it is stored (the report fold, the HTTP feed, long
     /// polls) and a command's latency; see `scripts/bench-history.sh`.
     Bench(crate::bench::BenchArgs),
@@ -104,6 +107,10 @@ pub struct StorageArgs {
         global = true
     )]
     pub replica_max_wait_ms: u64,
+    /// The master key that wraps the data keys of personal data: 64 hex digits (see the
+    /// README's Personal data).
+    #[arg(long, env = "TALLY_MASTER_KEY", global = true, hide_env_values = true)]
+    pub master_key: Option<String>,
     /// Apply pending migrations on start-up (PostgreSQL).
     #[arg(long, env = "TALLY_MIGRATE", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub migrate_on_start: bool,

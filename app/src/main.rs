@@ -4,6 +4,7 @@
 mod bench;
 mod config;
 mod demo;
+mod keys;
 mod metrics;
 mod rebuild;
 mod report_worker;
@@ -66,6 +67,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Rebuild(args) => rebuild::run(cli.storage, args).await?,
         Command::Verify(args) => verify::run(cli.storage, args).await?,
         Command::Bench(args) => bench::run(cli.storage, args).await?,
+        Command::RotateMasterKey(args) => keys::rotate(cli.storage, args).await?,
     }
     Ok(())
 }

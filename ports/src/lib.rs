@@ -27,6 +27,7 @@ pub mod format;
 pub mod identity;
 pub mod inbox;
 pub mod jobs;
+pub mod keys;
 mod locks;
 pub mod members;
 pub mod reports;

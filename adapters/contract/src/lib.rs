@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod inputs;
+pub mod keys;
 
 use futures::future::BoxFuture;
 use inputs::{apply, cancel, grant, launch, register};

@@ -11,6 +11,8 @@
 
 mod accounts;
 pub use accounts::MemoryAccounts;
+mod keys;
+pub use keys::MemoryKeys;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -36,15 +36,14 @@ impl KeyStore for PgKeys {
     }
 
     async fn add_key(&self, subject: &str, key: WrappedKey) -> Result<WrappedKey> {
-        // Inserted unless there is one; either way, the one kept is returned.
+        // Inserted unless there is one; either way, the one kept is returned. `DO UPDATE`
+        // (a no-op) rather than `DO NOTHING` plus a second SELECT: that SELECT runs in the
+        // statement's snapshot, taken before a concurrent insert committed, so it would find
+        // no row; `DO UPDATE` waits for that insert and returns the row it kept.
         let (master, wrapped): (String, Vec<u8>) = sqlx::query_as(
-            "WITH added AS (
-                 INSERT INTO member_keys (subject, master, wrapped) VALUES ($1, $2, $3)
-                 ON CONFLICT (subject) DO NOTHING RETURNING master, wrapped)
-             SELECT master, wrapped FROM added
-             UNION ALL
-             SELECT master, wrapped FROM member_keys WHERE subject = $1
-             LIMIT 1",
+            "INSERT INTO member_keys (subject, master, wrapped) VALUES ($1, $2, $3)
+             ON CONFLICT (subject) DO UPDATE SET subject = member_keys.subject
+             RETURNING master, wrapped",
         )
         .bind(subject)
         .bind(&key.master)

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use tally_ports::accounts::Accounts;
 use tally_ports::driven::{Clock, ReportStore, SystemClock};
 use tally_ports::identity::{Identity, IdentityService, PasswordCost};
+use tally_ports::keys::{DataKeys, MasterKey};
 use tally_ports::reports::Follower;
 use tally_ports::{RecordedEvent, Tally, TallyService};
 use tally_postgres::testing::TestDb;
@@ -98,6 +99,7 @@ impl Target {
         match self {
             Self::Memory => {
                 let (service, store) = tally_memory::service();
+                let service = service.with_keys(memory_keys());
                 let accounts = Arc::new(tally_memory::MemoryAccounts::new());
                 let kept = Kept::over(service, Arc::new(store.clone()), accounts.clone());
                 Ok(kept.backend(
@@ -107,6 +109,7 @@ impl Target {
             }
             Self::Http => {
                 let (service, store) = tally_memory::service();
+                let service = service.with_keys(memory_keys());
                 let accounts = Arc::new(tally_memory::MemoryAccounts::new());
                 let kept = Kept::over(service, Arc::new(store.clone()), accounts.clone());
                 let http = crate::http::backend(kept.service.clone(), accounts).await?;
@@ -128,7 +131,7 @@ impl Target {
                 })
                 .await;
                 let store = db.store_with_replica().await;
-                let service = store.service();
+                let service = store.service().with_keys(pg_keys(&store));
                 let accounts = Arc::new(PgAccounts::new(store.clone()));
                 let past = pg_past(store.clone());
                 let kept = Kept::over(service, Arc::new(store), accounts.clone());
@@ -148,6 +151,7 @@ impl Target {
                 if std::env::var("TALLY_BROWSER_STORAGE").is_ok_and(|s| s == "memory") =>
             {
                 let (service, store) = tally_memory::service();
+                let service = service.with_keys(memory_keys());
                 let accounts = Arc::new(tally_memory::MemoryAccounts::new());
                 let kept = Kept::over(service, Arc::new(store.clone()), accounts.clone());
                 let browser = crate::browser::backend(kept.service.clone(), accounts).await?;
@@ -310,8 +314,26 @@ async fn postgres() -> (TestDb, TallyService) {
         ..PgOptions::default()
     })
     .await;
-    let service = db.store().service();
+    let service = db.store().service().with_keys(pg_keys(db.store()));
     (db, service)
+}
+
+/// Keys of personal data in memory, under a master key made now.
+fn memory_keys() -> Arc<DataKeys> {
+    let master = MasterKey::generate().expect("randomness for a master key");
+    Arc::new(DataKeys::new(
+        Arc::new(tally_memory::MemoryKeys::new()),
+        master,
+    ))
+}
+
+/// Keys of personal data in the test database, under the tests' master key.
+fn pg_keys(store: &tally_postgres::PgStore) -> Arc<DataKeys> {
+    let master = MasterKey::parse(tally_postgres::testing::TEST_MASTER_KEY).expect("a master key");
+    Arc::new(DataKeys::new(
+        Arc::new(tally_postgres::PgKeys::new(store.clone())),
+        master,
+    ))
 }
 
 /// Old events straight into a memory store.
@@ -353,6 +375,7 @@ fn raw_plan(events: Vec<RecordedEvent>) -> tally_ports::driven::AppendPlan {
         command: None,
         cache: Vec::new(),
         outbox: Vec::new(),
+        erase: Vec::new(),
     }
 }
 

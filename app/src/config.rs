@@ -5,6 +5,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::sync::Arc;
 use tally_ports::TallyService;
 use tally_ports::accounts::Accounts;
+use tally_ports::keys::{DataKeys, MasterKey};
 use tally_postgres::{PgAccounts, PgOptions, PgStore};
 
 /// Tally: an event-sourced credits marketplace.
@@ -137,9 +138,23 @@ impl StorageArgs {
             Storage::Memory => {
                 let (svc, store) = tally_memory::service();
                 let accounts = Arc::new(tally_memory::MemoryAccounts::new());
+                let master = match self.master_key()? {
+                    Some(m) => m,
+                    None => {
+                        let m = MasterKey::generate().context("making a master key")?;
+                        eprintln!(
+                            "No TALLY_MASTER_KEY: personal data of this run (memory storage) \
+                             is sealed with a master key made now: {}",
+                            m.to_hex()
+                        );
+                        m
+                    }
+                };
+                let keys = DataKeys::new(Arc::new(tally_memory::MemoryKeys::new()), master);
                 Ok(Opened {
                     tally: Arc::new(
-                        svc.with_reports(Arc::new(store.clone()))
+                        svc.with_keys(Arc::new(keys))
+                            .with_reports(Arc::new(store.clone()))
                             .with_accounts(accounts.clone()),
                     ),
                     accounts,
@@ -156,8 +171,7 @@ impl StorageArgs {
                 let accounts = Arc::new(PgAccounts::new(store.clone()));
                 Ok(Opened {
                     tally: Arc::new(
-                        store
-                            .service()
+                        self.pg_service(&store)?
                             .with_reports(Arc::new(store.clone()))
                             .with_accounts(accounts.clone()),
                     ),
@@ -168,6 +182,32 @@ impl StorageArgs {
                 })
             }
         }
+    }
+
+    /// The service over a PostgreSQL store, sealing personal data with the configured
+    /// master key (which PostgreSQL storage requires).
+    pub(crate) fn pg_service(&self, store: &PgStore) -> Result<TallyService> {
+        let Some(master) = self.master_key()? else {
+            bail!(
+                "--storage postgres needs TALLY_MASTER_KEY: 64 hex digits that wrap the keys of \
+                 personal data (keep it apart from the database's backups), e.g. this one, made \
+                 now: {}",
+                MasterKey::generate()
+                    .context("making a master key")?
+                    .to_hex()
+            );
+        };
+        let keys = DataKeys::new(Arc::new(tally_postgres::PgKeys::new(store.clone())), master);
+        Ok(store.service().with_keys(Arc::new(keys)))
+    }
+
+    /// The configured master key, if any.
+    pub(crate) fn master_key(&self) -> Result<Option<MasterKey>> {
+        self.master_key
+            .as_deref()
+            .filter(|k| !k.is_empty())
+            .map(|k| MasterKey::parse(k).context("TALLY_MASTER_KEY"))
+            .transpose()
     }
 
     pub(crate) async fn postgres(&self) -> Result<PgStore> {

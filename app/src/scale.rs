@@ -90,6 +90,7 @@ impl Seeder {
             command: None,
             cache: Vec::new(),
             outbox: Vec::new(),
+            erase: Vec::new(),
         })
         .await?;
         tx.commit().await?;

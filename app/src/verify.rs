@@ -56,7 +56,7 @@ pub async fn run(storage: StorageArgs, args: VerifyArgs) -> Result<()> {
         commands(&pool).await?,
         conservation(&pool).await?,
     ];
-    let svc = store.service();
+    let svc = storage.pg_service(&store)?;
     for kind in tally_ports::EntityKind::ALL {
         let bar = if std::io::stderr().is_terminal() {
             let b = ProgressBar::new(0);

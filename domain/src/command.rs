@@ -243,6 +243,13 @@ commands! {
         /// The new description.
         description: Description,
     }
+    /// Forgets a member (an admin, or the member themselves): their data key is deleted, so
+    /// their name, pitches, job descriptions and the reasons of their grants become
+    /// unreadable everywhere; their credits and jobs stay accounted for, under their handle.
+    ForgetMember("forget_member", Target::On(EntityKind::Member), "Forget this member") {
+        /// Who is forgotten.
+        handle: Handle,
+    }
     /// Cancels an open job, refunding its owner (the job's owner).
     CancelJob("cancel_job", Target::On(EntityKind::Job), "Cancel the job") {
         /// The job.

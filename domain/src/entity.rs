@@ -37,6 +37,41 @@ pub struct EventSpec {
     pub version: u32,
     /// The payload's fields, in order.
     pub fields: &'static [FieldSpec],
+    /// Which of its fields hold personal data, and whose (see [`Personal`]).
+    pub personal: &'static [Personal],
+}
+
+/// A field of an event that holds personal data: text written by or about one member, its
+/// data subject. Stores keep it sealed with the subject's key, so that forgetting the
+/// member (deleting the key) makes it unreadable everywhere a copy went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Personal {
+    /// The field's name, as serialized.
+    pub field: &'static str,
+    /// Whose data it is.
+    pub subject: Subject,
+}
+
+/// Where an event names the data subject of a personal field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    /// The member whose handle is in this field of the same payload.
+    Field(&'static str),
+    /// The member whose stream the event is on.
+    Stream,
+    /// The member who issued the command (for what only the subject may write).
+    Actor,
+}
+
+impl Subject {
+    /// The subject as a schema names it: `stream`, `actor` or `field:<name>`.
+    pub fn describe(self) -> String {
+        match self {
+            Self::Field(f) => format!("field:{f}"),
+            Self::Stream => "stream".to_owned(),
+            Self::Actor => "actor".to_owned(),
+        }
+    }
 }
 
 /// The events of one entity kind: an enum of past-tense variants, stored as a type name
@@ -82,7 +117,8 @@ pub const fn declared_version(declared: &[u32]) -> u32 {
 
 /// Declares an entity kind's event enum, adjacently tagged (`{"type", "data"}`) as stored, and
 /// its [`EventType`] specs from the same declaration. A variant's payload schema version is 1
-/// unless it says otherwise with `#[version = N]` after its doc comment.
+/// unless it says otherwise with `#[version = N]` after its doc comment. A field that holds
+/// personal data says whose with `#[personal(Subject::...)]` after its doc comment.
 macro_rules! events {
     (
         $(#[doc = $edoc:literal])*
@@ -91,7 +127,11 @@ macro_rules! events {
                 $(#[doc = $vdoc:literal])*
                 $(#[version = $ver:literal])?
                 $variant:ident {
-                    $( $(#[doc = $fdoc:literal])* $field:ident : $ty:ty ),* $(,)?
+                    $(
+                        $(#[doc = $fdoc:literal])*
+                        $(#[personal($subject:expr)])?
+                        $field:ident : $ty:ty
+                    ),* $(,)?
                 }
             ),* $(,)?
         }
@@ -121,6 +161,12 @@ macro_rules! events {
                             rule: <$ty as $crate::values::Value>::RULE,
                             nullable: <$ty as $crate::values::Value>::NULLABLE,
                         },)*
+                    ],
+                    personal: &[
+                        $($($crate::entity::Personal {
+                            field: stringify!($field),
+                            subject: $subject,
+                        },)?)*
                     ],
                 },)*
             ];

@@ -9,7 +9,7 @@ use crate::command::{
     AcceptApplicant, Apply, CancelJob, Change, CommandKind, CompleteJob, Context, Decide,
     EditJobDescription, LaunchJob, WithdrawApplication,
 };
-use crate::entity::{Entity, States, events};
+use crate::entity::{Entity, States, Subject, events};
 use crate::member::{MemberEvent, Wallet, acting_member, on};
 use crate::rejection::Rejection;
 use crate::stream::{EntityKind, StreamId};
@@ -21,6 +21,7 @@ events! {
     /// What happened to a job.
     pub enum JobEvent {
         /// The job was launched (its reward escrowed in the same transaction).
+        #[version = 2]
         JobLaunched {
             /// The job's id.
             job: JobId,
@@ -29,16 +30,18 @@ events! {
             /// The title.
             title: Title,
             /// The description.
+            #[personal(Subject::Field("owner"))]
             description: Description,
             /// The reward.
             reward: Credits,
         },
         /// A member applied.
-        #[version = 2]
+        #[version = 3]
         ApplicationSubmitted {
             /// The applicant.
             participant: Handle,
             /// Their pitch.
+            #[personal(Subject::Field("participant"))]
             pitch: Pitch,
             /// Their estimate of the days the job will take them, if they gave one (since
             /// version 2; version 1 applications read as none).
@@ -62,8 +65,10 @@ events! {
             reward: Credits,
         },
         /// The owner rewrote the description of the open job.
+        #[version = 2]
         JobDescriptionEdited {
-            /// The new description.
+            /// The new description (the owner's: only they edit it).
+            #[personal(Subject::Actor)]
             description: Description,
         },
         /// The owner cancelled the job (the reward was refunded in the same transaction).

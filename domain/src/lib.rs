@@ -31,9 +31,11 @@ pub use actor::Actor;
 pub use affordance::{Action, Ask};
 // Every command struct, whatever commands are declared.
 pub use command::*;
-pub use entity::{Entity, Event, EventSpec, EventType, FieldSpec, KindMismatch, State, States};
+pub use entity::{
+    Entity, Event, EventSpec, EventType, FieldSpec, KindMismatch, Personal, State, States, Subject,
+};
 pub use job::{Application, ApplicationStatus, Job, JobDetails, JobEvent, JobStatus};
-pub use member::{MemberEvent, Profile, Wallet};
+pub use member::{FORGOTTEN, MemberEvent, Profile, Wallet};
 pub use notify::{JobMention, Notification, NotificationKind, notifications};
 pub use rejection::{Rejection, RejectionKind};
 pub use stream::{EntityKind, StreamId};

@@ -2,8 +2,10 @@
 
 use crate::actor::Actor;
 use crate::affordance::{Action, placeholder};
-use crate::command::{Change, Context, Decide, GrantCredits, LaunchJob, RegisterMember};
-use crate::entity::{Entity, States, events};
+use crate::command::{
+    Change, Context, Decide, ForgetMember, GrantCredits, LaunchJob, RegisterMember,
+};
+use crate::entity::{Entity, States, Subject, events};
 use crate::rejection::Rejection;
 use crate::stream::{EntityKind, StreamId};
 use crate::values::{
@@ -16,18 +18,21 @@ events! {
     /// What happened to a member and their wallet.
     pub enum MemberEvent {
         /// The member joined.
+        #[version = 2]
         MemberRegistered {
             /// The handle.
             handle: Handle,
             /// The name shown.
+            #[personal(Subject::Field("handle"))]
             display_name: DisplayName,
         },
         /// An admin granted credits.
-        #[version = 2]
+        #[version = 3]
         CreditsGranted {
             /// How many.
             amount: Credits,
             /// Why.
+            #[personal(Subject::Stream)]
             reason: Reason,
             /// What kind of grant it is (since version 2; version 1 grants read as `other`).
             category: GrantCategory,
@@ -61,8 +66,15 @@ events! {
             /// How many.
             amount: Credits,
         },
+        /// The member was forgotten: their data key was deleted, so their personal data is
+        /// unreadable from now on. Who asked and when are the envelope's actor and time; it
+        /// holds nothing personal.
+        MemberForgotten {},
     }
 }
+
+/// What is shown where a forgotten member's personal data was.
+pub const FORGOTTEN: &str = "forgotten member";
 
 /// Who the member is, once registered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,6 +102,8 @@ pub struct Wallet {
     pub total_refunded: Credits,
     /// All credits ever paid out of escrow to participants.
     pub total_paid_out: Credits,
+    /// Whether the member was forgotten (their personal data is gone).
+    pub forgotten: bool,
 }
 
 impl Wallet {
@@ -120,6 +134,12 @@ impl Wallet {
             .ask("title")
             .ask("description")
             .ask("reward"),
+            Action::new(
+                ForgetMember {
+                    handle: handle.clone(),
+                },
+                "Forget this member",
+            ),
         ]
     }
 }
@@ -134,6 +154,7 @@ impl Wallet {
         total_earned: Credits::ZERO,
         total_refunded: Credits::ZERO,
         total_paid_out: Credits::ZERO,
+        forgotten: false,
     };
 
     /// Whether the member is registered.
@@ -218,6 +239,12 @@ impl Entity for Wallet {
                 self.escrow.remove(job);
                 self.total_paid_out = self.total_paid_out.saturating_add(*amount);
             }
+            MemberEvent::MemberForgotten {} => {
+                self.forgotten = true;
+                if let Some(p) = &mut self.profile {
+                    p.display_name = DisplayName::parse(FORGOTTEN).expect("a valid display name");
+                }
+            }
         }
         self
     }
@@ -264,6 +291,11 @@ impl Decide for GrantCredits {
         require_admin(cx.actor)?;
         let w = states.wallet(&self.handle);
         w.require(&self.handle)?;
+        if w.forgotten {
+            return Err(Rejection::MemberForgotten {
+                handle: self.handle.clone(),
+            });
+        }
         w.credit(self.amount.credits())?;
         Ok(vec![on(
             &self.handle,
@@ -273,6 +305,30 @@ impl Decide for GrantCredits {
                 category: self.category,
             },
         )])
+    }
+}
+
+impl Decide for ForgetMember {
+    fn reads(&self, _: &Context<'_>, _: &States) -> Vec<StreamId> {
+        vec![StreamId::member(&self.handle)]
+    }
+
+    /// By an admin, or by the member themselves (who re-enters their password: see the
+    /// identity port), once.
+    fn decide(&self, cx: &Context<'_>, states: &States) -> Result<Vec<Change>, Rejection> {
+        match cx.actor {
+            Actor::Anonymous => return Err(Rejection::SignInFirst),
+            a if a.is_privileged() || a.is(&self.handle) => {}
+            _ => return Err(Rejection::NotYourself),
+        }
+        let w = states.wallet(&self.handle);
+        w.require(&self.handle)?;
+        if w.forgotten {
+            return Err(Rejection::MemberForgotten {
+                handle: self.handle.clone(),
+            });
+        }
+        Ok(vec![on(&self.handle, MemberEvent::MemberForgotten {})])
     }
 }
 

@@ -111,6 +111,15 @@ pub enum Rejection {
     /// An edit that would leave the description as it is.
     #[error("the job already has this description")]
     DescriptionUnchanged,
+    /// A member may only ask to forget themselves (admins may forget anyone).
+    #[error("you may only ask to be forgotten yourself")]
+    NotYourself,
+    /// The member was forgotten: their wallet takes nothing new.
+    #[error("the member '{handle}' was forgotten")]
+    MemberForgotten {
+        /// The handle (a pseudonym, kept).
+        handle: Handle,
+    },
 }
 
 impl Rejection {
@@ -136,6 +145,8 @@ impl Rejection {
             Self::NoLiveApplication { .. } => "no_live_application",
             Self::ApplicationAccepted => "application_accepted",
             Self::DescriptionUnchanged => "description_unchanged",
+            Self::NotYourself => "not_yourself",
+            Self::MemberForgotten { .. } => "member_forgotten",
         }
     }
 
@@ -146,6 +157,7 @@ impl Rejection {
             Self::AdminOnly
             | Self::MembersOnly
             | Self::NotYourWallet
+            | Self::NotYourself
             | Self::NotJobOwner { .. } => RejectionKind::Forbidden,
             Self::UnknownMember { .. } | Self::UnknownJob { .. } => RejectionKind::NotFound,
             _ => RejectionKind::Rule,

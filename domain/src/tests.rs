@@ -1095,10 +1095,18 @@ fn the_owner_is_offered_what_the_job_allows_and_others_what_they_may_do() {
     let w = |who: Actor| -> Vec<CommandKind> {
         l.offered(&wallet, &who).iter().map(Action::kind).collect()
     };
-    assert_eq!(w(admin()), [CommandKind::GrantCredits]);
+    assert_eq!(
+        w(admin()),
+        [CommandKind::GrantCredits, CommandKind::ForgetMember]
+    );
+    assert_eq!(
+        w(Actor::member("alice")),
+        [CommandKind::ForgetMember],
+        "alice has no credits left to launch with, and may ask to be forgotten"
+    );
     assert!(
-        w(Actor::member("alice")).is_empty(),
-        "alice has no credits left to launch with"
+        w(Actor::member("bob")).is_empty(),
+        "nobody forgets someone else"
     );
     let apply = &l.offered(&job, &Actor::member("carol"))[0];
     assert_eq!(apply.given(), vec![("job".to_owned(), Raw::from("j1"))]);
@@ -1330,16 +1338,17 @@ fn each_event_type_declares_the_version_it_writes() {
             .unwrap()
             .version
     };
-    assert_eq!(version("CreditsGranted"), 2);
-    assert_eq!(version("ApplicationSubmitted"), 2);
-    assert_eq!(version("MemberRegistered"), 1);
+    assert_eq!(version("CreditsGranted"), 3);
+    assert_eq!(version("ApplicationSubmitted"), 3);
+    assert_eq!(version("MemberRegistered"), 2);
+    assert_eq!(version("ApplicantAccepted"), 1);
     let e = MemberEvent::CreditsGranted {
         amount: c(1),
         reason: reason("x"),
         category: GrantCategory::Other,
     };
-    assert_eq!(e.schema_version(), 2);
-    assert_eq!(Event::from(e).schema_version(), 2);
+    assert_eq!(e.schema_version(), 3);
+    assert_eq!(Event::from(e).schema_version(), 3);
     let nullable: Vec<_> = JobEvent::TYPES
         .iter()
         .flat_map(|t| t.fields)

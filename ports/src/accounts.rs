@@ -242,6 +242,14 @@ pub trait Accounts: Send + Sync {
     /// `Infrastructure` when storage fails.
     async fn revoke_api_token(&self, account: &str, id: Uuid) -> Result<()>;
 
+    /// Deletes a forgotten member's account with its sessions and API tokens: nobody signs
+    /// in as them again, and their handle cannot be registered again (its stream stays).
+    /// Deleting an account that is not there is not an error.
+    ///
+    /// # Errors
+    /// `Infrastructure` when storage fails.
+    async fn forget_account(&self, name: &str) -> Result<()>;
+
     /// Checks that storage answers.
     ///
     /// # Errors

@@ -133,16 +133,16 @@ mod tests {
             p,
             json!({"amount": 3, "reason": "hi", "category": "purchase"})
         );
-        assert_eq!(decode_one::<MemberEvent>(t, 2, &p).unwrap(), e);
-        assert!(decode_one::<MemberEvent>(t, 3, &p).is_err());
+        assert_eq!(decode_one::<MemberEvent>(t, 3, &p).unwrap(), e);
+        assert!(decode_one::<MemberEvent>(t, 4, &p).is_err());
         assert_eq!(
-            decode_one_text::<MemberEvent>(t, 2, &p.to_string()).unwrap(),
+            decode_one_text::<MemberEvent>(t, 3, &p.to_string()).unwrap(),
             e
         );
-        assert!(decode_one_text::<MemberEvent>(t, 3, &p.to_string()).is_err());
-        assert!(decode_one_text::<MemberEvent>(t, 2, "{\"amount\": 3").is_err());
+        assert!(decode_one_text::<MemberEvent>(t, 4, &p.to_string()).is_err());
+        assert!(decode_one_text::<MemberEvent>(t, 3, "{\"amount\": 3").is_err());
         // A payload that tries to close the document early is just not JSON of the type.
-        assert!(decode_one_text::<MemberEvent>(t, 2, "{}}, \"x\": {").is_err());
+        assert!(decode_one_text::<MemberEvent>(t, 3, "{}}, \"x\": {").is_err());
         assert!(decode_one::<MemberEvent>("Nope", 1, &p).is_err());
         // A version 1 grant (before categories) reads as `other`, from JSON and from text.
         let v1 = json!({"amount": 3, "reason": "hi"});
@@ -159,7 +159,7 @@ mod tests {
         let f = FoldEvent {
             version: 1,
             event_type: t,
-            schema_version: 2,
+            schema_version: 3,
             payload: Payload::Json(&p),
         };
         assert_eq!(decode(EntityKind::Member, &f).unwrap(), e.into());

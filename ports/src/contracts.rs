@@ -58,6 +58,9 @@ pub fn generate(spec: &EventSpec) -> Value {
             let t = s["type"].take();
             s["type"] = json!([t, "null"]);
         }
+        if let Some(p) = spec.personal.iter().find(|p| p.field == f.name) {
+            s = personal(s, p.subject);
+        }
         properties.insert(f.name.to_owned(), s);
     }
     json!({
@@ -69,6 +72,33 @@ pub fn generate(spec: &EventSpec) -> Value {
         "properties": properties,
         "required": spec.fields.iter().map(|f| f.name).collect::<Vec<_>>(),
         "additionalProperties": false,
+    })
+}
+
+/// The pattern of a sealed personal field: [`crate::keys::SEALED_PREFIX`], the subject's
+/// handle, `:`, and the base64 of the nonce, the ciphertext and its tag.
+pub const SEALED_PATTERN: &str = "^sealed:v1:[a-z][a-z0-9_-]{2,31}:[A-Za-z0-9+/]+$";
+
+/// A personal field's schema: its plaintext rule, or the sealed form stores keep it in;
+/// `x-personal` says whose data it is (`field:<name>`, the member named in that field;
+/// `stream`, the member whose stream it is on; `actor`, the member who wrote it).
+fn personal(plain: Value, subject: tally_domain::Subject) -> Value {
+    let description = plain["description"].as_str().unwrap_or_default().to_owned();
+    json!({
+        "description": format!(
+            "{description}. Personal data: stored sealed with its subject's key; reads as \
+             \"{}\" once they are forgotten",
+            tally_domain::FORGOTTEN
+        ),
+        "anyOf": [
+            plain,
+            {
+                "type": "string",
+                "pattern": SEALED_PATTERN,
+                "description": "Sealed with the data subject's key (as stored)",
+            },
+        ],
+        "x-personal": {"subject": subject.describe()},
     })
 }
 
@@ -220,8 +250,43 @@ pub struct Upcaster {
     pub up: fn(&mut Map<String, Value>),
 }
 
+/// What the versions that made a field personal changed: nothing in the payload's shape;
+/// from then on its personal fields may be stored sealed (opened before anyone reads them).
+const SEALED_FROM_NOW_ON: &str = "its personal fields may be stored sealed with their subject's key; the payload's shape is \
+     unchanged";
+
 /// Every upcaster, one per event type and past version.
 pub const UPCASTERS: &[Upcaster] = &[
+    Upcaster {
+        event_type: "MemberRegistered",
+        from: 1,
+        change: SEALED_FROM_NOW_ON,
+        up: |_| {},
+    },
+    Upcaster {
+        event_type: "CreditsGranted",
+        from: 2,
+        change: SEALED_FROM_NOW_ON,
+        up: |_| {},
+    },
+    Upcaster {
+        event_type: "JobLaunched",
+        from: 1,
+        change: SEALED_FROM_NOW_ON,
+        up: |_| {},
+    },
+    Upcaster {
+        event_type: "ApplicationSubmitted",
+        from: 2,
+        change: SEALED_FROM_NOW_ON,
+        up: |_| {},
+    },
+    Upcaster {
+        event_type: "JobDescriptionEdited",
+        from: 1,
+        change: SEALED_FROM_NOW_ON,
+        up: |_| {},
+    },
     Upcaster {
         event_type: "CreditsGranted",
         from: 1,
@@ -288,17 +353,17 @@ mod tests {
     #[test]
     fn upcasters_make_old_payloads_current() {
         let mut p = json!({"amount": 5, "reason": "hi"});
-        assert_eq!(upcast("CreditsGranted", 1, &mut p), Ok(2));
+        assert_eq!(upcast("CreditsGranted", 1, &mut p), Ok(3));
         assert_eq!(p, json!({"amount": 5, "reason": "hi", "category": "other"}));
         let mut p = json!({"participant": "bob", "pitch": "me"});
-        assert_eq!(upcast("ApplicationSubmitted", 1, &mut p), Ok(2));
+        assert_eq!(upcast("ApplicationSubmitted", 1, &mut p), Ok(3));
         assert_eq!(p["proposed_days"], Value::Null);
         // Current payloads are left alone; newer and unknown ones are named.
         let mut p = json!({"amount": 5, "reason": "hi", "category": "purchase"});
-        assert_eq!(upcast("CreditsGranted", 2, &mut p), Ok(2));
+        assert_eq!(upcast("CreditsGranted", 3, &mut p), Ok(3));
         assert_eq!(p["category"], "purchase");
         assert!(
-            upcast("CreditsGranted", 3, &mut p)
+            upcast("CreditsGranted", 4, &mut p)
                 .unwrap_err()
                 .contains("newer build")
         );

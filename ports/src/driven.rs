@@ -79,6 +79,13 @@ pub struct AppendPlan {
     /// outbox, written in the same transaction: all of it with the events, or nothing. A
     /// store that keeps no outbox ignores it.
     pub outbox: Vec<crate::inbox::OutboxMessage>,
+    /// The members this command forgets (a `MemberForgotten` event is in the plan). In the
+    /// same transaction, the store deletes each one's data key (if it keeps the keys), their
+    /// member account with its sessions and tokens (if it keeps the accounts), their inbox,
+    /// and every state-cache row that names them (rows holding their plaintext: their
+    /// wallet, the jobs they launched or applied to); the service then forgets them in what
+    /// it holds in memory. A plan that erases is never appended by the one-statement path.
+    pub erase: Vec<String>,
 }
 
 /// What [`EventStore::fold_events`] hands events to; an error message stops the read.

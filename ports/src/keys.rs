@@ -16,11 +16,13 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// The length of a key, in bytes.
 pub const KEY_LEN: usize = 32;
 const NONCE_LEN: usize = 24;
-/// What a sealed field starts with (the format's version).
+/// What a sealed field starts with (the format's version); the subject's handle and `:`
+/// follow, then the base64 of the nonce, the ciphertext and its tag.
 pub const SEALED_PREFIX: &str = "sealed:v1:";
 
 /// The master key: wraps every data key. 32 bytes, written as 64 hex digits
@@ -139,12 +141,34 @@ pub trait KeyStore: Send + Sync {
     async fn rewrap(&self, keys: &[(String, WrappedKey)]) -> Result<()>;
 }
 
+/// How long an unwrapped key is trusted before the key store is asked again: another
+/// process that forgets a member stops this one opening their data within this time.
+pub const KEY_TTL: Duration = Duration::from_secs(30);
+
+/// What [`DataKeys::open_cached`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Opened {
+    /// The plaintext (or text that was never sealed).
+    Text(String),
+    /// The subject was forgotten: their key is gone.
+    Forgotten,
+    /// The subject's key is not at hand: [`DataKeys::load`] it, then ask again.
+    NeedKey(String),
+}
+
+/// A key as this process holds it: unwrapped, or known to be gone.
+#[derive(Clone, Copy)]
+struct Held {
+    key: Option<[u8; KEY_LEN]>,
+    at: Instant,
+}
+
 /// Sealing and opening personal fields with their subjects' keys.
 pub struct DataKeys {
     store: Arc<dyn KeyStore>,
     master: MasterKey,
-    /// Unwrapped keys, by subject (forgotten with the key).
-    open: Mutex<HashMap<String, [u8; KEY_LEN]>>,
+    /// Unwrapped keys (and keys known to be gone), by subject.
+    held: Mutex<HashMap<String, Held>>,
 }
 
 impl fmt::Debug for DataKeys {
@@ -153,29 +177,50 @@ impl fmt::Debug for DataKeys {
     }
 }
 
+/// A sealed field's parts: `sealed:v1:<subject>:<base64>`.
+fn split_sealed(field: &str) -> Option<(&str, &str)> {
+    field.strip_prefix(SEALED_PREFIX)?.split_once(':')
+}
+
+/// The data subject a sealed field names, if it is sealed.
+pub fn sealed_subject(field: &str) -> Option<&str> {
+    split_sealed(field).map(|(s, _)| s)
+}
+
 impl DataKeys {
     /// Keys kept in `store`, wrapped by `master`.
     pub fn new(store: Arc<dyn KeyStore>, master: MasterKey) -> Self {
         Self {
             store,
             master,
-            open: Mutex::default(),
+            held: Mutex::default(),
         }
     }
 
-    fn cached(&self, subject: &str) -> Option<[u8; KEY_LEN]> {
-        self.open
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Held>> {
+        self.held
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(subject)
-            .copied()
     }
 
-    fn remember(&self, subject: &str, key: [u8; KEY_LEN]) {
-        self.open
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(subject.to_owned(), key);
+    /// What this process holds of `subject`'s key, if still trusted: a key is asked again
+    /// after [`KEY_TTL`]; a key known to be gone stays gone.
+    fn held(&self, subject: &str) -> Option<Option<[u8; KEY_LEN]>> {
+        let h = *self.lock().get(subject)?;
+        match h.key {
+            Some(_) if h.at.elapsed() > KEY_TTL => None,
+            k => Some(k),
+        }
+    }
+
+    fn remember(&self, subject: &str, key: Option<[u8; KEY_LEN]>) {
+        self.lock().insert(
+            subject.to_owned(),
+            Held {
+                key,
+                at: Instant::now(),
+            },
+        );
     }
 
     fn unwrap_key(&self, subject: &str, w: &WrappedKey) -> Result<[u8; KEY_LEN]> {
@@ -189,47 +234,24 @@ impl DataKeys {
         let (nonce, sealed) = w.wrapped.split_at_checked(NONCE_LEN).ok_or_else(|| {
             Error::infrastructure(format!("the data key of {subject} is cut short"))
         })?;
-        let plain = self
-            .master
-            .cipher()
-            .decrypt(
-                XNonce::from_slice(nonce),
-                Payload {
-                    msg: sealed,
-                    aad: subject.as_bytes(),
-                },
-            )
-            .map_err(|_| {
-                Error::infrastructure(format!("the data key of {subject} does not open"))
-            })?;
+        let plain = decrypt(&self.master.cipher(), nonce, sealed, subject).ok_or_else(|| {
+            Error::infrastructure(format!("the data key of {subject} does not open"))
+        })?;
         plain.try_into().map_err(|_| {
             Error::infrastructure(format!("the data key of {subject} has a bad length"))
         })
     }
 
     fn wrap_key(master: &MasterKey, subject: &str, key: &[u8; KEY_LEN]) -> Result<WrappedKey> {
-        let nonce: [u8; NONCE_LEN] = random()?;
-        let sealed = master
-            .cipher()
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload {
-                    msg: key,
-                    aad: subject.as_bytes(),
-                },
-            )
-            .map_err(|_| Error::infrastructure("wrapping a data key"))?;
-        let mut wrapped = nonce.to_vec();
-        wrapped.extend(sealed);
         Ok(WrappedKey {
             master: master.id.clone(),
-            wrapped,
+            wrapped: encrypt(&master.cipher(), key, subject)?,
         })
     }
 
     /// `subject`'s key: kept, or made now.
     async fn key_of(&self, subject: &str) -> Result<[u8; KEY_LEN]> {
-        if let Some(k) = self.cached(subject) {
+        if let Some(Some(k)) = self.held(subject) {
             return Ok(k);
         }
         let wrapped = match self.store.key(subject).await? {
@@ -241,55 +263,60 @@ impl DataKeys {
             }
         };
         let key = self.unwrap_key(subject, &wrapped)?;
-        self.remember(subject, key);
+        self.remember(subject, Some(key));
         Ok(key)
     }
 
     /// Seals `plaintext` with `subject`'s key (made if it has none):
-    /// `sealed:v1:` and the base64 of the nonce, the ciphertext and its tag.
+    /// `sealed:v1:<subject>:` and the base64 of the nonce, the ciphertext and its tag. The
+    /// subject (a handle: a public pseudonym) is also bound as associated data, so that a
+    /// sealed field relabelled with another subject does not open.
     ///
     /// # Errors
     /// `Infrastructure` when the key store fails.
     pub async fn seal(&self, subject: &str, plaintext: &str) -> Result<String> {
         let key = self.key_of(subject).await?;
-        let nonce: [u8; NONCE_LEN] = random()?;
-        let sealed = XChaCha20Poly1305::new((&key).into())
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload {
-                    msg: plaintext.as_bytes(),
-                    aad: subject.as_bytes(),
-                },
-            )
-            .map_err(|_| Error::infrastructure("sealing a personal field"))?;
-        let mut bytes = nonce.to_vec();
-        bytes.extend(sealed);
+        let bytes = encrypt(
+            &XChaCha20Poly1305::new((&key).into()),
+            plaintext.as_bytes(),
+            subject,
+        )?;
         Ok(format!(
-            "{SEALED_PREFIX}{}",
+            "{SEALED_PREFIX}{subject}:{}",
             base64::engine::general_purpose::STANDARD_NO_PAD.encode(bytes)
         ))
     }
 
-    /// Opens a field sealed for `subject`: `None` when the subject's key is gone (they were
-    /// forgotten). Text that is not sealed is returned as it is (stored before encryption).
+    /// Makes sure this process holds `subject`'s key (or knows it is gone), for
+    /// [`DataKeys::open_cached`].
     ///
     /// # Errors
-    /// `Infrastructure` when the key store fails, or the field was sealed for someone else or
-    /// altered.
-    pub async fn open(&self, subject: &str, field: &str) -> Result<Option<String>> {
-        let Some(b64) = field.strip_prefix(SEALED_PREFIX) else {
-            return Ok(Some(field.to_owned()));
+    /// `Infrastructure` when the key store fails or the key does not unwrap.
+    pub async fn load(&self, subject: &str) -> Result<()> {
+        if self.held(subject).is_some() {
+            return Ok(());
+        }
+        let key = match self.store.key(subject).await? {
+            Some(w) => Some(self.unwrap_key(subject, &w)?),
+            None => None,
         };
-        let key = match self.cached(subject) {
-            Some(k) => k,
-            None => match self.store.key(subject).await? {
-                None => return Ok(None),
-                Some(w) => {
-                    let k = self.unwrap_key(subject, &w)?;
-                    self.remember(subject, k);
-                    k
-                }
-            },
+        self.remember(subject, key);
+        Ok(())
+    }
+
+    /// Opens a sealed field with the keys at hand, without waiting: what folding a stream
+    /// needs. Text that is not sealed is returned as it is (stored before encryption).
+    ///
+    /// # Errors
+    /// `Infrastructure` when the field was altered or relabelled.
+    pub fn open_cached(&self, field: &str) -> Result<Opened> {
+        let Some((subject, b64)) = split_sealed(field) else {
+            return Ok(Opened::Text(field.to_owned()));
+        };
+        let key = match self.held(subject) {
+            None => return Ok(Opened::NeedKey(subject.to_owned())),
+            Some(None) => return Ok(Opened::Forgotten),
+            Some(Some(k)) => k,
         };
         let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
             .decode(b64)
@@ -299,35 +326,51 @@ impl DataKeys {
         let (nonce, sealed) = bytes.split_at_checked(NONCE_LEN).ok_or_else(|| {
             Error::infrastructure(format!("a sealed field of {subject} is cut short"))
         })?;
-        let plain = XChaCha20Poly1305::new((&key).into())
-            .decrypt(
-                XNonce::from_slice(nonce),
-                Payload {
-                    msg: sealed,
-                    aad: subject.as_bytes(),
-                },
-            )
-            .map_err(|_| {
-                Error::infrastructure(format!(
-                    "a sealed field of {subject} does not open with their key"
-                ))
-            })?;
+        let plain = decrypt(
+            &XChaCha20Poly1305::new((&key).into()),
+            nonce,
+            sealed,
+            subject,
+        )
+        .ok_or_else(|| {
+            Error::infrastructure(format!(
+                "a sealed field of {subject} does not open with their key"
+            ))
+        })?;
         String::from_utf8(plain)
-            .map(Some)
+            .map(Opened::Text)
             .map_err(|_| Error::infrastructure(format!("a sealed field of {subject} is not text")))
     }
 
+    /// Opens a sealed field: `None` when its subject's key is gone (they were forgotten).
+    /// Text that is not sealed is returned as it is (stored before encryption).
+    ///
+    /// # Errors
+    /// `Infrastructure` when the key store fails, or the field was altered or relabelled.
+    pub async fn open(&self, field: &str) -> Result<Option<String>> {
+        loop {
+            match self.open_cached(field)? {
+                Opened::Text(t) => return Ok(Some(t)),
+                Opened::Forgotten => return Ok(None),
+                Opened::NeedKey(s) => self.load(&s).await?,
+            }
+        }
+    }
+
     /// Deletes `subject`'s key, here and in the store: everything sealed for them is
-    /// unreadable from now on. Whether they had one.
+    /// unreadable from now on. Whether the store had it.
     ///
     /// # Errors
     /// `Infrastructure` when the key store fails.
     pub async fn forget(&self, subject: &str) -> Result<bool> {
-        self.open
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(subject);
+        self.remember(subject, None);
         self.store.delete_key(subject).await
+    }
+
+    /// Forgets what this process holds of `subject`'s key (another process, or the store's
+    /// own transaction, deleted it): the next open asks the store.
+    pub fn drop_held(&self, subject: &str) {
+        self.lock().remove(subject);
     }
 
     /// Re-wraps every data key with `new` (all or none), touching no event; returns how many.
@@ -348,6 +391,36 @@ impl DataKeys {
         self.store.rewrap(&rewrapped).await?;
         Ok(rewrapped.len())
     }
+}
+
+/// The nonce, then the ciphertext and its tag, with `aad` bound.
+fn encrypt(cipher: &XChaCha20Poly1305, msg: &[u8], aad: &str) -> Result<Vec<u8>> {
+    let nonce: [u8; NONCE_LEN] = random()?;
+    let sealed = cipher
+        .encrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg,
+                aad: aad.as_bytes(),
+            },
+        )
+        .map_err(|_| Error::infrastructure("encrypting"))?;
+    let mut out = nonce.to_vec();
+    out.extend(sealed);
+    Ok(out)
+}
+
+/// The plaintext of `sealed` under `nonce`, if it opens with `aad`.
+fn decrypt(cipher: &XChaCha20Poly1305, nonce: &[u8], sealed: &[u8], aad: &str) -> Option<Vec<u8>> {
+    cipher
+        .decrypt(
+            XNonce::from_slice(nonce),
+            Payload {
+                msg: sealed,
+                aad: aad.as_bytes(),
+            },
+        )
+        .ok()
 }
 
 fn random<const N: usize>() -> Result<[u8; N]> {

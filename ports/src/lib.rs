@@ -30,6 +30,7 @@ pub mod jobs;
 pub mod keys;
 mod locks;
 pub mod members;
+pub mod personal;
 pub mod reports;
 pub mod schema;
 pub mod service;

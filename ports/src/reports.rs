@@ -115,6 +115,19 @@ struct Memory {
     active: BTreeMap<NaiveDate, BTreeSet<String>>,
 }
 
+impl Memory {
+    /// Drops what is kept about member `handle`.
+    fn forget(&mut self, handle: &str) {
+        self.last_grant.remove(handle);
+        self.cancelled.remove(handle);
+        self.paid
+            .retain(|pair, _| pair.split(' ').all(|h| h != handle));
+        for members in self.active.values_mut() {
+            members.remove(handle);
+        }
+    }
+}
+
 /// Keeps the events within `WINDOW` of `now`, adds this one, and says whether that makes
 /// exactly [`REPEATS`] (so that one run of repeats raises one signal).
 fn repeats(q: &mut VecDeque<(DateTime<Utc>, u64)>, now: DateTime<Utc>, position: u64) -> bool {
@@ -212,6 +225,9 @@ impl Reports {
             MemberEvent::CreditsEarned { amount, .. } => self.today(e).earned += amount.get(),
             MemberEvent::CreditsRefunded { amount, .. } => self.today(e).refunded += amount.get(),
             MemberEvent::EscrowReleased { .. } => {}
+            // What the worker kept about a forgotten member goes (their past signals stay:
+            // they name a handle, a pseudonym, and the positions of the events).
+            MemberEvent::MemberForgotten {} => self.memory.forget(handle),
         }
     }
 

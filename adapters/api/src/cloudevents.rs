@@ -136,7 +136,7 @@ mod tests {
             version: 3,
             event_id: Uuid::now_v7(),
             event_type: "CreditsGranted".into(),
-            schema_version: 2,
+            schema_version: 3,
             payload: serde_json::json!({"amount": 5, "reason": "", "category": "other"}),
             time: Utc::now(),
             actor: "admin:root".parse().unwrap(),
@@ -146,7 +146,7 @@ mod tests {
         };
         let c = CloudEvent::from(e.clone());
         assert_eq!(c.sequence, "00000000000000000042");
-        assert_eq!(c.dataschema, "urn:tally:event:CreditsGranted:v2");
+        assert_eq!(c.dataschema, "urn:tally:event:CreditsGranted:v3");
         let json = serde_json::to_value(&c).unwrap();
         assert_eq!(json["type"], "CreditsGranted");
         assert_eq!(json["subject"], "member:alice");

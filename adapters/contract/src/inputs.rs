@@ -55,3 +55,16 @@ pub fn cancel(job: &str, reason: &str) -> Input {
         .with("job", job)
         .with("reason", reason)
 }
+
+/// The acting member launches a job with this description.
+pub fn launch_described(title: &str, description: &str, reward: i64) -> Input {
+    Input::new(CommandKind::LaunchJob)
+        .with("title", title)
+        .with("description", description)
+        .with("reward", reward)
+}
+
+/// Forgets the member `handle` (an admin, or the member themselves).
+pub fn forget(handle: &str) -> Input {
+    Input::new(CommandKind::ForgetMember).with("handle", handle)
+}

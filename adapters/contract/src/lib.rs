@@ -37,12 +37,32 @@ pub struct Harness {
     /// Stores events as an older build did: raw rows, no contract check (to read old
     /// versions through the real store).
     pub insert_raw: Box<dyn Fn(Vec<RecordedEvent>) -> BoxFuture<'static, ()> + Send + Sync>,
+    /// Where the data keys of personal data are kept.
+    pub keys: Arc<dyn tally_ports::keys::KeyStore>,
+    /// The accounts kept beside the store.
+    pub accounts: Arc<dyn tally_ports::accounts::Accounts>,
+    /// Everything the storage holds, as bytes (PostgreSQL: a `pg_dump` of the database;
+    /// memory: every structure, printed), to search for strings that must not be there.
+    pub dump: Box<dyn Fn() -> BoxFuture<'static, Vec<u8>> + Send + Sync>,
 }
+
+/// The master key the contract tests seal with (services of one harness must agree on it).
+pub const MASTER_KEY: &str = "c0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ff";
 
 impl Harness {
     /// A service over this store.
     pub fn service(&self) -> TallyService {
         TallyService::new(self.store.clone(), self.cache.clone()).with_outbox(self.outbox.clone())
+    }
+
+    /// A service over this store that seals personal data with [`MASTER_KEY`], and knows the
+    /// accounts.
+    pub fn sealed_service(&self) -> TallyService {
+        let master = tally_ports::keys::MasterKey::parse(MASTER_KEY).expect("a master key");
+        let keys = tally_ports::keys::DataKeys::new(self.keys.clone(), master);
+        self.service()
+            .with_keys(Arc::new(keys))
+            .with_accounts(self.accounts.clone())
     }
 }
 
@@ -79,6 +99,9 @@ macro_rules! contract_tests {
             a_committed_command_tells_each_recipient_once_and_a_refused_one_nobody,
             an_append_that_does_not_commit_enqueues_nothing,
             an_inbox_pages_newest_first_and_marks_read,
+            personal_fields_are_sealed_at_rest_and_read_as_plaintext,
+            a_forgotten_members_personal_data_is_gone_from_everything_stored,
+            only_an_admin_or_the_member_forgets_a_member_and_only_once,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {
@@ -109,7 +132,7 @@ pub fn event(s: &StreamId, version: u64, command_id: Uuid) -> RecordedEvent {
         version,
         event_id: Uuid::now_v7(),
         event_type: "CreditsGranted".into(),
-        schema_version: 2,
+        schema_version: 3,
         payload: json!({
             "amount": version,
             "reason": "quotes ' \" and <b>tags</b>",
@@ -142,6 +165,7 @@ pub fn raw_plan(events: Vec<RecordedEvent>) -> AppendPlan {
         command: None,
         cache: Vec::new(),
         outbox: Vec::new(),
+        erase: Vec::new(),
     }
 }
 
@@ -160,6 +184,7 @@ fn plan(streams: &[(&StreamId, u64, u64)], command: Option<CommandRecord>) -> Ap
         command,
         cache: Vec::new(),
         outbox: Vec::new(),
+        erase: Vec::new(),
     }
 }
 
@@ -1117,7 +1142,7 @@ pub async fn the_feed_filters_finds_events_by_id_and_wakes_readers(h: &Harness) 
     let (a, b, j) = (stream("alice"), stream("bobby"), job_stream("j1"));
     let mut registered = event(&b, 1, Uuid::now_v7());
     registered.event_type = "MemberRegistered".into();
-    registered.schema_version = 1;
+    registered.schema_version = 2;
     registered.payload = json!({"handle": "bobby", "display_name": "Bob"});
     commit(h, plan(&[(&a, 0, 2), (&j, 0, 1)], None))
         .await
@@ -1507,4 +1532,213 @@ pub async fn an_inbox_pages_newest_first_and_marks_read(h: &Harness) {
         1,
         "bobby's own grant"
     );
+}
+
+/// Whether `needle` occurs in `hay`, byte for byte.
+fn holds(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// Alice's personal strings, each findable byte for byte.
+const ALICE_NAME: &str = "Alice Quixotica";
+const ALICE_REASON: &str = "Refund for the quixotic outage";
+const ALICE_PITCH: &str = "I paint quixotically well";
+const ALICE_DESCRIPTION: &str = "Quixotic fence, two coats";
+
+/// Alice registers, is granted credits with a reason, applies to Bob's job with a pitch and
+/// launches a job of her own; returns (Bob's job, Alice's job).
+async fn alice_and_bob(svc: &TallyService) -> (String, String) {
+    let admin = Ctx::new(Actor::admin("root"));
+    svc.execute(&admin, register("alice", ALICE_NAME))
+        .await
+        .unwrap();
+    svc.execute(&admin, register("bob", "Bob Builder"))
+        .await
+        .unwrap();
+    svc.execute(&admin, grant("alice", 100, ALICE_REASON))
+        .await
+        .unwrap();
+    svc.execute(&admin, grant("bob", 100, "Welcome Bob"))
+        .await
+        .unwrap();
+    let bob = Ctx::new(Actor::member("bob"));
+    let alice = Ctx::new(Actor::member("alice"));
+    let r = svc
+        .execute(
+            &bob,
+            inputs::launch_described("Paint", "Bob's own fence", 30),
+        )
+        .await
+        .unwrap();
+    let bobs = r.launched_job().unwrap().to_owned();
+    svc.execute(&alice, apply(&bobs, ALICE_PITCH))
+        .await
+        .unwrap();
+    let r = svc
+        .execute(
+            &alice,
+            inputs::launch_described("Fence", ALICE_DESCRIPTION, 20),
+        )
+        .await
+        .unwrap();
+    (bobs, r.launched_job().unwrap().to_owned())
+}
+
+/// Personal fields are stored sealed (the store underneath holds no plaintext of them),
+/// and every reader of the service sees them as written.
+pub async fn personal_fields_are_sealed_at_rest_and_read_as_plaintext(h: &Harness) {
+    let svc = h.sealed_service();
+    let (bobs, alices) = alice_and_bob(&svc).await;
+    // What the store underneath holds: ciphertext, naming its subject.
+    let raw = h.store.read_all(0, 1000).await.unwrap();
+    let text = serde_json::to_string(&raw).unwrap();
+    for s in [ALICE_NAME, ALICE_REASON, ALICE_PITCH, ALICE_DESCRIPTION] {
+        assert!(!text.contains(s), "{s:?} is stored in plaintext");
+    }
+    assert!(text.contains("sealed:v1:alice:"), "{text}");
+    // What readers see: plaintext.
+    let admin = Ctx::new(Actor::admin("root"));
+    assert_eq!(
+        svc.wallet(&admin, "alice").await.unwrap().display_name,
+        ALICE_NAME
+    );
+    let view = svc
+        .job_owner_view(&Ctx::new(Actor::member("bob")), &bobs)
+        .await
+        .unwrap();
+    assert_eq!(view.applications[0].pitch, ALICE_PITCH);
+    let mine = svc
+        .job_owner_view(&Ctx::new(Actor::member("alice")), &alices)
+        .await
+        .unwrap();
+    assert_eq!(mine.job.description, ALICE_DESCRIPTION);
+    let feed = serde_json::to_string(&svc.feed(&admin, 0, 1000).await.unwrap().events).unwrap();
+    for s in [ALICE_NAME, ALICE_REASON, ALICE_PITCH, ALICE_DESCRIPTION] {
+        assert!(feed.contains(s), "the feed lacks {s:?}");
+    }
+    assert!(!feed.contains("sealed:v1:"), "the feed serves ciphertext");
+    // Rebuilt from the events alone (no cache row, no state in memory), the same.
+    (h.clear_cache)().await;
+    let fresh = h.sealed_service();
+    let view = fresh
+        .job_owner_view(&Ctx::new(Actor::member("bob")), &bobs)
+        .await
+        .unwrap();
+    assert_eq!(view.applications[0].pitch, ALICE_PITCH);
+    assert_eq!(
+        fresh.wallet(&admin, "alice").await.unwrap().display_name,
+        ALICE_NAME
+    );
+}
+
+/// Once Alice is forgotten, nothing stored holds her personal strings (a dump of the whole
+/// storage, searched byte for byte); views, histories and the feed show the placeholder
+/// where they were; her credits and the jobs stay accounted for; her account is gone.
+pub async fn a_forgotten_members_personal_data_is_gone_from_everything_stored(h: &Harness) {
+    use tally_ports::accounts::{Account, Role};
+    let svc = h.sealed_service();
+    h.accounts
+        .create_account(Account {
+            name: "alice".into(),
+            role: Role::Member,
+            password_hash: "hash".into(),
+            created_at: chrono::Utc::now(),
+        })
+        .await
+        .unwrap();
+    let (bobs, alices) = alice_and_bob(&svc).await;
+    let admin = Ctx::new(Actor::admin("root"));
+    // Her plaintext is in the cache and the outbox (disposable copies) before.
+    let before = (h.dump)().await;
+    assert!(holds(&before, ALICE_NAME) || holds(&before, ALICE_PITCH));
+    let r = svc.execute(&admin, inputs::forget("alice")).await.unwrap();
+    assert_eq!(r.events[0].event_type, "MemberForgotten");
+    let after = (h.dump)().await;
+    for s in [ALICE_NAME, ALICE_REASON, ALICE_PITCH, ALICE_DESCRIPTION] {
+        assert!(!holds(&after, s), "{s:?} is still stored somewhere");
+    }
+    assert!(holds(&after, "Bob Builder") || holds(&after, "sealed:v1:bob:"));
+    // Views, from this service and from a fresh one (nothing held in memory).
+    for svc in [svc, h.sealed_service()] {
+        let w = svc.wallet(&admin, "alice").await.unwrap();
+        assert_eq!(w.display_name, tally_domain::FORGOTTEN);
+        assert_eq!(w.balance, 80, "her credits are still accounted for");
+        let view = svc
+            .job_owner_view(&Ctx::new(Actor::member("bob")), &bobs)
+            .await
+            .unwrap();
+        assert_eq!(view.applications[0].participant, "alice");
+        assert_eq!(view.applications[0].pitch, tally_domain::FORGOTTEN);
+        let hers = svc.job_owner_view(&admin, &alices).await.unwrap();
+        assert_eq!(hers.job.description, tally_domain::FORGOTTEN);
+        assert_eq!(hers.job.reward, 20, "her job and its escrow stay");
+        let history = svc
+            .history(&admin, &EntityRef::member("alice"))
+            .await
+            .unwrap();
+        let grant = history
+            .iter()
+            .find(|e| e.event_type == "CreditsGranted")
+            .unwrap();
+        assert_eq!(grant.payload["reason"], tally_domain::FORGOTTEN);
+        let feed = svc.feed(&admin, 0, 1000).await.unwrap().events;
+        let text = serde_json::to_string(&feed).unwrap();
+        for s in [ALICE_NAME, ALICE_REASON, ALICE_PITCH, ALICE_DESCRIPTION] {
+            assert!(!text.contains(s), "the feed still serves {s:?}");
+        }
+        assert!(text.contains("Bob Builder"), "others' data is untouched");
+        let forgotten = feed
+            .iter()
+            .find(|e| e.event_type == "MemberForgotten")
+            .unwrap();
+        assert_eq!(forgotten.actor, Actor::admin("root"));
+        assert_eq!(forgotten.payload, json!({}));
+    }
+    assert!(
+        h.accounts.account("alice").await.unwrap().is_none(),
+        "her account is gone"
+    );
+}
+
+/// Another member may not forget Alice; nobody forgets her twice; a forgotten member takes
+/// no new grant.
+pub async fn only_an_admin_or_the_member_forgets_a_member_and_only_once(h: &Harness) {
+    let svc = h.sealed_service();
+    let admin = Ctx::new(Actor::admin("root"));
+    svc.execute(&admin, register("alice", ALICE_NAME))
+        .await
+        .unwrap();
+    svc.execute(&admin, register("bob", "Bob Builder"))
+        .await
+        .unwrap();
+    let bob = Ctx::new(Actor::member("bob"));
+    let e = svc
+        .execute(&bob, inputs::forget("alice"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "not_yourself", "{e}");
+    let anyone = Ctx::new(Actor::Anonymous);
+    assert!(svc.execute(&anyone, inputs::forget("alice")).await.is_err());
+    assert_eq!(
+        svc.wallet(&admin, "alice").await.unwrap().display_name,
+        ALICE_NAME
+    );
+    // Alice herself may (the pages and the API ask for her password first).
+    let alice = Ctx::new(Actor::member("alice"));
+    svc.execute(&alice, inputs::forget("alice")).await.unwrap();
+    let e = svc
+        .execute(&admin, inputs::forget("alice"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "member_forgotten", "{e}");
+    let e = svc
+        .execute(&admin, grant("alice", 5, "more"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "member_forgotten", "{e}");
+    let e = svc
+        .execute(&admin, inputs::forget("nobody"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "unknown_member", "{e}");
 }

@@ -48,7 +48,7 @@ async fn every_published_schema_is_served_as_stored_to_anyone() {
         let doc: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(doc["$id"], item["id"]);
     }
-    for path in ["/api/v1/schemas/Nope/1", "/api/v1/schemas/CreditsGranted/3"] {
+    for path in ["/api/v1/schemas/Nope/1", "/api/v1/schemas/CreditsGranted/4"] {
         assert_problem(&app.get(path, None).await, 404, "no_such_schema");
     }
     let bad = app.get("/api/v1/schemas/CreditsGranted/x", None).await;

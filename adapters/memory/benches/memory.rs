@@ -203,6 +203,7 @@ async fn upcasting(runs: usize) {
                 command: None,
                 cache: Vec::new(),
                 outbox: Vec::new(),
+                erase: Vec::new(),
             })
             .expect("stored");
     }

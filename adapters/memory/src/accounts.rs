@@ -11,7 +11,7 @@ use tally_ports::accounts::{
 };
 use uuid::Uuid;
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Inner {
     accounts: HashMap<String, Account>,
     /// By token hash.
@@ -38,6 +38,11 @@ pub struct MemoryAccounts {
 }
 
 impl MemoryAccounts {
+    /// Every account, session and token, printed (for tests that search a dump).
+    pub fn dump(&self) -> String {
+        format!("{:#?}", *self.lock())
+    }
+
     /// No accounts.
     pub fn new() -> Self {
         Self::default()
@@ -113,6 +118,20 @@ impl Accounts for MemoryAccounts {
 
     async fn delete_session(&self, token_hash: &str) -> Result<()> {
         self.lock().sessions.remove(token_hash);
+        Ok(())
+    }
+
+    async fn forget_account(&self, name: &str) -> Result<()> {
+        let mut inner = self.lock();
+        if inner
+            .accounts
+            .get(name)
+            .is_some_and(|a| a.role == tally_ports::accounts::Role::Member)
+        {
+            inner.accounts.remove(name);
+            inner.sessions.retain(|_, s| s.account != name);
+            inner.tokens.retain(|t| t.account != name);
+        }
         Ok(())
     }
 

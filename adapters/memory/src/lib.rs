@@ -35,13 +35,13 @@ use tally_ports::webhooks::{
 use tally_ports::{EntityKind, RecordedEvent, StreamId, TallyService};
 use uuid::Uuid;
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Stream {
     /// Indices into `Inner::events`, in version order.
     events: Vec<usize>,
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Inner {
     /// Every event, in global order: position = index + 1.
     events: Vec<RecordedEvent>,
@@ -61,6 +61,7 @@ struct Inner {
 }
 
 /// A queued webhook delivery: a message of the outbox (by index) to an endpoint.
+#[derive(Debug)]
 struct DeliveryRow {
     id: Uuid,
     endpoint: Uuid,
@@ -134,6 +135,9 @@ impl Inner {
         if let Some(c) = plan.command {
             self.commands.insert(c.command_id, (c.fingerprint, indices));
         }
+        for m in &plan.erase {
+            self.erase(m);
+        }
         for c in plan.cache {
             self.put(c);
         }
@@ -171,6 +175,44 @@ impl Inner {
         out
     }
 
+    /// What forgetting member `m` deletes here (keys and accounts are kept apart, and
+    /// forgotten by the service): every cache row that names them, their notifications
+    /// (emptied where others' indices point at them), their webhook endpoints and the
+    /// deliveries of their notifications.
+    fn erase(&mut self, m: &str) {
+        self.cache
+            .retain(|_, c| !tally_ports::personal::names(&c.state, m));
+        let theirs: Vec<usize> = self
+            .outbox
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| i.message.notification.recipient.as_str() == m)
+            .map(|(n, _)| n)
+            .collect();
+        for &n in &theirs {
+            let n = &mut self.outbox[n].message.notification;
+            n.reason = None;
+            n.job = None;
+            n.member = None;
+        }
+        self.inboxes.retain(|h, _| h.as_str() != m);
+        let endpoints: Vec<Uuid> = self
+            .endpoints
+            .iter()
+            .filter(|e| e.owner.as_ref().is_some_and(|o| o.as_str() == m))
+            .map(|e| e.id)
+            .collect();
+        self.endpoints.retain(|e| !endpoints.contains(&e.id));
+        self.deliveries
+            .retain(|d| !endpoints.contains(&d.endpoint) && !theirs.contains(&d.message));
+        self.delivery_at = self
+            .deliveries
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.id, i))
+            .collect();
+    }
+
     fn put(&mut self, c: CachedState) {
         self.put_if(c, |old, new| old < new);
     }
@@ -206,6 +248,12 @@ impl MemoryStore {
         // A panic while holding the lock cannot leave a half-applied append (apply does not
         // panic), so a poisoned lock is still consistent.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Everything the store holds, printed: events, command ids, cache rows, reports, the
+    /// outbox and webhooks (what a dump of the memory store holds, for tests that search it).
+    pub fn dump(&self) -> String {
+        format!("{:#?}", *self.lock())
     }
 
     /// Empties the state cache (as `TRUNCATE` would): nothing is lost, states are rebuilt.

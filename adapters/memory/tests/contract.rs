@@ -6,8 +6,23 @@ use tally_memory::MemoryStore;
 
 async fn harness() -> Harness {
     let store = MemoryStore::new();
-    let (forced, cleared, raw) = (store.clone(), store.clone(), store.clone());
+    let (forced, cleared, raw, dumped) =
+        (store.clone(), store.clone(), store.clone(), store.clone());
+    let accounts = tally_memory::MemoryAccounts::new();
+    let keys = tally_memory::MemoryKeys::new();
+    let (dumped_accounts, dumped_keys) = (accounts.clone(), keys.clone());
     Harness {
+        keys: Arc::new(keys),
+        accounts: Arc::new(accounts),
+        dump: Box::new(move || {
+            let all = format!(
+                "{}\n{}\n{:?}",
+                dumped.dump(),
+                dumped_accounts.dump(),
+                dumped_keys
+            );
+            Box::pin(async move { all.into_bytes() })
+        }),
         store: Arc::new(store.clone()),
         reports: Arc::new(store.clone()),
         outbox: Arc::new(store.clone()),

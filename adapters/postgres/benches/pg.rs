@@ -344,6 +344,7 @@ async fn grow(store: &PgStore, stream: &StreamId, mut version: u64, n: u64) {
             command: None,
             cache: Vec::new(),
             outbox: Vec::new(),
+            erase: Vec::new(),
         })
         .await
         .expect("append");

@@ -225,6 +225,23 @@ impl Accounts for PgAccounts {
         .await
     }
 
+    async fn forget_account(&self, name: &str) -> Result<()> {
+        // Sessions and tokens go with it (ON DELETE CASCADE). The command that forgot the
+        // member already did this in its transaction: usually there is nothing left.
+        self.store
+            .reads
+            .once(|mut conn| async {
+                let r = sqlx::query("DELETE FROM accounts WHERE name = $1 AND role = 'member'")
+                    .bind(name)
+                    .execute(&mut *conn)
+                    .await;
+                (conn, r)
+            })
+            .await
+            .map_err(|e| failed("deleting a forgotten member's account", "", &e))?;
+        Ok(())
+    }
+
     async fn delete_session(&self, token_hash: &str) -> Result<()> {
         self.store
             .reads

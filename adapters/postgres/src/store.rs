@@ -114,6 +114,15 @@ impl EventStore for PgStore {
         reads: &[(StreamId, u64)],
         plan: AppendPlan,
     ) -> Result<Option<Vec<RecordedEvent>>, StoreError> {
+        if !plan.erase.is_empty() {
+            // Forgetting a member takes more statements than the one-statement path has.
+            let mut tx = self.begin().await?;
+            if tx.load(reads).await?.iter().any(|newer| !newer.is_empty()) {
+                return Ok(None);
+            }
+            tx.append(plan).await?;
+            return Ok(Some(tx.commit().await?));
+        }
         crate::tx::append_if_current(&self.commands, reads, plan).await
     }
 

@@ -19,6 +19,12 @@ pub const NO_REPLICA: &str = "replica tests need a hot standby of the test serve
     TALLY_REPLICA_URL), or set TALLY_REPLICA_URL=postgres://postgres@127.0.0.1:5433/postgres \
     yourself; TALLY_SKIP_REPLICA=1 leaves these tests out, knowingly";
 
+/// The master key of personal data that tests share (services over one test database must
+/// agree on it). Never a production key: production keys are made by `tally` and configured
+/// as `TALLY_MASTER_KEY`.
+pub const TEST_MASTER_KEY: &str =
+    "7a11e7a11e7a11e7a11e7a11e7a11e7a11e7a11e7a11e7a11e7a11e7a11e7a11";
+
 /// A fresh database on the test server, migrated, with a store connected to it.
 pub struct TestDb {
     name: String,
@@ -287,6 +293,26 @@ pub async fn insert_raw(store: &PgStore, events: &[tally_ports::RecordedEvent]) 
         .expect("a stream row");
     }
     tx.commit().await.expect("committed");
+}
+
+/// A full `pg_dump` of the database at `url` (plain SQL, data included), as bytes: what a
+/// backup of it would hold.
+///
+/// # Panics
+/// When `pg_dump` is missing (install `postgresql-client`) or fails.
+pub fn pg_dump(url: &str) -> Vec<u8> {
+    let out = std::process::Command::new("pg_dump")
+        .args(["--no-owner", "--dbname", url])
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("pg_dump could not run ({e}): apt-get install postgresql-client")
+        });
+    assert!(
+        out.status.success(),
+        "pg_dump failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
 }
 
 #[cfg(test)]

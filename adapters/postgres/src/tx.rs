@@ -112,6 +112,36 @@ impl Drop for PgTx {
     }
 }
 
+/// What forgetting `members` deletes, in the command's transaction (but the cache rows of
+/// `$2`, the plan's own): their data keys, their
+/// member accounts (sessions and tokens go with them: ON DELETE CASCADE), their webhook
+/// endpoints and the deliveries of their notifications, their notifications, and every
+/// state-cache row whose state names them (their wallet; the jobs they launched or applied
+/// to). Naming them is found on the state's JSON text, `"<handle>"` as a value or a key: a
+/// scan, as rare as forgetting; `_` in a handle matches any character in LIKE, which may
+/// drop a few more cache rows than needed, and the cache loses nothing by that.
+const ERASE: &str = "
+WITH keys AS (DELETE FROM member_keys WHERE subject = ANY($1)),
+     accounts AS (DELETE FROM accounts WHERE name = ANY($1) AND role = 'member'),
+     messages AS (DELETE FROM notifications WHERE recipient = ANY($1) RETURNING id),
+     endpoints AS (DELETE FROM webhook_endpoints WHERE owner = ANY($1) RETURNING id),
+     deliveries AS (
+         DELETE FROM webhook_deliveries
+         WHERE message IN (SELECT id FROM messages) OR endpoint IN (SELECT id FROM endpoints))
+DELETE FROM state_cache
+WHERE NOT stream = ANY($2)
+  AND (stream = ANY(SELECT 'member:' || m FROM unnest($1::text[]) AS m)
+   OR EXISTS (SELECT 1 FROM unnest($1::text[]) AS m WHERE state::text LIKE '%\"' || m || '\"%'))";
+
+async fn erase(conn: &mut Conn, members: &[String], kept: &[String]) -> Result<(), sqlx::Error> {
+    sqlx::query(ERASE)
+        .bind(members)
+        .bind(kept)
+        .execute(&mut **conn)
+        .await?;
+    Ok(())
+}
+
 /// Checks every payload against its published contract, and that each stream's events
 /// follow its expected version.
 fn check(plan: &AppendPlan) -> Result<(), StoreError> {
@@ -176,6 +206,15 @@ impl WriteTx for PgTx {
             Err(e) => return Err(self.failed("appending", &e)),
         };
         let first: Option<i64> = row.try_get(0).map_err(corrupt)?;
+        if !plan.erase.is_empty() {
+            // After the append (which must be the transaction's first write); the plan's
+            // own cache rows are kept (the forgotten wallet holds nothing personal).
+            let kept: Vec<String> = plan.cache.iter().map(|c| c.stream.to_string()).collect();
+            let erased = erase(self.conn()?, &plan.erase, &kept).await;
+            if let Err(e) = erased {
+                return Err(self.failed("forgetting a member", &e));
+            }
+        }
         self.appended = Some(positioned(plan, first)?);
         Ok(())
     }

@@ -8,7 +8,14 @@ async fn harness() -> Harness {
     let db = Arc::new(TestDb::create().await);
     let store = db.store().clone();
     let (forced, cleared, raw) = (store.clone(), store.clone(), db.clone());
+    let url = db.url().to_owned();
     Harness {
+        keys: Arc::new(tally_postgres::PgKeys::new(store.clone())),
+        accounts: Arc::new(tally_postgres::PgAccounts::new(store.clone())),
+        dump: Box::new(move || {
+            let url = url.clone();
+            Box::pin(async move { tally_postgres::testing::pg_dump(&url) })
+        }),
         store: Arc::new(store.clone()),
         reports: Arc::new(store.clone()),
         outbox: Arc::new(store.clone()),

@@ -68,5 +68,5 @@ async fn the_table_holds_wrapped_keys_only() {
         .await
         .unwrap();
     let fresh = DataKeys::new(store, MasterKey::generate().unwrap());
-    assert_eq!(fresh.open("alice", &sealed).await.unwrap(), None);
+    assert_eq!(fresh.open(&sealed).await.unwrap(), None);
 }

@@ -183,7 +183,10 @@ impl TallyService {
             .instrument(span)
             .await;
             match outcome {
-                Ok(receipt) => return Ok(receipt),
+                Ok(receipt) => {
+                    self.after_forgetting(&receipt).await?;
+                    return Ok(receipt);
+                }
                 // 3. A concurrent writer won: again from the stored states, after a pause.
                 Err(Attempt::Retry(why)) if attempt + 1 < self.retry.attempts => {
                     attempt += 1;
@@ -210,6 +213,7 @@ impl TallyService {
                 //    with its id, which cannot record it twice.
                 Err(Attempt::Unknown(why)) => match self.look_up(id, fingerprint).await {
                     Some(Some(receipt)) => {
+                        self.after_forgetting(&receipt).await?;
                         self.stats.resolved.fetch_add(1, Ordering::Relaxed);
                         tracing::info!(%id, %why, "a commit's outcome was lost, and found");
                         return Ok(receipt);
@@ -439,7 +443,14 @@ impl TallyService {
             });
         }
         let cache = after.iter().map(|(s, v)| self.cache_row(s, v)).collect();
+        let erase = forgotten(
+            appends
+                .iter()
+                .flat_map(|a| &a.events)
+                .map(|e| (&*e.event_type, &e.stream)),
+        );
         let plan = AppendPlan {
+            erase,
             streams: appends,
             // Every command's id, chosen by the client or not: it is how an outcome lost at
             // commit is found again (and it cannot be recorded twice).
@@ -469,6 +480,28 @@ impl TallyService {
             command_id: job.id,
             events: recorded.iter().map(EventRef::from).collect(),
         }
+    }
+
+    /// What follows a command that forgot members, once it is recorded (the store erased what
+    /// it keeps in the same transaction): the states this process holds in memory may hold
+    /// their plaintext (dropped, all: forgetting is rare), and the keys and accounts kept
+    /// apart from the store (the memory adapter's) are deleted now. Repeating it is harmless.
+    async fn after_forgetting(&self, receipt: &Receipt) -> Result<()> {
+        let members = forgotten(receipt.events.iter().map(|e| (&*e.event_type, &e.stream)));
+        if members.is_empty() {
+            return Ok(());
+        }
+        self.memo.clear();
+        for m in &members {
+            if let Some(keys) = &self.keys {
+                keys.forget(m).await?;
+            }
+            if let Some(accounts) = &self.accounts {
+                accounts.forget_account(m).await?;
+            }
+            tracing::info!(member = %m, "member forgotten");
+        }
+        Ok(())
     }
 
     /// The outcome of a command whose commit was lost, looked up on fresh connections (a few
@@ -519,4 +552,15 @@ fn fingerprint(ctx: &Ctx, command: &Command) -> String {
 /// launch names the same job.
 fn new_job(id: Uuid) -> Result<JobId> {
     Ok(JobId::parse(&id.to_string())?)
+}
+
+/// The members forgotten by these events (type, stream).
+fn forgotten<'a>(events: impl Iterator<Item = (&'a str, &'a StreamId)>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (t, s) in events {
+        if t == "MemberForgotten" && !out.iter().any(|m| m == s.key()) {
+            out.push(s.key().to_owned());
+        }
+    }
+    out
 }

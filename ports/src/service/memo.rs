@@ -35,6 +35,11 @@ impl Memo {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Drops every state held.
+    pub(crate) fn clear(&self) {
+        self.lock().states.clear();
+    }
+
     /// The last state seen of `stream`, if still held.
     pub(crate) fn get(&self, stream: &StreamId) -> Option<Versioned> {
         if self.capacity == 0 {

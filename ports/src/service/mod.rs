@@ -109,6 +109,7 @@ pub struct TallyService {
     reports: Option<Arc<dyn crate::driven::ReportStore>>,
     accounts: Option<Arc<dyn crate::accounts::Accounts>>,
     outbox: Option<Arc<dyn crate::driven::Outbox>>,
+    keys: Option<Arc<crate::keys::DataKeys>>,
 }
 
 impl TallyService {
@@ -135,7 +136,26 @@ impl TallyService {
             reports: None,
             accounts: None,
             outbox: None,
+            keys: None,
         }
+    }
+
+    /// Seals personal data at rest with `keys` (see [`crate::personal`]): the event store
+    /// this service records into and reads from becomes a [`crate::personal::SealingStore`]
+    /// over the one it had, and forgetting a member deletes their key.
+    #[must_use]
+    pub fn with_keys(mut self, keys: Arc<crate::keys::DataKeys>) -> Self {
+        self.store = Arc::new(crate::personal::SealingStore::new(
+            self.store.clone(),
+            keys.clone(),
+        ));
+        self.keys = Some(keys);
+        self
+    }
+
+    /// The keys personal data is sealed with, if any.
+    pub fn keys(&self) -> Option<&Arc<crate::keys::DataKeys>> {
+        self.keys.as_ref()
     }
 
     /// Tells the admins' list of members ([`crate::Tally::find_members`]) who has an account

@@ -165,6 +165,16 @@ pub(crate) async fn said(
                 None,
             )
         }
+        CommandKind::ForgetMember => (
+            format!("@{} was forgotten", key.unwrap_or_default()),
+            None,
+            format!(
+                ": their name, pitches, job descriptions and grant reasons now read as \
+                 \u{201c}{}\u{201d}, everywhere; their credits and jobs stay accounted for.",
+                tally_domain::FORGOTTEN
+            ),
+            None,
+        ),
         CommandKind::RegisterMember => return None,
     };
     if job_key.is_some() && link.is_none() {

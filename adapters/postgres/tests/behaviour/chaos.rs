@@ -54,7 +54,7 @@ fn plan(s: &StreamId, expected: u64) -> AppendPlan {
                 version: expected + 1,
                 event_id: id,
                 event_type: "CreditsGranted".into(),
-                schema_version: 2,
+                schema_version: 3,
                 payload: json!({"amount": 1, "reason": "chaos", "category": "other"}),
                 time: chrono::Utc::now(),
                 actor: Actor::admin("root"),
@@ -66,6 +66,7 @@ fn plan(s: &StreamId, expected: u64) -> AppendPlan {
         command: None,
         cache: Vec::new(),
         outbox: Vec::new(),
+        erase: Vec::new(),
     }
 }
 

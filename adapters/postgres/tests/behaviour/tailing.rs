@@ -19,7 +19,7 @@ fn event(s: &StreamId, version: u64) -> RecordedEvent {
         version,
         event_id: id,
         event_type: "CreditsGranted".into(),
-        schema_version: 2,
+        schema_version: 3,
         payload: json!({ "amount": version, "reason": "tailing", "category": "other" }),
         time: chrono::Utc::now(),
         actor: Actor::admin("root"),
@@ -39,6 +39,7 @@ fn one(s: &StreamId, expected: u64) -> AppendPlan {
         command: None,
         cache: Vec::new(),
         outbox: Vec::new(),
+        erase: Vec::new(),
     }
 }
 

@@ -13,6 +13,8 @@ admin_url="${base%/*}/postgres"
 cargo build -q --release -p tally
 tally="${CARGO_TARGET_DIR:-target}/release/tally"
 export RUST_LOG="${RUST_LOG:-warn}"
+# The master key of personal data (PostgreSQL storage needs one): the caller's, or one for this run.
+export TALLY_MASTER_KEY="${TALLY_MASTER_KEY:-$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')}"
 for jobs in "$n" 1000; do
   db="tally_bench_board_$jobs"
   psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" 2>&1 | grep -v NOTICE || true

@@ -17,6 +17,8 @@ psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" 2
 cargo build -q --release -p tally
 tally="${CARGO_TARGET_DIR:-target}/release/tally"
 export DATABASE_URL="$url" RUST_LOG="${RUST_LOG:-warn}"
+# The master key of personal data (PostgreSQL storage needs one): the caller's, or one for this run.
+export TALLY_MASTER_KEY="${TALLY_MASTER_KEY:-$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')}"
 # An empty database, to time commands against in the same run.
 empty="${base%/*}/tally_bench_empty"
 psql -q "$admin_url" -c "DROP DATABASE IF EXISTS tally_bench_empty" -c "CREATE DATABASE tally_bench_empty" 2>&1 | grep -v NOTICE || true

@@ -36,6 +36,8 @@ export PGOPTIONS="${PGOPTIONS:---client-min-messages=warning}"
 mode="${CHECK_MODE:-auto}"
 tally="${TALLY_BIN:-${CARGO_TARGET_DIR:-target}/release/tally}"
 image="${CHECK_IMAGE:-localhost/tally:check}"
+# The master key of personal data (PostgreSQL storage needs one): the caller's, or one for this run.
+export TALLY_MASTER_KEY="${TALLY_MASTER_KEY:-$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')}"
 password="${TALLY_ADMIN_PASSWORD:-check-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')}"
 read -r -a global_flags <<<"${CONTAINER_GLOBAL_FLAGS:-}"
 read -r -a run_flags <<<"${CONTAINER_RUN_FLAGS:-}"

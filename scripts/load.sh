@@ -42,6 +42,8 @@ applicants="${LOAD_APPLICANTS:-64}"
 open_jobs="${LOAD_OPEN_JOBS:-100}"
 build="${LOAD_BUILD:-auto}"
 tally="${TALLY_BIN:-${CARGO_TARGET_DIR:-target}/release/tally}"
+# The master key of personal data (PostgreSQL storage needs one): the caller's, or one for this run.
+export TALLY_MASTER_KEY="${TALLY_MASTER_KEY:-$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')}"
 admin_password="${TALLY_ADMIN_PASSWORD:-load-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')}"
 member_password="load-test-password"
 

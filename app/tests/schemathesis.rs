@@ -67,6 +67,7 @@ impl Server {
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args(storage)
             .env("TALLY_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("TALLY_MASTER_KEY", tally_postgres::testing::TEST_MASTER_KEY)
             // The fuzzer signs up and logs in thousands of times from one address.
             .env("TALLY_AUTH_ATTEMPTS", "1000000")
             .env("RUST_LOG", "warn")

@@ -11,6 +11,7 @@ use tally_postgres::testing::TestDb;
 fn verify(url: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tally"))
         .args(["--storage", "postgres", "--database-url", url, "verify"])
+        .env("TALLY_MASTER_KEY", tally_postgres::testing::TEST_MASTER_KEY)
         .env("RUST_LOG", "warn")
         .env("RUST_BACKTRACE", "0")
         .output()

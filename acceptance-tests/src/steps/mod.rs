@@ -8,6 +8,7 @@ mod cancelling;
 mod commands;
 mod completing;
 pub(crate) mod concurrency;
+pub(crate) mod forgetting;
 mod grants;
 mod history;
 mod idempotency;

@@ -9,7 +9,8 @@
 //! attributes (lower-case letters only, as CloudEvents requires): `sequence` (the global
 //! position, zero-padded to 20 digits so that it orders lexicographically, as the sequence
 //! extension asks), `streamversion`, `schemaversion`, `actor`, `commandid`, `correlationid`
-//! and `causationid`.
+//! and `causationid`; and http-feeds' `method: DELETE` on the event that erases a member's
+//! personal data.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -68,6 +69,11 @@ pub struct CloudEvent {
     pub correlationid: Uuid,
     /// What directly caused it.
     pub causationid: Uuid,
+    /// http-feeds' `method`: `DELETE` on the event that erases its subject's personal data
+    /// (`MemberForgotten`): a consumer deletes what it kept about the subject (the member's
+    /// name, pitches, descriptions, grant reasons). Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
 }
 
 /// A global position as the `sequence` attribute.
@@ -77,7 +83,9 @@ pub fn sequence(position: u64) -> String {
 
 impl From<RecordedEvent> for CloudEvent {
     fn from(e: RecordedEvent) -> Self {
+        let method = (e.event_type == "MemberForgotten").then(|| "DELETE".to_owned());
         Self {
+            method,
             specversion: "1.0".into(),
             id: e.event_id,
             source: SOURCE.into(),

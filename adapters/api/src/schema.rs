@@ -10,7 +10,14 @@ pub use tally_ports::schema::{object, rule, text_pattern};
 
 /// The schema of a command's JSON body.
 pub fn command_body(kind: CommandKind) -> Value {
-    object(body_fields(kind), kind.doc())
+    let mut s = object(body_fields(kind), kind.doc());
+    if kind == CommandKind::ForgetMember {
+        s["properties"]["password"] = serde_json::json!({
+            "type": "string",
+            "description": "Your password, when you ask to be forgotten yourself (admins leave it out)",
+        });
+    }
+    s
 }
 
 /// The schema's name of a command's body in the OpenAPI document, e.g. `CancelJob`.

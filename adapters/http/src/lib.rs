@@ -27,6 +27,7 @@ pub mod links;
 pub mod observe;
 pub mod openapi;
 mod pages;
+mod reauth;
 pub mod testing;
 
 /// Where each command's page and form are, for browser drivers (the pages' own paths).

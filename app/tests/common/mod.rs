@@ -25,6 +25,7 @@ pub fn tally(db: &TestDb, args: &[&str]) -> Command {
     c.args(["--storage", "postgres", "--database-url", db.url()])
         .args(args)
         .env("TALLY_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("TALLY_MASTER_KEY", tally_postgres::testing::TEST_MASTER_KEY)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());

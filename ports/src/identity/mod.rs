@@ -231,6 +231,17 @@ pub trait Identity: Send + Sync {
     /// `unauthorized` (wrong name or password, the same answer whether the name exists).
     async fn log_in(&self, name: &str, password: &str) -> Result<NewSession>;
 
+    /// Checks that `password` is the password of account `name`, opening nothing: what an
+    /// irreversible request by a signed-in member asks again (being forgotten). The
+    /// provided implementation logs in and out.
+    ///
+    /// # Errors
+    /// `unauthorized` (wrong name or password).
+    async fn confirm_password(&self, name: &str, password: &str) -> Result<()> {
+        let s = self.log_in(name, password).await?;
+        self.log_out(&s.token).await
+    }
+
     /// Ends the session with this token (unknown ones are simply gone already).
     ///
     /// # Errors
@@ -514,6 +525,16 @@ impl Identity for IdentityService {
             scope: Scope::Account,
         })
         .await
+    }
+
+    async fn confirm_password(&self, name: &str, password: &str) -> Result<()> {
+        let account = self.accounts.account(name.trim()).await?;
+        let hash = account.as_ref().map(|a| a.password_hash.clone());
+        if verify_password(password.to_owned(), hash).await {
+            Ok(())
+        } else {
+            Err(Unauthorized::WrongPassword.into())
+        }
     }
 
     async fn log_out(&self, session_token: &str) -> Result<()> {

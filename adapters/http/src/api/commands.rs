@@ -99,6 +99,8 @@ async fn run(
     key: Option<&str>,
     fields: &Map<String, Value>,
 ) -> Result<Response, ApiError> {
+    let password = fields.get(crate::reauth::FIELD).and_then(Value::as_str);
+    crate::reauth::check(s.identity.as_ref(), ctx, kind, key, password).await?;
     let input = body::input(kind, key, fields)?;
     let receipt = s.tally.execute(ctx, input).await?;
     Ok(answer(kind, key, receipt))

@@ -113,8 +113,11 @@ pub(crate) fn form(
     let inner = html! {
         (forms::hidden(p.csrf(), Some(values)))
         @for spec in specs(kind) { (Field::of(spec).render(values, error)) }
+        @if crate::reauth::needed(&p.ctx(), kind, Some(key)) {
+            (Field::password(crate::reauth::FIELD, "Your password (being forgotten cannot be undone)", false).render(values, error))
+        }
     };
-    let class = if matches!(kind, CommandKind::CancelJob) {
+    let class = if matches!(kind, CommandKind::CancelJob | CommandKind::ForgetMember) {
         "danger"
     } else {
         ""
@@ -279,11 +282,26 @@ async fn submit(p: Page, kind: CommandKind, key: Option<String>, f: Fields) -> R
         Some(id) => receipts::already_sent(&p, kind, key.as_deref(), id).await,
         None => false,
     };
-    let result = p
-        .state
-        .tally
-        .execute(&ctx, input(kind, key.as_deref(), &f))
-        .await;
+    let password = f
+        .has(crate::reauth::FIELD)
+        .then(|| f.get(crate::reauth::FIELD));
+    let result = match crate::reauth::check(
+        p.state.identity.as_ref(),
+        &ctx,
+        kind,
+        key.as_deref(),
+        password,
+    )
+    .await
+    {
+        Ok(()) => {
+            p.state
+                .tally
+                .execute(&ctx, input(kind, key.as_deref(), &f))
+                .await
+        }
+        Err(e) => Err(e),
+    };
     match result {
         Ok(r) => {
             let flash = match receipts::said(&p, kind, key.as_deref(), &f, &r, again).await {

@@ -52,8 +52,12 @@ impl App {
     /// On memory storage, with these settings (the password cost is always minimal).
     pub async fn start_with(config: HttpConfig) -> Self {
         let (svc, store) = tally_memory::service();
+        let keys = tally_ports::keys::DataKeys::new(
+            Arc::new(tally_memory::MemoryKeys::new()),
+            tally_ports::keys::MasterKey::generate().unwrap(),
+        );
         Self::over(
-            svc,
+            svc.with_keys(Arc::new(keys)),
             Arc::new(MemoryAccounts::new()),
             Arc::new(store.clone()),
             Arc::new(store),
@@ -66,7 +70,11 @@ impl App {
     /// On a fresh PostgreSQL database (see `tally_postgres::testing`).
     pub async fn start_postgres() -> Self {
         let db = tally_postgres::testing::TestDb::create().await;
-        let svc = db.store().service();
+        let keys = tally_ports::keys::DataKeys::new(
+            Arc::new(tally_postgres::PgKeys::new(db.store().clone())),
+            tally_ports::keys::MasterKey::parse(tally_postgres::testing::TEST_MASTER_KEY).unwrap(),
+        );
+        let svc = db.store().service().with_keys(Arc::new(keys));
         let accounts = Arc::new(tally_postgres::PgAccounts::new(db.store().clone()));
         let reports = Arc::new(db.store().clone());
         let webhooks = Arc::new(db.store().clone());

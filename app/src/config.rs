@@ -142,10 +142,11 @@ impl StorageArgs {
                     Some(m) => m,
                     None => {
                         let m = MasterKey::generate().context("making a master key")?;
-                        eprintln!(
-                            "No TALLY_MASTER_KEY: personal data of this run (memory storage) \
-                             is sealed with a master key made now: {}",
-                            m.to_hex()
+                        // Logged (as JSON with --log-format json): shown once, at start.
+                        tracing::warn!(
+                            master_key = %m.to_hex(),
+                            "no TALLY_MASTER_KEY: the personal data of this run (memory storage) \
+                             is sealed with a master key made now"
                         );
                         m
                     }

@@ -400,7 +400,7 @@ async fn the_client_refuses_feed_payloads_that_break_their_published_schema() {
         .unwrap();
     let err = http.feed(&admin, 0, 10).await.unwrap_err().to_string();
     assert!(
-        err.contains("event 3 (CreditsGranted v2)") && err.contains("published schema"),
+        err.contains("event 3 (CreditsGranted v3)") && err.contains("published schema"),
         "{err}"
     );
     server.shutdown().await.unwrap();

@@ -26,7 +26,7 @@ async fn every_published_schema_is_served_as_stored_to_anyone() {
             )
         })
         .collect();
-    assert_eq!(grants, [(1, false), (2, true)]);
+    assert_eq!(grants, [(1, false), (2, false), (3, true)]);
     for item in items {
         let href = item["href"].as_str().unwrap();
         let res = app.client.get(app.url(href)).send().await.unwrap();

@@ -170,6 +170,9 @@ async fn response_bodies_have_the_documented_shapes() {
         if schema == "Problem" {
             want.remove("field"); // only for invalid input
         }
+        if schema == "CloudEvent" {
+            want.remove("method"); // only on the erasure of a member
+        }
         assert_eq!(keys(body), want, "{schema}: {body}");
     }
     assert_eq!(

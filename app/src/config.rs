@@ -57,6 +57,10 @@ pub enum Command {
     /// Re-wrap every data key of personal data with a new master key (PostgreSQL), touching
     /// no event; then configure the new key as TALLY_MASTER_KEY.
     RotateMasterKey(crate::keys::RotateArgs),
+    /// Seal the personal fields of events stored in plaintext (before encryption) with
+    /// their subjects' keys (PostgreSQL): the one rewrite of stored events Tally allows;
+    /// resumable, audited in `history_sealing`, with progress.
+    SealHistory(crate::keys::SealArgs),
     /// Measure reading the history as it is stored (the report fold, the HTTP feed, long
     /// polls) and a command's latency; see `scripts/bench-history.sh`.
     Bench(crate::bench::BenchArgs),

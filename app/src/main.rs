@@ -68,6 +68,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Verify(args) => verify::run(cli.storage, args).await?,
         Command::Bench(args) => bench::run(cli.storage, args).await?,
         Command::RotateMasterKey(args) => keys::rotate(cli.storage, args).await?,
+        Command::SealHistory(args) => keys::seal_history(cli.storage, args).await?,
     }
     Ok(())
 }

@@ -7,6 +7,8 @@
 //! - the conservation law: credits granted = members' balances + the escrow of live jobs, and
 //!   no balance ever went below zero, replayed from the events alone;
 //! - every cached state equals a fresh fold of its stream's events (all rows, or `--sample`).
+//! - how many personal fields are stored in plaintext (before encryption; `tally seal-history`
+//!   seals them): said, not a failure.
 //!
 //! It prints a table of what was checked, and exits non-zero naming the offending streams or
 //! commands when anything is wrong.
@@ -56,6 +58,17 @@ pub async fn run(storage: StorageArgs, args: VerifyArgs) -> Result<()> {
         commands(&pool).await?,
         conservation(&pool).await?,
     ];
+    let (personal, plaintext) = store.personal_fields_stored().await?;
+    lines.push(Checked {
+        what: "personal fields sealed",
+        looked_at: personal,
+        problems: Vec::new(),
+        note: if plaintext == 0 {
+            " (none in plaintext)".to_owned()
+        } else {
+            format!(" ({plaintext} stored before encryption: run tally seal-history)")
+        },
+    });
     let svc = storage.pg_service(&store)?;
     for kind in tally_ports::EntityKind::ALL {
         let bar = if std::io::stderr().is_terminal() {

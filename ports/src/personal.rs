@@ -29,41 +29,73 @@ fn other(e: impl std::fmt::Display) -> StoreError {
     StoreError::Other(e.to_string())
 }
 
-/// The data subject of a personal field of `e`.
-fn subject_of(p: &Personal, e: &RecordedEvent) -> Result<String, StoreError> {
+/// The data subject of a personal field of an event of `event_type` on `stream` by `actor`.
+fn subject_of(
+    p: &Personal,
+    event_type: &str,
+    stream: &StreamId,
+    actor: &Actor,
+    payload: &Value,
+) -> Result<String, StoreError> {
     let found = match p.subject {
-        Subject::Field(f) => e.payload.get(f).and_then(Value::as_str).map(str::to_owned),
-        Subject::Stream => {
-            (e.stream.kind() == EntityKind::Member).then(|| e.stream.key().to_owned())
-        }
-        Subject::Actor => match &e.actor {
+        Subject::Field(f) => payload.get(f).and_then(Value::as_str).map(str::to_owned),
+        Subject::Stream => (stream.kind() == EntityKind::Member).then(|| stream.key().to_owned()),
+        Subject::Actor => match actor {
             Actor::Member(h) => Some(h.to_string()),
             _ => None,
         },
     };
     found.ok_or_else(|| {
         other(format!(
-            "{} on {} by {}: no data subject for its personal field {}",
-            e.event_type, e.stream, e.actor, p.field
+            "{event_type} on {stream} by {actor}: no data subject for its personal field {}",
+            p.field
         ))
     })
 }
 
-/// Seals every personal field of the plan's events (empty text holds nothing personal and
-/// stays as it is).
+/// Seals the personal fields of one payload; `fresh`: the payload is plaintext as the
+/// domain wrote it (every field is sealed); else it was stored by an earlier build (the
+/// migration), and a field already sealed is left as it is. Empty text holds nothing
+/// personal and stays as it is. Returns how many fields it sealed.
+///
+/// # Errors
+/// When a field has no data subject, or the key store fails.
+pub async fn seal_fields(
+    keys: &DataKeys,
+    event_type: &str,
+    stream: &StreamId,
+    actor: &Actor,
+    payload: &mut Value,
+    fresh: bool,
+) -> Result<usize, StoreError> {
+    let mut n = 0;
+    for p in personal_fields(event_type) {
+        let Some(text) = payload.get(p.field).and_then(Value::as_str) else {
+            continue;
+        };
+        if text.is_empty() || (!fresh && crate::keys::sealed_subject(text).is_some()) {
+            continue;
+        }
+        let subject = subject_of(p, event_type, stream, actor, payload)?;
+        let sealed = keys.seal(&subject, text).await.map_err(other)?;
+        payload[p.field] = Value::String(sealed);
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Seals every personal field of the plan's events.
 async fn seal_plan(keys: &DataKeys, plan: &mut AppendPlan) -> Result<(), StoreError> {
     for e in plan.streams.iter_mut().flat_map(|s| &mut s.events) {
-        for p in personal_fields(&e.event_type) {
-            let Some(text) = e.payload.get(p.field).and_then(Value::as_str) else {
-                continue;
-            };
-            if text.is_empty() {
-                continue;
-            }
-            let subject = subject_of(p, e)?;
-            let sealed = keys.seal(&subject, text).await.map_err(other)?;
-            e.payload[p.field] = Value::String(sealed);
-        }
+        seal_fields(
+            keys,
+            &e.event_type,
+            &e.stream,
+            &e.actor,
+            &mut e.payload,
+            true,
+        )
+        .await?;
     }
     Ok(())
 }

@@ -90,6 +90,7 @@ mod named;
 pub mod replica;
 mod reports;
 mod rows;
+mod sealing;
 mod sql;
 mod store;
 pub mod testing;
@@ -99,6 +100,7 @@ mod webhooks;
 
 pub use accounts::PgAccounts;
 pub use keys::PgKeys;
+pub use sealing::Sealed;
 
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

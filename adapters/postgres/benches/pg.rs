@@ -150,6 +150,119 @@ fn service(store: &PgStore) -> Arc<TallyService> {
     Arc::new(store.service())
 }
 
+/// The keys of personal data, in the bench's database.
+fn keys(store: &PgStore) -> Arc<tally_ports::keys::DataKeys> {
+    let master = tally_ports::keys::MasterKey::parse(tally_postgres::testing::TEST_MASTER_KEY)
+        .expect("a master key");
+    Arc::new(tally_ports::keys::DataKeys::new(
+        Arc::new(tally_postgres::PgKeys::new(store.clone())),
+        master,
+    ))
+}
+
+/// A service that seals personal data (as `tally serve` runs).
+fn service_sealed(store: &PgStore) -> Arc<TallyService> {
+    Arc::new(store.service().with_keys(keys(store)))
+}
+
+/// What sealing personal data costs: grants (the reason is personal) and launches (the
+/// description) through a service that seals and one that does not, interleaved, at 1 and
+/// 16 clients; and a cold replay of 10,000 grants, sealed and not.
+async fn sealing(store: &PgStore, lines: &mut Vec<Line>) {
+    for &c in &[1, 16] {
+        let (plain, _) = tally_grants(service(store), "gp", c, true).await;
+        let (sealed, _) = tally_grants(service_sealed(store), "gs", c, true).await;
+        let lp = tally_launches(service(store), "lp", c).await;
+        let ls = tally_launches(service_sealed(store), "ls", c).await;
+        let mut samples: [Sample; 4] = Default::default();
+        let all: [&Op; 4] = [&plain, &sealed, &lp, &ls];
+        for round in 0..ROUNDS {
+            let order: [usize; 4] = if round % 2 == 0 {
+                [0, 1, 2, 3]
+            } else {
+                [1, 0, 3, 2]
+            };
+            for i in order {
+                throughput(c, all[i], &mut samples[i]).await;
+            }
+        }
+        let cost = |with: f64, without: f64| 100.0 * (without - with) / without;
+        let (p, s) = (samples[0].rate(), samples[1].rate());
+        lines.push(samples[0].line("Tally grant, distinct wallets, plaintext", c, String::new()));
+        lines.push(samples[1].line(
+            "  the same, personal data sealed",
+            c,
+            format!("{:.1}% slower than plaintext", cost(s, p)),
+        ));
+        let (p, s) = (samples[2].rate(), samples[3].rate());
+        lines.push(samples[2].line("Tally launch, distinct owners, plaintext", c, String::new()));
+        lines.push(samples[3].line(
+            "  the same, personal data sealed",
+            c,
+            format!("{:.1}% slower than plaintext", cost(s, p)),
+        ));
+    }
+    // A cold replay: 10,000 grants, their reasons sealed or not, the cache row deleted
+    // before each command (keys at hand: the first replay fetched them).
+    let svc = Arc::new(store.service().with_memo(0));
+    let sealed_svc = Arc::new(store.service().with_memo(0).with_keys(keys(store)));
+    register(&svc, "plainbig").await;
+    register(&sealed_svc, "sealedbig").await;
+    let sealed_store =
+        tally_ports::personal::SealingStore::new(Arc::new(store.clone()), keys(store));
+    for (who, st) in [
+        ("plainbig", store as &dyn EventStore),
+        ("sealedbig", &sealed_store),
+    ] {
+        let s = StreamId::member(&Handle::parse(who).expect("handle"));
+        grow(st, &s, 1, BIG - 1).await;
+    }
+    let mut lat: [Vec<Duration>; 2] = Default::default();
+    for _ in 0..15 {
+        for (i, (who, s)) in [("plainbig", &svc), ("sealedbig", &sealed_svc)]
+            .into_iter()
+            .enumerate()
+        {
+            sqlx::query("DELETE FROM state_cache WHERE stream = $1")
+                .bind(format!("member:{who}"))
+                .execute(store.pool())
+                .await
+                .expect("delete the cache row");
+            let t = Instant::now();
+            s.execute(&admin(), grant(who)).await.expect("grant");
+            lat[i].push(t.elapsed());
+        }
+    }
+    for l in &mut lat {
+        l.sort_unstable();
+    }
+    let (p50, s50) = (pct(&lat[0], 0.5), pct(&lat[1], 0.5));
+    for (i, what) in [
+        "Cold replay of 10,000 events, plaintext",
+        "  the same, sealed",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (a, b) = (pct(&lat[i], 0.5), pct(&lat[i], 0.99));
+        lines.push(Line {
+            what: what.to_owned(),
+            clients: 1,
+            per_sec: 1.0 / a.as_secs_f64(),
+            p50: a,
+            p99: b,
+            extra: if i == 1 {
+                format!(
+                    "{:.2}x the plaintext replay",
+                    s50.as_secs_f64() / p50.as_secs_f64()
+                )
+            } else {
+                String::new()
+            },
+        });
+    }
+}
+
 /// A service that keeps no state in memory: every command reads the state cache.
 fn service_without_memo(store: &PgStore) -> Arc<TallyService> {
     Arc::new(store.service().with_memo(0))
@@ -306,8 +419,9 @@ fn reference_b(pool: &PgPool, clients: usize, retries: Arc<AtomicU64>) -> Op {
     })
 }
 
-/// Appends `n` raw CreditsGranted events to `stream`, from `version`, in batches.
-async fn grow(store: &PgStore, stream: &StreamId, mut version: u64, n: u64) {
+/// Appends `n` raw CreditsGranted events to `stream`, from `version`, in batches (sealed,
+/// through a sealing store).
+async fn grow(store: &dyn EventStore, stream: &StreamId, mut version: u64, n: u64) {
     let grant = MemberEvent::CreditsGranted {
         amount: Credits::new(1),
         reason: Reason::parse("bench").expect("reason"),
@@ -376,6 +490,13 @@ async fn main() {
     // Distinct entities: (a), (b) and Tally interleaved, per client count.
     // `PG_BENCH_ONLY=outbox` runs only the outbox rows.
     let only_outbox = std::env::var("PG_BENCH_ONLY").is_ok_and(|v| v == "outbox");
+    // `PG_BENCH_ONLY=sealing` runs only what sealing personal data costs.
+    if std::env::var("PG_BENCH_ONLY").is_ok_and(|v| v == "sealing") {
+        sealing(&store, &mut lines).await;
+        print(&lines, started);
+        db.cleanup().await;
+        return;
+    }
     let mut b_rates = Vec::new();
     for &c in CLIENTS.iter().filter(|_| !only_outbox) {
         let b_retries = Arc::new(AtomicU64::new(0));
@@ -702,6 +823,7 @@ async fn main() {
         });
     }
 
+    sealing(&store, &mut lines).await;
     print(&lines, started);
     db.cleanup().await;
 }

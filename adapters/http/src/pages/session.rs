@@ -169,7 +169,7 @@ fn signup_form(p: &Page, values: &Fields, e: Option<&Error>) -> Markup {
         (forms::hidden(p.csrf(), Some(values)))
         ({
             let f = Field::rule("handle", &Handle::RULE);
-            let hint = format!("{} Your handle is public and permanent: it names you in the history for good.", f.hint.clone().unwrap_or_default());
+            let hint = format!("{} Your handle is public and permanent: it names you in the history for good, even if you ask to be forgotten (your name and what you wrote are then erased, your handle stays).", f.hint.clone().unwrap_or_default());
             f.hint(&hint)
         }.render(values, e))
         (Field::rule("display_name", &DisplayName::RULE).labelled("Your name").render(values, e))

@@ -101,6 +101,7 @@ async fn seal_plan(keys: &DataKeys, plan: &mut AppendPlan) -> Result<(), StoreEr
 }
 
 /// Why a payload could not be opened at once.
+#[derive(Debug)]
 enum Closed {
     /// This subject's key is not at hand yet.
     NeedKey(String),
@@ -108,14 +109,34 @@ enum Closed {
     Bad(String),
 }
 
+/// Personal fields that no entity's state keeps, as (event type, field): folding a state
+/// needs no plaintext of them, so a fold reads them as empty text instead of decrypting them
+/// (a wallet keeps no grant reason; a replay of 10,000 sealed grants cost 3x the plaintext
+/// one with them decrypted). `folding_ignores_the_fields_it_does_not_open` proves the fold
+/// gives the same state.
+pub const NOT_FOLDED: &[(&str, &str)] = &[("CreditsGranted", "reason")];
+
+fn folded(event_type: &str, field: &str) -> bool {
+    !NOT_FOLDED.contains(&(event_type, field))
+}
+
 /// Opens the sealed personal fields of a payload of `event_type` in place, with the keys at
-/// hand.
-fn open_in_place(keys: &DataKeys, event_type: &str, payload: &mut Value) -> Result<(), Closed> {
+/// hand; `folding`: only those a state keeps (see [`NOT_FOLDED`]).
+fn open_in_place(
+    keys: &DataKeys,
+    event_type: &str,
+    payload: &mut Value,
+    folding: bool,
+) -> Result<(), Closed> {
     for p in personal_fields(event_type) {
         let Some(Value::String(s)) = payload.get_mut(p.field) else {
             continue;
         };
         if !s.starts_with(SEALED_PREFIX) {
+            continue;
+        }
+        if folding && !folded(event_type, p.field) {
+            s.clear();
             continue;
         }
         match keys
@@ -144,18 +165,87 @@ fn may_be_sealed(event_type: &str, payload: Payload<'_>) -> bool {
         }
 }
 
+/// A folded event's payload with its personal fields opened.
+enum OpenedPayload {
+    Json(Value),
+    Text(String),
+}
+
 /// The payload of a folded event with its personal fields opened, if it had sealed ones.
-fn open_fold(keys: &DataKeys, e: &FoldEvent<'_>) -> Result<Option<Value>, Closed> {
+fn open_fold(keys: &DataKeys, e: &FoldEvent<'_>) -> Result<Option<OpenedPayload>, Closed> {
     if !may_be_sealed(e.event_type, e.payload) {
         return Ok(None);
     }
-    let mut v = match e.payload {
-        Payload::Json(v) => v.clone(),
-        Payload::Text(t) => serde_json::from_str(t)
-            .map_err(|err| Closed::Bad(format!("cannot read a {}: {err}", e.event_type)))?,
-    };
-    open_in_place(keys, e.event_type, &mut v)?;
-    Ok(Some(v))
+    match e.payload {
+        Payload::Json(v) => {
+            let mut v = v.clone();
+            open_in_place(keys, e.event_type, &mut v, true)?;
+            Ok(Some(OpenedPayload::Json(v)))
+        }
+        Payload::Text(t) => Ok(open_text(keys, e.event_type, t, true)?.map(OpenedPayload::Text)),
+    }
+}
+
+/// Opens the sealed personal fields of a payload's JSON text in the text itself: what a
+/// cold replay reads. Parsing each payload into a `Value` to open it made a replay of 10,000
+/// sealed events 2.3x the plaintext one (`PG_BENCH_ONLY=sealing cargo bench -p
+/// tally-postgres --bench pg`); splicing the plaintext into the text keeps the store's fast
+/// text decoding. A sealed value is `"sealed:v1:<handle>:<base64>"`, with no quote or
+/// backslash inside, and is opened only where it is the value of a personal field
+/// (`"<field>": ` or `"<field>":` before it: inside a JSON string every quote is escaped, so
+/// that cannot occur in text someone typed).
+fn open_text(
+    keys: &DataKeys,
+    event_type: &str,
+    text: &str,
+    folding: bool,
+) -> Result<Option<String>, Closed> {
+    const NEEDLE: &str = "\"sealed:v1:";
+    let fields = personal_fields(event_type);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut changed = false;
+    while let Some(i) = rest.find(NEEDLE) {
+        let before = &rest[..i];
+        let key = before.strip_suffix(' ').unwrap_or(before);
+        let personal = key.strip_suffix("\":").and_then(|k| {
+            fields.iter().find(|p| {
+                k.strip_suffix(p.field)
+                    .is_some_and(|head| head.ends_with('"') && !head.ends_with("\\\""))
+            })
+        });
+        let start = i + 1;
+        let Some(len) = rest[start..].find('"') else {
+            break;
+        };
+        let value = &rest[start..start + len];
+        out.push_str(before);
+        if let Some(p) = personal
+            && folding
+            && !folded(event_type, p.field)
+        {
+            out.push_str("\"\"");
+            changed = true;
+        } else if personal.is_some() {
+            let plain = match keys
+                .open_cached(value)
+                .map_err(|e| Closed::Bad(e.to_string()))?
+            {
+                Opened::Text(t) => t,
+                Opened::Forgotten => FORGOTTEN.to_owned(),
+                Opened::NeedKey(subject) => return Err(Closed::NeedKey(subject)),
+            };
+            out.push_str(&serde_json::to_string(&plain).map_err(|e| Closed::Bad(e.to_string()))?);
+            changed = true;
+        } else {
+            out.push('"');
+            out.push_str(value);
+            out.push('"');
+        }
+        rest = &rest[start + len + 1..];
+    }
+    out.push_str(rest);
+    Ok(changed.then_some(out))
 }
 
 /// Opens every sealed personal field of `events`, fetching the keys it needs.
@@ -165,7 +255,7 @@ async fn open_events(keys: &DataKeys, events: &mut [RecordedEvent]) -> Result<()
             continue;
         }
         loop {
-            match open_in_place(keys, &e.event_type, &mut e.payload) {
+            match open_in_place(keys, &e.event_type, &mut e.payload, false) {
                 Ok(()) => break,
                 Err(Closed::NeedKey(s)) => keys.load(&s).await.map_err(other)?,
                 Err(Closed::Bad(m)) => return Err(StoreError::Other(m)),
@@ -233,10 +323,17 @@ macro_rules! folding_with_keys {
                 let mut $opening = |$($i: usize,)? e: FoldEvent<'_>| -> Result<(), String> {
                     match open_fold(keys, &e) {
                         Ok(None) => $fold($($i,)? e),
-                        Ok(Some(v)) => $fold(
+                        Ok(Some(OpenedPayload::Json(v))) => $fold(
                             $($i,)?
                             FoldEvent {
                                 payload: Payload::Json(&v),
+                                ..e
+                            },
+                        ),
+                        Ok(Some(OpenedPayload::Text(t))) => $fold(
+                            $($i,)?
+                            FoldEvent {
+                                payload: Payload::Text(&t),
                                 ..e
                             },
                         ),
@@ -419,5 +516,114 @@ pub fn names(state: &Value, handle: &str) -> bool {
         Value::Array(a) => a.iter().any(|v| names(v, handle)),
         Value::Object(m) => m.iter().any(|(k, v)| k == handle || names(v, handle)),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{KeyStore, MasterKey, WrappedKey};
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct Keys(Mutex<HashMap<String, WrappedKey>>);
+
+    #[async_trait]
+    impl KeyStore for Keys {
+        async fn key(&self, s: &str) -> crate::Result<Option<WrappedKey>> {
+            Ok(self.0.lock().unwrap().get(s).cloned())
+        }
+        async fn add_key(&self, s: &str, k: WrappedKey) -> crate::Result<WrappedKey> {
+            Ok(self.0.lock().unwrap().entry(s.into()).or_insert(k).clone())
+        }
+        async fn delete_key(&self, s: &str) -> crate::Result<bool> {
+            Ok(self.0.lock().unwrap().remove(s).is_some())
+        }
+        async fn keys(&self) -> crate::Result<Vec<(String, WrappedKey)>> {
+            Ok(self.0.lock().unwrap().clone().into_iter().collect())
+        }
+        async fn rewrap(&self, _: &[(String, WrappedKey)]) -> crate::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_payloads_text_opens_in_place_and_only_in_personal_fields() {
+        let keys = DataKeys::new(Arc::new(Keys::default()), MasterKey::generate().unwrap());
+        let sealed = keys.seal("alice", "Two \"coats\"\n, white").await.unwrap();
+        // Someone typed what looks like a sealed field into the (not personal) title.
+        let lookalike = format!("x {sealed} y");
+        let text = serde_json::to_string(&serde_json::json!({
+            "job": "j1", "owner": "alice", "title": format!("\"{lookalike}\""),
+            "description": sealed, "reward": 5,
+        }))
+        .unwrap();
+        for text in [text.clone(), text.replace("\":", "\": ")] {
+            let Ok(Some(opened)) = open_text(&keys, "JobLaunched", &text, false) else {
+                panic!("not opened: {text}");
+            };
+            let v: Value = serde_json::from_str(&opened).unwrap();
+            assert_eq!(v["description"], "Two \"coats\"\n, white");
+            assert_eq!(
+                v["title"],
+                format!("\"{lookalike}\""),
+                "the title was touched"
+            );
+        }
+        // Nothing sealed in a personal field: nothing to do.
+        let plain = r#"{"title": "sealed:v1:alice:AAAA", "description": "d"}"#;
+        assert!(
+            open_text(&keys, "JobLaunched", plain, false)
+                .unwrap()
+                .is_none()
+        );
+        // Forgotten: the placeholder.
+        keys.forget("alice").await.unwrap();
+        let Ok(Some(opened)) = open_text(&keys, "JobLaunched", &text, false) else {
+            panic!("not opened");
+        };
+        let v: Value = serde_json::from_str(&opened).unwrap();
+        assert_eq!(v["description"], FORGOTTEN);
+    }
+
+    /// What a fold does not open, no state keeps: folding a wallet with its grant reasons
+    /// read as empty text gives the state folded from the plaintext.
+    #[tokio::test]
+    async fn folding_ignores_the_fields_it_does_not_open() {
+        use tally_domain::{Entity, MemberEvent, Wallet};
+        let keys = DataKeys::new(Arc::new(Keys::default()), MasterKey::generate().unwrap());
+        let texts: Vec<String> = [
+            serde_json::json!({"handle": "alice", "display_name": "Alice"}),
+            serde_json::json!({"amount": 5, "reason": "Because", "category": "purchase"}),
+        ]
+        .iter()
+        .map(Value::to_string)
+        .collect();
+        let types = ["MemberRegistered", "CreditsGranted"];
+        let stream = StreamId::parse("member:alice").unwrap();
+        let mut plain = Wallet::default();
+        let mut sealed_then_folded = Wallet::default();
+        for (t, text) in types.iter().zip(&texts) {
+            let version = crate::contracts::current_version(t).unwrap();
+            let e: MemberEvent = crate::codec::decode_one_text(t, version, text).unwrap();
+            plain = plain.evolve(&e);
+            let mut v: Value = serde_json::from_str(text).unwrap();
+            seal_fields(&keys, t, &stream, &Actor::admin("root"), &mut v, true)
+                .await
+                .unwrap();
+            let opened = open_text(&keys, t, &v.to_string(), true).unwrap().unwrap();
+            if *t == "CreditsGranted" {
+                assert!(opened.contains("\"reason\":\"\""), "{opened}");
+            }
+            let e: MemberEvent = crate::codec::decode_one_text(t, version, &opened).unwrap();
+            sealed_then_folded = sealed_then_folded.evolve(&e);
+        }
+        assert_eq!(plain, sealed_then_folded);
+        assert_eq!(
+            NOT_FOLDED,
+            &[("CreditsGranted", "reason")],
+            "prove each new entry here"
+        );
     }
 }

@@ -674,6 +674,24 @@ mod tests {
     }
 
     #[test]
+    fn what_the_reports_kept_about_a_forgotten_member_goes() {
+        let mut h = History::default();
+        h.grant(0.0, "mallory", 100, "promotion");
+        h.at(
+            0.2,
+            "member:mallory",
+            "admin:root",
+            "MemberForgotten",
+            json!({}),
+        );
+        // Her last grant was dropped with her: escrowing now is no quick cash-out.
+        h.launch(0.5, "mallory", "j1", 100);
+        let r = h.reports();
+        assert!(rules(&r).is_empty(), "{:?}", r.signals);
+        assert!(r.memory.last_grant.is_empty() && !r.memory.owners.is_empty());
+    }
+
+    #[test]
     fn folding_in_batches_or_again_gives_the_same_reports() {
         let mut h = History::default();
         for i in 0..4 {

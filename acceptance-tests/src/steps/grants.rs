@@ -69,7 +69,9 @@ async fn latest_grant_category(w: &mut TallyWorld, handle: String, category: Str
         .find(|e| e.event_type == "CreditsGranted")
         .with_context(|| format!("{handle} was never granted credits"))?;
     ensure!(
-        last.payload["category"] == category.as_str() && last.schema_version == 2,
+        last.payload["category"] == category.as_str()
+            && Some(last.schema_version)
+                == tally_ports::contracts::current_version("CreditsGranted"),
         "{handle}'s latest grant is {} (schema version {})",
         last.payload,
         last.schema_version

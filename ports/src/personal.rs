@@ -20,9 +20,15 @@ use uuid::Uuid;
 
 /// The personal fields of an event type (none for a type this build does not know).
 pub fn personal_fields(event_type: &str) -> &'static [Personal] {
-    crate::contracts::current()
-        .find(|t| t.name == event_type)
-        .map_or(&[], |t| t.personal)
+    // Asked for every event a fold reads: a map, not a walk through every type's spec.
+    static BY_TYPE: std::sync::LazyLock<
+        std::collections::HashMap<&'static str, &'static [Personal]>,
+    > = std::sync::LazyLock::new(|| {
+        crate::contracts::current()
+            .map(|t| (t.name, t.personal))
+            .collect()
+    });
+    BY_TYPE.get(event_type).copied().unwrap_or(&[])
 }
 
 fn other(e: impl std::fmt::Display) -> StoreError {

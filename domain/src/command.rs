@@ -246,6 +246,7 @@ commands! {
     /// Forgets a member (an admin, or the member themselves): their data key is deleted, so
     /// their name, pitches, job descriptions and the reasons of their grants become
     /// unreadable everywhere; their credits and jobs stay accounted for, under their handle.
+    /// It cannot be undone.
     ForgetMember("forget_member", Target::On(EntityKind::Member), "Forget this member") {
         /// Who is forgotten.
         handle: Handle,

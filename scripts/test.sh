@@ -5,7 +5,7 @@
 #     but stopped); else one installed from the system's packages when this user may (root
 #     with apt-get); else testcontainers when a Docker engine answers; else it fails saying
 #     what to set.
-#   - A hot standby of that server on port 5433 (pg_basebackup -R under target/pg-standby)
+#   - A hot standby of that server on port 5433 (pg_basebackup -R under <target dir>/pg-standby)
 #     for the replica tests and the postgres-replica target; TALLY_REPLICA_URL to use
 #     another, TALLY_SKIP_REPLICA=1 to leave them out.
 #   - Chromium and its driver (browser target): from the system's packages when missing and
@@ -78,9 +78,13 @@ fi
 
 # --- A hot standby for the replica tests and the postgres-replica target ------------------
 # A second server on port 5433 streaming from the test server (pg_basebackup -R), under
-# target/pg-standby; reused while it follows, made again when it does not.
+# <target dir>/pg-standby; reused while it follows, made again when it does not.
 standby_port="${TALLY_STANDBY_PORT:-5433}"
-standby_dir="$PWD/target/pg-standby"
+# Beside the build (the target dir, which clones of the repository may share), so that a
+# fresh clone reuses the standby instead of orphaning one.
+target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
+case "$target_dir" in /*) ;; *) target_dir="$PWD/$target_dir" ;; esac
+standby_dir="$target_dir/pg-standby"
 pg_bin() {
   if command -v pg_config >/dev/null && [ -x "$(pg_config --bindir)/$1" ]; then
     echo "$(pg_config --bindir)/$1"
@@ -104,6 +108,25 @@ standby_follows() {
   done
   return 1
 }
+# A server still on the standby's port that does not follow (one made from another clone,
+# say, whose directory is gone): stopped, and the port waited for.
+stop_leftover_standby() {
+  local pid
+  if pg_isready -q -h 127.0.0.1 -p "$standby_port"; then
+    pid=$(psql -qAtX "$(standby_url)" -c 'select pg_backend_pid()' 2>/dev/null || true)
+    pid=$( [ -n "$pid" ] && ps -o ppid= -p "$pid" 2>/dev/null | tr -d ' ' || true)
+    if [ -n "$pid" ] && [ "$pid" != 1 ]; then
+      say "stopping a server on port $standby_port that does not follow the test server (pid $pid)"
+      kill -QUIT "$pid" 2>/dev/null || true
+    fi
+  fi
+  for _ in $(seq 1 60); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$standby_port") 2>/dev/null || return 0
+    sleep 0.5
+  done
+  echo "Port $standby_port stays taken: stop what listens there, or set TALLY_STANDBY_PORT." >&2
+  return 1
+}
 make_standby() {
   local pg_ctl; pg_ctl=$(pg_bin pg_ctl)
   if pg_isready -q -h 127.0.0.1 -p "$standby_port" && standby_follows; then return 0; fi
@@ -112,6 +135,7 @@ make_standby() {
     if standby_follows; then return 0; fi
     as_pg "$pg_ctl" -D "$standby_dir/data" -m immediate stop >/dev/null 2>&1 || true
   fi
+  stop_leftover_standby
   say "creating a hot standby on port $standby_port (pg_basebackup)"
   rm -rf "$standby_dir"; mkdir -p "$standby_dir"
   [ "$(id -u)" = 0 ] && chown postgres "$standby_dir"

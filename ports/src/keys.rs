@@ -367,12 +367,6 @@ impl DataKeys {
         self.store.delete_key(subject).await
     }
 
-    /// Forgets what this process holds of `subject`'s key (another process, or the store's
-    /// own transaction, deleted it): the next open asks the store.
-    pub fn drop_held(&self, subject: &str) {
-        self.lock().remove(subject);
-    }
-
     /// Re-wraps every data key with `new` (all or none), touching no event; returns how many.
     /// Afterwards, configure `new` as the master key.
     ///

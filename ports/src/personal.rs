@@ -310,11 +310,6 @@ impl SealingStore {
     pub fn new(inner: Arc<dyn EventStore>, keys: Arc<DataKeys>) -> Self {
         Self { inner, keys }
     }
-
-    /// The keys it seals with.
-    pub fn keys(&self) -> &Arc<DataKeys> {
-        &self.keys
-    }
 }
 
 /// Runs a fold over `read`, opening sealed fields as the events pass; when a key is not at

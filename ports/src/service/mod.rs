@@ -153,11 +153,6 @@ impl TallyService {
         self
     }
 
-    /// The keys personal data is sealed with, if any.
-    pub fn keys(&self) -> Option<&Arc<crate::keys::DataKeys>> {
-        self.keys.as_ref()
-    }
-
     /// Tells the admins' list of members ([`crate::Tally::find_members`]) who has an account
     /// in `accounts` (without it, the list says it does not know).
     #[must_use]

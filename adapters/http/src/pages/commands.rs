@@ -308,7 +308,14 @@ async fn submit(p: Page, kind: CommandKind, key: Option<String>, f: Fields) -> R
                 Some(said) => Flash::said(r.clone(), said),
                 None => Flash::receipt(r.clone()),
             };
-            p.see_other(&after(kind, key.as_deref(), &r), &flash)
+            // A member who forgot themselves is signed out: their wallet is not theirs to
+            // see any more, so the job board says it was done.
+            let to = if crate::reauth::needed(&ctx, kind, key.as_deref()) {
+                "/".to_owned()
+            } else {
+                after(kind, key.as_deref(), &r)
+            };
+            p.see_other(&to, &flash)
         }
         Err(e) if crate::error::Problem::of(&e).code == "command_id_reused" => {
             receipts::sent_before(&p, kind, key_s, &f, ctx.command_id, e).await

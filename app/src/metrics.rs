@@ -39,9 +39,11 @@ pub fn install() -> Result<PrometheusHandle> {
         100_000.0,
         1_000_000.0,
     ];
+    let commands = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
     let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &seconds)
         .and_then(|b| b.set_buckets_for_metric(Matcher::Suffix("_events".into()), &events))
+        .and_then(|b| b.set_buckets_for_metric(Matcher::Suffix("_commands".into()), &commands))
         .context("configuring the metrics' buckets")?
         .install_recorder()
         .context("installing the metrics recorder")?;

@@ -400,6 +400,50 @@ impl EventStore for SealingStore {
             .map(|stored| positioned(plain, stored)))
     }
 
+    async fn append_batch(
+        &self,
+        entries: Vec<crate::driven::BatchEntry>,
+    ) -> Vec<Result<Option<Vec<RecordedEvent>>, StoreError>> {
+        // Each entry sealed on its own: one that cannot be is answered with why, and the
+        // later entries of its group are left out, as the store would.
+        let mut out: Vec<Option<Result<Option<Vec<RecordedEvent>>, StoreError>>> = Vec::new();
+        let (mut sent, mut plains, mut failed) = (Vec::new(), Vec::new(), Vec::new());
+        for mut e in entries {
+            if failed.contains(&e.group) {
+                out.push(Some(Ok(None)));
+                continue;
+            }
+            match prepare(&self.keys, &mut e.plan).await {
+                Ok(plain) => {
+                    out.push(None);
+                    plains.push(plain);
+                    sent.push(e);
+                }
+                Err(err) => {
+                    failed.push(e.group);
+                    out.push(Some(Err(err)));
+                }
+            }
+        }
+        let mut landed = self
+            .inner
+            .append_batch(sent)
+            .await
+            .into_iter()
+            .zip(plains)
+            .map(|(r, plain)| r.map(|o| o.map(|stored| positioned(plain, stored))));
+        out.into_iter()
+            .map(|o| {
+                o.or_else(|| landed.next())
+                    .unwrap_or_else(|| Err(StoreError::Other("a batch was answered short".into())))
+            })
+            .collect()
+    }
+
+    fn group_commit(&self) -> bool {
+        self.inner.group_commit()
+    }
+
     async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
         let mut events = self.inner.read_all(after, limit).await?;
         open_events(&self.keys, &mut events).await?;

@@ -28,6 +28,9 @@ pub const CACHE_REBUILDS: &str = "tally_state_cache_rebuilds_total";
 /// Events folded to bring one state up to date (a histogram of replay lengths).
 pub const REPLAY_EVENTS: &str = "tally_replay_events";
 
+/// Commands landed together by group commit (a histogram of batch sizes).
+pub const GROUP_COMMIT_BATCH: &str = "tally_group_commit_batch_commands";
+
 /// Feed pages read forwards, by how many events their reader was behind the head after them
 /// (0: caught up): the lag of the history's followers over HTTP.
 pub const FEED_LAG: &str = "tally_feed_lag_events";
@@ -64,6 +67,10 @@ pub fn describe() {
         "States replayed by a read and written back to the cache"
     );
     describe_histogram!(REPLAY_EVENTS, "Events folded to bring one state up to date");
+    describe_histogram!(
+        GROUP_COMMIT_BATCH,
+        "Commands landed together in one transaction (group commit)"
+    );
     describe_histogram!(
         FEED_LAG,
         "Feed pages by how many events their reader was behind the head"

@@ -12,8 +12,8 @@ use serde_json::json;
 use std::sync::Arc;
 use tally_domain::{Handle, JobId};
 use tally_ports::driven::{
-    AppendPlan, CacheFilter, CachedState, CommandRecord, EventStore, StateCache, StoreError,
-    StreamAppend,
+    AppendPlan, BatchEntry, CacheFilter, CachedState, CommandRecord, EventStore, StateCache,
+    StoreError, StreamAppend,
 };
 use tally_ports::{
     Actor, Ctx, EntityKind, EntityRef, Payload, RecordedEvent, StreamId, Tally, TallyService,
@@ -102,6 +102,10 @@ macro_rules! contract_tests {
             personal_fields_are_sealed_at_rest_and_read_as_plaintext,
             a_forgotten_members_personal_data_is_gone_from_everything_stored,
             only_an_admin_or_the_member_forgets_a_member_and_only_once,
+            a_batch_lands_its_current_commands_and_leaves_out_the_rest,
+            a_command_id_twice_in_a_batch_is_recorded_once,
+            commands_queued_on_one_entity_are_decided_in_turn,
+            a_command_whose_stream_moved_runs_again_and_the_batch_lands,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {
@@ -1768,4 +1772,230 @@ pub async fn only_an_admin_or_the_member_forgets_a_member_and_only_once(h: &Harn
         .await
         .unwrap_err();
     assert_eq!(e.code(), "unknown_member", "{e}");
+}
+
+/// A service over this harness that commits commands together (group commit), whether or not
+/// the store does so by default.
+fn grouped(h: &Harness) -> TallyService {
+    h.service()
+        .with_group_commit(Some(tally_ports::service::GroupCommit::default()))
+}
+
+fn batch_entry(reads: Vec<(StreamId, u64)>, plan: AppendPlan, group: usize) -> BatchEntry {
+    BatchEntry { reads, plan, group }
+}
+
+fn record(id: Uuid) -> Option<CommandRecord> {
+    Some(CommandRecord {
+        command_id: id,
+        fingerprint: "f".into(),
+    })
+}
+
+/// In a batch, each command keeps its own guard: those whose streams moved are left out
+/// (and the later commands of their group with them), the others land, with consecutive
+/// positions in the batch's order; a refusal (no events) is confirmed when what it read is
+/// current.
+pub async fn a_batch_lands_its_current_commands_and_leaves_out_the_rest(h: &Harness) {
+    let (a, b, c, d) = (
+        stream("alice"),
+        stream("bob"),
+        stream("carol"),
+        stream("dave"),
+    );
+    commit(h, plan(&[(&a, 0, 1)], None)).await.unwrap();
+    commit(h, plan(&[(&b, 0, 2)], None)).await.unwrap();
+    let ids: Vec<Uuid> = (0..7).map(|_| Uuid::now_v7()).collect();
+    let got = h
+        .store
+        .append_batch(vec![
+            // 0: alice at 1, current: lands.
+            batch_entry(vec![(a.clone(), 1)], plan(&[(&a, 1, 1)], record(ids[0])), 0),
+            // 1: decided on bob at 1, but he is at 2: left out.
+            batch_entry(vec![(b.clone(), 1)], plan(&[(&b, 1, 1)], record(ids[1])), 1),
+            // 2: a new stream, two events: lands.
+            batch_entry(vec![(c.clone(), 0)], plan(&[(&c, 0, 2)], record(ids[2])), 2),
+            // 3: decided on the state 0 leaves (its group): alice 2 -> 3.
+            batch_entry(vec![], plan(&[(&a, 2, 1)], record(ids[3])), 0),
+            // 4: a refusal decided after 0 and 3, having read dave (none): confirmed.
+            batch_entry(vec![(d.clone(), 0)], AppendPlan::default(), 0),
+            // 5: decided on what 1 would have left: left out with it, though bob is at 2.
+            batch_entry(vec![], plan(&[(&b, 2, 1)], record(ids[5])), 1),
+            // 6: a refusal decided on bob at 1: he moved, so it is not confirmed.
+            batch_entry(vec![(b.clone(), 1)], AppendPlan::default(), 6),
+        ])
+        .await;
+    assert_eq!(got.len(), 7);
+    let landed = |i: usize| -> Vec<RecordedEvent> {
+        match &got[i] {
+            Ok(Some(events)) => events.clone(),
+            other => panic!("command {i} should have landed: {other:?}"),
+        }
+    };
+    assert_eq!(landed(0).len(), 1);
+    assert_eq!(landed(2).len(), 2);
+    assert_eq!(landed(3)[0].version, 3);
+    assert!(landed(4).is_empty(), "a refusal writes nothing");
+    for i in [1, 5, 6] {
+        assert!(matches!(got[i], Ok(None)), "command {i}: {:?}", got[i]);
+    }
+    let positions: Vec<u64> = [0, 2, 3]
+        .iter()
+        .flat_map(|&i| landed(i))
+        .map(|e| e.position)
+        .collect();
+    assert!(
+        positions.windows(2).all(|w| w[1] == w[0] + 1),
+        "{positions:?}"
+    );
+    assert_eq!(h.store.load(&a, 0).await.unwrap().len(), 3);
+    assert_eq!(h.store.load(&b, 0).await.unwrap().len(), 2);
+    assert_eq!(h.store.load(&c, 0).await.unwrap().len(), 2);
+    assert!(h.store.load(&d, 0).await.unwrap().is_empty());
+    for (i, recorded) in [(0, true), (1, false), (2, true), (3, true), (5, false)] {
+        let outcome = h.store.command_outcome(ids[i]).await.unwrap();
+        assert_eq!(outcome.is_some(), recorded, "command {i}");
+    }
+}
+
+/// A command id twice in one batch: the first lands, the second is told it is a duplicate
+/// and writes nothing, and the rest of the batch lands.
+pub async fn a_command_id_twice_in_a_batch_is_recorded_once(h: &Harness) {
+    let (a, b, c) = (stream("alice"), stream("bob"), stream("carol"));
+    let (id, other) = (Uuid::now_v7(), Uuid::now_v7());
+    let got = h
+        .store
+        .append_batch(vec![
+            batch_entry(vec![(a.clone(), 0)], plan(&[(&a, 0, 1)], record(id)), 0),
+            batch_entry(vec![(b.clone(), 0)], plan(&[(&b, 0, 1)], record(id)), 1),
+            batch_entry(vec![(c.clone(), 0)], plan(&[(&c, 0, 1)], record(other)), 2),
+        ])
+        .await;
+    assert!(
+        matches!(&got[0], Ok(Some(e)) if e.len() == 1),
+        "{:?}",
+        got[0]
+    );
+    assert!(
+        matches!(&got[1], Err(StoreError::Duplicate(d)) if *d == id),
+        "{:?}",
+        got[1]
+    );
+    assert!(
+        matches!(&got[2], Ok(Some(e)) if e.len() == 1),
+        "{:?}",
+        got[2]
+    );
+    assert!(h.store.load(&b, 0).await.unwrap().is_empty());
+    let outcome = h
+        .store
+        .command_outcome(id)
+        .await
+        .unwrap()
+        .expect("recorded");
+    assert_eq!(outcome.events[0].stream, a);
+}
+
+/// Commands queued on one entity are decided one after the other on the state the earlier
+/// ones leave: each gets its own answer, a refused one records nothing and does not stop
+/// the rest, and the books are right.
+pub async fn commands_queued_on_one_entity_are_decided_in_turn(h: &Harness) {
+    let svc = Arc::new(grouped(h));
+    member_with(&svc, "alice", 10).await;
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let svc = svc.clone();
+        tasks.push(tokio::spawn(async move {
+            let alice = Ctx::new(Actor::member("alice"));
+            svc.execute(&alice, launch("Fence", 3)).await
+        }));
+    }
+    let (mut launched, mut refused) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(r) => {
+                assert!(r.launched_job().is_some());
+                launched += 1;
+            }
+            Err(e) => {
+                assert_eq!(e.code(), "insufficient_credits");
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!((launched, refused), (3, 5));
+    let wallet = svc.wallet(&admin(), "alice").await.unwrap();
+    assert_eq!((wallet.balance, wallet.escrowed), (1, 9));
+    // register, grant, three escrows: nothing else on her stream.
+    assert_eq!(h.store.load(&stream("alice"), 0).await.unwrap().len(), 5);
+    // A hot wallet: 16 clients, 5 grants each, all land in order.
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let svc = svc.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..5 {
+                svc.execute(&admin(), grant("alice", 2, "hot"))
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let events = h.store.load(&stream("alice"), 0).await.unwrap();
+    assert_eq!(events.len(), 85);
+    assert!(events.iter().zip(1..).all(|(e, v)| e.version == v));
+    let wallet = svc.wallet(&admin(), "alice").await.unwrap();
+    assert_eq!(wallet.balance, 161);
+    assert_eq!(
+        svc.stats()
+            .conflicts
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+    if h.store.group_commit() {
+        assert!(
+            svc.stats()
+                .batched
+                .load(std::sync::atomic::Ordering::Relaxed)
+                > 0,
+            "no two commands landed together"
+        );
+    }
+}
+
+/// A command decided on a state that another process has moved meanwhile is left out of its
+/// batch and runs again through the full path, while the others land.
+pub async fn a_command_whose_stream_moved_runs_again_and_the_batch_lands(h: &Harness) {
+    let svc = Arc::new(grouped(h));
+    let other = h.service();
+    for m in ["alice", "bob", "carol", "dave"] {
+        member_with(&svc, m, 10).await;
+    }
+    // Another process grants alice: the state this one holds of her is out of date.
+    other
+        .execute(&admin(), grant("alice", 5, "elsewhere"))
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for m in ["alice", "bob", "carol", "dave"] {
+        let svc = svc.clone();
+        tasks.push(tokio::spawn(async move {
+            svc.execute(&admin(), grant(m, 1, "batch")).await
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().expect("every command lands");
+    }
+    assert_eq!(svc.wallet(&admin(), "alice").await.unwrap().balance, 16);
+    for m in ["bob", "carol", "dave"] {
+        assert_eq!(svc.wallet(&admin(), m).await.unwrap().balance, 11);
+    }
+    let alice = h.store.load(&stream("alice"), 0).await.unwrap();
+    assert_eq!(
+        alice.len(),
+        4,
+        "register, grant, the other's grant, this one"
+    );
 }

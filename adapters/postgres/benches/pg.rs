@@ -69,6 +69,11 @@ impl Sample {
         self.lat.len() as f64 / self.secs
     }
 
+    fn p99(&mut self) -> Duration {
+        self.lat.sort_unstable();
+        pct(&self.lat, 0.99)
+    }
+
     fn line(&mut self, what: &str, clients: usize, extra: String) -> Line {
         self.lat.sort_unstable();
         Line {
@@ -163,6 +168,103 @@ fn keys(store: &PgStore) -> Arc<tally_ports::keys::DataKeys> {
 /// A service that seals personal data (as `tally serve` runs).
 fn service_sealed(store: &PgStore) -> Arc<TallyService> {
     Arc::new(store.service().with_keys(keys(store)))
+}
+
+/// The group commit's configuration for the bench: `PG_BENCH_LANES` and `PG_BENCH_BATCH`
+/// override the defaults.
+fn grouping() -> tally_ports::service::GroupCommit {
+    let d = tally_ports::service::GroupCommit::default();
+    let var = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    tally_ports::service::GroupCommit {
+        lanes: var("PG_BENCH_LANES", d.lanes),
+        max_batch: var("PG_BENCH_BATCH", d.max_batch),
+    }
+}
+
+/// What group commit gives: (a) and (b), then grants on distinct wallets, grants on one hot
+/// wallet and launches on distinct owners, each through a service that commits commands
+/// together and one that commits each alone, interleaved, at 1, 16 and 64 clients.
+async fn group_commit(store: &PgStore, lines: &mut Vec<Line>) {
+    let grouped = || Arc::new(store.service().with_group_commit(Some(grouping())));
+    let alone = || Arc::new(store.service().with_group_commit(None));
+    let mut hot_one = [0.0f64; 2];
+    for &c in &[1, 16, 64] {
+        let b_retries = Arc::new(AtomicU64::new(0));
+        let a = reference_a(store.pool());
+        let b = reference_b(store.pool(), c, b_retries.clone());
+        let (gd, gd_svc) = tally_grants(grouped(), "gd", c, true).await;
+        let (ad, ad_svc) = tally_grants(alone(), "ad", c, true).await;
+        let (gh, gh_svc) = tally_grants(grouped(), "gh", c, false).await;
+        let (ah, ah_svc) = tally_grants(alone(), "ah", c, false).await;
+        let gl = tally_launches(grouped(), "gl", c).await;
+        let al = tally_launches(alone(), "al", c).await;
+        let all: [&Op; 8] = [&a, &b, &gd, &ad, &gh, &ah, &gl, &al];
+        let mut samples: [Sample; 8] = Default::default();
+        for round in 0..ROUNDS {
+            let order: [usize; 8] = if round % 2 == 0 {
+                [0, 1, 2, 3, 4, 5, 6, 7]
+            } else {
+                [1, 0, 3, 2, 5, 4, 7, 6]
+            };
+            for i in order {
+                throughput(c, all[i], &mut samples[i]).await;
+            }
+        }
+        let (ra, rb) = (samples[0].rate(), samples[1].rate());
+        let b_p99 = samples[1].p99();
+        lines.push(samples[0].line("(a) raw single-row INSERT", c, String::new()));
+        lines.push(samples[1].line(
+            "(b) minimal serializable command",
+            c,
+            format!("retries {}", b_retries.load(Ordering::Relaxed)),
+        ));
+        let vs = |s: &mut Sample| {
+            let (rate, p99) = (s.rate(), s.p99());
+            format!(
+                "{:.0}% of (a), {:.0}% of (b); p99 {} (b)'s",
+                100.0 * rate / ra,
+                100.0 * rate / rb,
+                if p99 <= b_p99 { "within" } else { "above" }
+            )
+        };
+        for (i, what, svc) in [
+            (2, "Grant, distinct wallets, group commit", &gd_svc),
+            (3, "  the same, each command alone", &ad_svc),
+        ] {
+            let extra = format!("{}; {}", vs(&mut samples[i]), stats(svc));
+            lines.push(samples[i].line(what, c, extra));
+        }
+        for (k, (i, what, svc)) in [
+            (4, "Grant, one hot wallet, group commit", &gh_svc),
+            (5, "  the same, each command alone", &ah_svc),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let rate = samples[i].rate();
+            if c == 1 {
+                hot_one[k] = rate;
+            }
+            let extra = format!(
+                "{:.1}x its 1-client rate; {}",
+                rate / hot_one[k],
+                stats(svc)
+            );
+            lines.push(samples[i].line(what, c, extra));
+        }
+        for (i, what) in [
+            (6, "Launch, distinct owners, group commit"),
+            (7, "  the same, each command alone"),
+        ] {
+            let extra = vs(&mut samples[i]);
+            lines.push(samples[i].line(what, c, extra));
+        }
+    }
 }
 
 /// What sealing personal data costs: grants (the reason is personal) and launches (the
@@ -493,6 +595,13 @@ async fn main() {
     // `PG_BENCH_ONLY=sealing` runs only what sealing personal data costs.
     if std::env::var("PG_BENCH_ONLY").is_ok_and(|v| v == "sealing") {
         sealing(&store, &mut lines).await;
+        print(&lines, started);
+        db.cleanup().await;
+        return;
+    }
+    // `PG_BENCH_ONLY=group` runs only the group-commit rows.
+    if std::env::var("PG_BENCH_ONLY").is_ok_and(|v| v == "group") {
+        group_commit(&store, &mut lines).await;
         print(&lines, started);
         db.cleanup().await;
         return;

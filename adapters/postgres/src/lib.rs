@@ -81,6 +81,7 @@
 #![warn(missing_docs)]
 
 mod accounts;
+mod batch;
 mod cache;
 mod conns;
 mod error;

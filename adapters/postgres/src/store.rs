@@ -126,6 +126,25 @@ impl EventStore for PgStore {
         crate::tx::append_if_current(&self.commands, reads, plan).await
     }
 
+    async fn append_batch(
+        &self,
+        mut entries: Vec<tally_ports::driven::BatchEntry>,
+    ) -> Vec<Result<Option<Vec<RecordedEvent>>, StoreError>> {
+        // A batch of one (a quiet moment): the one-command statement, about 1.3x faster to
+        // plan and run than the batch's arrays.
+        if let [one] = entries.as_slice()
+            && one.plan.streams.iter().any(|s| !s.events.is_empty())
+            && let Some(one) = entries.pop()
+        {
+            return vec![self.append_if_current(&one.reads, one.plan).await];
+        }
+        crate::batch::append_batch(&self.commands, entries).await
+    }
+
+    fn group_commit(&self) -> bool {
+        true
+    }
+
     async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
         let after = signed(after)?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);

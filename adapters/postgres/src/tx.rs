@@ -144,7 +144,7 @@ async fn erase(conn: &mut Conn, members: &[String], kept: &[String]) -> Result<(
 
 /// Checks every payload against its published contract, and that each stream's events
 /// follow its expected version.
-fn check(plan: &AppendPlan) -> Result<(), StoreError> {
+pub(crate) fn check(plan: &AppendPlan) -> Result<(), StoreError> {
     tally_ports::contracts::check_plan(plan)?;
     for a in &plan.streams {
         for (i, e) in (1..).zip(&a.events) {
@@ -292,7 +292,10 @@ fn duplicate(plan: &AppendPlan) -> StoreError {
 }
 
 /// The plan's events, with the positions drawn from `first` on.
-fn positioned(plan: AppendPlan, first: Option<i64>) -> Result<Vec<RecordedEvent>, StoreError> {
+pub(crate) fn positioned(
+    plan: AppendPlan,
+    first: Option<i64>,
+) -> Result<Vec<RecordedEvent>, StoreError> {
     let mut position = first.map_or(Ok(0), unsigned)?;
     let mut recorded = Vec::new();
     for s in plan.streams {
@@ -323,18 +326,18 @@ struct Bound<'p> {
 /// A plan's outbox as parallel arrays, for `UNNEST` (in both statements: most commands tell
 /// someone something).
 #[derive(Default)]
-struct OutboxArrays {
-    id: Vec<Uuid>,
-    recipient: Vec<String>,
-    kind: Vec<&'static str>,
-    body: Vec<serde_json::Value>,
-    command_id: Vec<Uuid>,
-    time: Vec<chrono::DateTime<chrono::Utc>>,
+pub(crate) struct OutboxArrays {
+    pub(crate) id: Vec<Uuid>,
+    pub(crate) recipient: Vec<String>,
+    pub(crate) kind: Vec<&'static str>,
+    pub(crate) body: Vec<serde_json::Value>,
+    pub(crate) command_id: Vec<Uuid>,
+    pub(crate) time: Vec<chrono::DateTime<chrono::Utc>>,
 }
 
 impl<'q> Args<'q> {
     /// The outbox's parameters (the same in both statements).
-    fn with_outbox(self, o: &'q OutboxArrays) -> Self {
+    pub(crate) fn with_outbox(self, o: &'q OutboxArrays) -> Self {
         self.set("n_id", &o.id)
             .set("n_recipient", &o.recipient)
             .set("n_kind", &o.kind)
@@ -344,8 +347,32 @@ impl<'q> Args<'q> {
     }
 }
 
+impl<'q> Args<'q> {
+    /// The events' and streams' parameters (`e_*`, `s_*`: the same in the statements that
+    /// take arrays).
+    pub(crate) fn with_events(self, a: &'q Arrays) -> Self {
+        self.set("e_stream", &a.stream)
+            .set("e_version", &a.version)
+            .set("e_type", &a.event_type)
+            .set("e_schema", &a.schema_version)
+            .set("e_payload", &a.payload)
+            .set("e_actor", &a.actor)
+            .set("e_event_id", &a.event_id)
+            .set("e_command_id", &a.command_id)
+            .set("e_correlation_id", &a.correlation_id)
+            .set("e_causation_id", &a.causation_id)
+            .set("e_time", &a.time)
+            .set("s_stream", &a.s_stream)
+            .set("s_kind", &a.s_kind)
+            .set("s_expected", &a.s_expected)
+            .set("s_version", &a.s_version)
+            .set("s_created_at", &a.s_created_at)
+            .set("s_first", &a.s_first_event)
+    }
+}
+
 impl OutboxArrays {
-    fn new(outbox: &[tally_ports::inbox::OutboxMessage]) -> Result<Self, StoreError> {
+    pub(crate) fn new(outbox: &[tally_ports::inbox::OutboxMessage]) -> Result<Self, StoreError> {
         let mut a = Self::default();
         for m in outbox {
             a.id.push(m.id);
@@ -499,23 +526,7 @@ impl<'p> Bound<'p> {
                         .set("guarded", self.guard.is_some())
                         .set("r_stream", r_stream)
                         .set("r_version", r_version)
-                        .set("e_stream", &a.stream)
-                        .set("e_version", &a.version)
-                        .set("e_type", &a.event_type)
-                        .set("e_schema", &a.schema_version)
-                        .set("e_payload", &a.payload)
-                        .set("e_actor", &a.actor)
-                        .set("e_event_id", &a.event_id)
-                        .set("e_command_id", &a.command_id)
-                        .set("e_correlation_id", &a.correlation_id)
-                        .set("e_causation_id", &a.causation_id)
-                        .set("e_time", &a.time)
-                        .set("s_stream", &a.s_stream)
-                        .set("s_kind", &a.s_kind)
-                        .set("s_expected", &a.s_expected)
-                        .set("s_version", &a.s_version)
-                        .set("s_created_at", &a.s_created_at)
-                        .set("s_first", &a.s_first_event)
+                        .with_events(a)
                         .set("record_id", record_id)
                         .set("fingerprint", fingerprint)
                         .set("c_stream", &cache.streams)
@@ -532,28 +543,28 @@ impl<'p> Bound<'p> {
 
 /// A plan's events and streams as parallel arrays, for `UNNEST`.
 #[derive(Default)]
-struct Arrays {
-    stream: Vec<String>,
-    version: Vec<i64>,
-    event_type: Vec<String>,
-    schema_version: Vec<i32>,
-    payload: Vec<serde_json::Value>,
-    actor: Vec<String>,
-    event_id: Vec<Uuid>,
-    command_id: Vec<Uuid>,
-    correlation_id: Vec<Uuid>,
-    causation_id: Vec<Uuid>,
-    time: Vec<chrono::DateTime<chrono::Utc>>,
-    s_stream: Vec<String>,
-    s_kind: Vec<&'static str>,
-    s_expected: Vec<i64>,
-    s_version: Vec<i64>,
-    s_created_at: Vec<chrono::DateTime<chrono::Utc>>,
-    s_first_event: Vec<i64>,
+pub(crate) struct Arrays {
+    pub(crate) stream: Vec<String>,
+    pub(crate) version: Vec<i64>,
+    pub(crate) event_type: Vec<String>,
+    pub(crate) schema_version: Vec<i32>,
+    pub(crate) payload: Vec<serde_json::Value>,
+    pub(crate) actor: Vec<String>,
+    pub(crate) event_id: Vec<Uuid>,
+    pub(crate) command_id: Vec<Uuid>,
+    pub(crate) correlation_id: Vec<Uuid>,
+    pub(crate) causation_id: Vec<Uuid>,
+    pub(crate) time: Vec<chrono::DateTime<chrono::Utc>>,
+    pub(crate) s_stream: Vec<String>,
+    pub(crate) s_kind: Vec<&'static str>,
+    pub(crate) s_expected: Vec<i64>,
+    pub(crate) s_version: Vec<i64>,
+    pub(crate) s_created_at: Vec<chrono::DateTime<chrono::Utc>>,
+    pub(crate) s_first_event: Vec<i64>,
 }
 
 impl Arrays {
-    fn new(streams: &[&StreamAppend]) -> Result<Self, StoreError> {
+    pub(crate) fn new(streams: &[&StreamAppend]) -> Result<Self, StoreError> {
         let mut a = Self::default();
         for s in streams {
             let name = s.stream.to_string();

@@ -155,7 +155,10 @@ impl TallyService {
         // 1. Queue behind commands on the same entities in this process; take the last known
         //    states of every stream the decision reads.
         let mut known = Known::default();
-        let _queued = self.queue_and_recall(&job, &mut known).await?;
+        let grouped = self.committer().is_some();
+        // With group commit, the first attempt may decide on states that commands queued
+        // before it leave (pending), and lets go of the entities once it has queued.
+        let mut queued = Some(self.queue_and_recall(&job, &mut known, grouped).await?);
         let mut attempt = 0;
         loop {
             // 2. Decide on those states, and append if no stream has moved on (one
@@ -163,8 +166,30 @@ impl TallyService {
             let streams: Vec<String> = known.streams().map(ToString::to_string).collect();
             let span = tracing::info_span!("attempt", attempt, streams = ?streams);
             let outcome = async {
+                if grouped && attempt == 0 {
+                    match self.in_a_batch(&job, &mut known, &mut queued).await {
+                        Ok(Some(receipt)) => {
+                            metrics::counter!(crate::telemetry::FAST_PATH, "result" => "hit")
+                                .increment(1);
+                            return Ok(receipt);
+                        }
+                        Ok(None) => {
+                            metrics::counter!(crate::telemetry::FAST_PATH, "result" => "miss")
+                                .increment(1);
+                            // The states it held may have been pending: never carried on.
+                            queued = None;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                if queued.is_none() {
+                    // Left out of its batch: again from the stored states, queued behind
+                    // the commands of this process on the same entities.
+                    known.clear();
+                    queued = Some(self.queue_and_recall(&job, &mut known, false).await?);
+                }
                 match attempt {
-                    0 => match self.append_if_current(&job, &mut known).await {
+                    0 if !grouped => match self.append_if_current(&job, &mut known).await {
                         Ok(Some(receipt)) => {
                             metrics::counter!(crate::telemetry::FAST_PATH, "result" => "hit")
                                 .increment(1);
@@ -250,6 +275,7 @@ impl TallyService {
         &self,
         job: &Job<'_>,
         known: &mut Known,
+        pending: bool,
     ) -> Result<crate::locks::Held<'_>> {
         let mut held = self.locks.none();
         loop {
@@ -268,6 +294,24 @@ impl TallyService {
             let (first, rest) = more.split_at(usize::from(known.is_empty()));
             held.lock(first).await;
             held.lock(rest).await;
+            // Group commit: a state a queued command leaves, if it may still land.
+            let mut more = more;
+            if let (true, Some(committer)) = (pending, self.committer()) {
+                more.retain(|s| match committer.pending(s) {
+                    Some((v, ticket)) => {
+                        known.set(s, v);
+                        if !known
+                            .deps
+                            .iter()
+                            .any(|t| std::sync::Arc::ptr_eq(t, &ticket))
+                        {
+                            known.deps.push(ticket);
+                        }
+                        false
+                    }
+                    None => true,
+                });
+            }
             let (found, missed) = self.last_known(&more).await;
             for (s, mut v) in found {
                 if missed.contains(&s) {
@@ -316,6 +360,74 @@ impl TallyService {
         }
     }
 
+    /// Step 2, fast and together with other commands (group commit, see `group.rs`):
+    /// decides on the states held (some perhaps pending: left by commands queued before it),
+    /// queues the decision with the versions it read, lets go of the entities (the next
+    /// command on them decides on the state this one leaves), and waits for its batch. A
+    /// refusal is queued too, writing nothing: it stands if the states it was decided on
+    /// turn out current. `None` when it was left out (a stream had moved, or a state it
+    /// decided on did not land): nothing was written, and the states are forgotten.
+    async fn in_a_batch(
+        &self,
+        job: &Job<'_>,
+        known: &mut Known,
+        queued: &mut Option<crate::locks::Held<'_>>,
+    ) -> Result<Option<Receipt>, Attempt> {
+        let Some(committer) = self.committer() else {
+            return Ok(None);
+        };
+        let reads = job.command.reads(&job.cx, known.states());
+        if reads.iter().any(|s| !known.holds(s)) {
+            return Ok(None);
+        }
+        let (plan, after, refusal) = match self.plan(job, known) {
+            // Forgetting a member takes more than a batch's statement.
+            Ok((plan, _)) if !plan.erase.is_empty() => {
+                return if known.deps.is_empty() {
+                    self.append_if_current(job, known).await
+                } else {
+                    Ok(None)
+                };
+            }
+            Ok((plan, after)) => (plan, after, None),
+            Err(Attempt::Failed(Error::Rejected(r))) => {
+                (AppendPlan::default(), Vec::new(), Some(r))
+            }
+            Err(other) => return Err(other),
+        };
+        let versions: Vec<(StreamId, u64)> = reads
+            .iter()
+            .map(|s| (s.clone(), known.version(s)))
+            .collect();
+        let (ticket, answer) = committer.enqueue(versions, plan, known.deps.clone(), &after);
+        *queued = None;
+        let (outcome, batch) = answer.await.unwrap_or_else(|_| {
+            let lost = "the group commit stopped before answering";
+            (Err(StoreError::Unknown(lost.into())), 0)
+        });
+        let written: Vec<StreamId> = after.iter().map(|(s, _)| s.clone()).collect();
+        match outcome {
+            Ok(Some(recorded)) => {
+                if batch > 1 {
+                    self.stats.batched.fetch_add(1, Ordering::Relaxed);
+                }
+                if let Some(r) = refusal {
+                    return Err(Attempt::Failed(r.into()));
+                }
+                let receipt = self.committed(job, after, &recorded, known);
+                committer.settle(&written, &ticket);
+                Ok(Some(receipt))
+            }
+            other => {
+                committer.forget(&written);
+                for s in reads.iter().chain(&written) {
+                    self.memo.forget(s);
+                }
+                other.map(|_| None).map_err(Attempt::from)
+            }
+        }
+    }
+
     /// Step 2, in full: in ONE write transaction (PostgreSQL: SERIALIZABLE), load the events
     /// recorded after the known versions of every stream the decision reads, decide (pure),
     /// and append every stream's events with its expected version, the command id and the
@@ -345,6 +457,11 @@ impl TallyService {
         let (plan, after) = self.plan(job, known)?;
         tx.append(plan).await?;
         let recorded = tx.commit().await?;
+        if let Some(committer) = self.committer() {
+            // What commands queued before it left pending there is out of date now.
+            let written: Vec<StreamId> = after.iter().map(|(s, _)| s.clone()).collect();
+            committer.forget(&written);
+        }
         Ok(self.committed(job, after, &recorded, known))
     }
 

@@ -20,10 +20,12 @@ use std::time::Duration;
 use tally_domain::{Job, State, Wallet};
 
 mod command;
+mod group;
 mod memo;
 mod state;
 mod views;
 
+pub use group::GroupCommit;
 use memo::Memo;
 use state::{Known, Versioned};
 
@@ -66,6 +68,9 @@ pub struct Stats {
     /// Commits whose outcome was lost with the connection and found by their command id
     /// (recorded, or not and run again).
     pub resolved: AtomicU64,
+    /// Commands (refusals included) that landed together with others, in one transaction
+    /// (group commit).
+    pub batched: AtomicU64,
 }
 
 /// The cache format of each entity kind's state.
@@ -110,6 +115,8 @@ pub struct TallyService {
     accounts: Option<Arc<dyn crate::accounts::Accounts>>,
     outbox: Option<Arc<dyn crate::driven::Outbox>>,
     keys: Option<Arc<crate::keys::DataKeys>>,
+    group: Option<GroupCommit>,
+    committer: std::sync::OnceLock<group::Committer>,
 }
 
 impl TallyService {
@@ -121,7 +128,6 @@ impl TallyService {
     /// A service over an event store and a state cache, with the system clock and UUIDv7 ids.
     pub fn new(store: Arc<dyn EventStore>, cache: Arc<dyn StateCache>) -> Self {
         Self {
-            store,
             cache,
             clock: Arc::new(SystemClock::default()),
             ids: Arc::new(UuidV7),
@@ -137,7 +143,29 @@ impl TallyService {
             accounts: None,
             outbox: None,
             keys: None,
+            group: store.group_commit().then(GroupCommit::default),
+            store,
+            committer: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Commits commands together (see [`GroupCommit`]), or each in its own transaction
+    /// (`None`). By default, group commit is on where the store lands a batch in one
+    /// transaction ([`EventStore::group_commit`]: PostgreSQL), with [`GroupCommit::default`].
+    #[must_use]
+    pub fn with_group_commit(mut self, group: Option<GroupCommit>) -> Self {
+        self.group = group;
+        self
+    }
+
+    /// The group committer, if group commit is on (started with the first command, on the
+    /// store as configured by then).
+    fn committer(&self) -> Option<&group::Committer> {
+        let g = self.group?;
+        Some(
+            self.committer
+                .get_or_init(|| group::Committer::new(self.store.clone(), g)),
+        )
     }
 
     /// Seals personal data at rest with `keys` (see [`crate::personal`]): the event store

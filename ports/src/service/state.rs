@@ -47,6 +47,8 @@ impl Versioned {
 pub(crate) struct Known {
     states: States,
     versions: std::collections::BTreeMap<StreamId, u64>,
+    /// The queued commands whose pending states some of these are (group commit).
+    pub(crate) deps: Vec<std::sync::Arc<super::group::Ticket>>,
 }
 
 impl Known {

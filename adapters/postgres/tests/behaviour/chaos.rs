@@ -204,13 +204,17 @@ async fn commands_whose_connections_are_killed_are_resolved_or_named() {
     let ok = ok.load(Ordering::Relaxed);
     let conflict = conflict.load(Ordering::Relaxed);
     let resolved = svc.stats().resolved.load(Ordering::Relaxed);
+    let batched = svc.stats().batched.load(Ordering::Relaxed);
     eprintln!(
         "{kills} kill rounds, {in_tx} sessions killed inside a transaction; {ok} commands ok \
-         ({resolved} of them after a lost commit, resolved by their id), {named} named as \
-         unknown and repeated, {conflict} out of retries; {launched} jobs launched; \
-         {recorded} command ids recorded"
+         ({resolved} of them after a lost commit, resolved by their id; {batched} landed in a \
+         batch with others), {named} named as unknown and repeated, {conflict} out of \
+         retries; {launched} jobs launched; {recorded} command ids recorded"
     );
     assert!(in_tx > 0, "no transaction was ever interrupted");
+    // Group commit is on: the commands of different owners went together, so batches were
+    // among what the kills interrupted.
+    assert!(batched > 0, "no two commands ever landed together");
     assert_eq!(
         ok,
         (owners * PER_OWNER) as u64,

@@ -93,6 +93,17 @@ pub struct StorageArgs {
     /// Most PostgreSQL connections in each of the two pools (commands, reads).
     #[arg(long, env = "TALLY_DB_POOL_SIZE", default_value_t = 16, global = true)]
     pub pool_size: u32,
+    /// Group commit (PostgreSQL): the most commands landed together in one transaction;
+    /// `0` commits each command in a transaction of its own. Commands that arrive while a
+    /// batch is in flight go together in the next (no timer), each with its own guard and
+    /// answer.
+    #[arg(
+        long,
+        env = "TALLY_GROUP_COMMIT_MAX",
+        default_value_t = tally_ports::service::GroupCommit::default().max_batch,
+        global = true
+    )]
+    pub group_commit_max: usize,
     /// A hot standby of the database (PostgreSQL streaming replication) for the reads that
     /// are not part of a command: the feed, histories, the job board, member lists, reports.
     /// Commands, accounts and webhooks stay on `DATABASE_URL`.
@@ -203,7 +214,14 @@ impl StorageArgs {
             );
         };
         let keys = DataKeys::new(Arc::new(tally_postgres::PgKeys::new(store.clone())), master);
-        Ok(store.service().with_keys(Arc::new(keys)))
+        let group = (self.group_commit_max > 0).then(|| tally_ports::service::GroupCommit {
+            max_batch: self.group_commit_max,
+            ..Default::default()
+        });
+        Ok(store
+            .service()
+            .with_group_commit(group)
+            .with_keys(Arc::new(keys)))
     }
 
     /// The configured master key, if any.

@@ -29,7 +29,7 @@ WITH x AS (
         AS x(entry, grp, events, record_id, fingerprint)
 ),
 dup AS (
-    SELECT x.entry FROM x JOIN commands c ON c.command_id = x.record_id
+    SELECT x.entry FROM x JOIN commands c ON c.command_id = x.record_id WHERE :check_dups
 ),
 stale AS (
     SELECT DISTINCT r.entry
@@ -159,6 +159,8 @@ type Outcome = Result<Option<Vec<RecordedEvent>>, StoreError>;
 /// The batch's commands as the statement's parameters.
 #[derive(Default)]
 struct Bound {
+    /// Whether to look for command ids recorded already (see [`in_turns`]).
+    check_dups: bool,
     x_entry: Vec<i32>,
     x_group: Vec<i32>,
     x_events: Vec<i32>,
@@ -229,6 +231,7 @@ impl Bound {
     fn args(&self) -> Args<'_> {
         let a = &self.a;
         Args::default()
+            .set("check_dups", self.check_dups)
             .set("x_entry", &self.x_entry)
             .set("x_group", &self.x_group)
             .set("x_events", &self.x_events)
@@ -278,13 +281,20 @@ fn append_arrays(to: &mut Arrays, from: Arrays) {
 /// of the whole statement is every command's answer (nothing was written, or, with the
 /// connection lost, the outcome is unknown: each command looks its id up).
 pub(crate) async fn append_batch(conns: &Conns, entries: Vec<BatchEntry>) -> Vec<Outcome> {
-    in_turns(conns, entries, Vec::new()).await
+    in_turns(conns, entries, Vec::new(), false).await
 }
 
+/// [`append_batch`] in turns of distinct command ids. The first turn does not look for ids
+/// recorded already: the service looked its client-chosen ids up before deciding, and
+/// reading the newest ids' index page would make two batches in flight SERIALIZABLE
+/// conflicts of each other; an id recorded meanwhile by a concurrent copy fails the
+/// statement (23505), and every command of the turn runs again on its own. The later turns
+/// follow a turn that recorded their ids, so they look.
 async fn in_turns(
     conns: &Conns,
     mut entries: Vec<BatchEntry>,
     mut failed_groups: Vec<usize>,
+    check_dups: bool,
 ) -> Vec<Outcome> {
     // A command id twice: from its second command on, a batch of its own after this one (so
     // that the second finds the first recorded, as it would alone); a group left out here is
@@ -297,17 +307,17 @@ async fn in_turns(
             .is_some_and(|c| !seen.insert(c.command_id))
     });
     let Some(i) = again else {
-        return one_statement(conns, entries, failed_groups).await;
+        return one_statement(conns, entries, failed_groups, check_dups).await;
     };
     let rest = entries.split_off(i);
     let groups: Vec<usize> = entries.iter().map(|e| e.group).collect();
-    let mut out = one_statement(conns, entries, failed_groups.clone()).await;
+    let mut out = one_statement(conns, entries, failed_groups.clone(), check_dups).await;
     for (g, o) in groups.iter().zip(&out) {
         if !matches!(o, Ok(Some(_))) {
             failed_groups.push(*g);
         }
     }
-    out.extend(Box::pin(in_turns(conns, rest, failed_groups)).await);
+    out.extend(Box::pin(in_turns(conns, rest, failed_groups, true)).await);
     out
 }
 
@@ -316,9 +326,13 @@ async fn one_statement(
     conns: &Conns,
     entries: Vec<BatchEntry>,
     mut failed_groups: Vec<usize>,
+    check_dups: bool,
 ) -> Vec<Outcome> {
     let mut out: Vec<Option<Outcome>> = Vec::with_capacity(entries.len());
-    let mut bound = Bound::default();
+    let mut bound = Bound {
+        check_dups,
+        ..Bound::default()
+    };
     let mut sent: Vec<BatchEntry> = Vec::new();
     for e in entries {
         if failed_groups.contains(&e.group) {

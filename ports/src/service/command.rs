@@ -419,8 +419,9 @@ impl TallyService {
                 Ok(Some(receipt))
             }
             other => {
-                committer.forget(&written);
-                for s in reads.iter().chain(&written) {
+                let touched: Vec<StreamId> = reads.iter().chain(&written).cloned().collect();
+                committer.forget(&touched);
+                for s in &touched {
                     self.memo.forget(s);
                 }
                 other.map(|_| None).map_err(Attempt::from)

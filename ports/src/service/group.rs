@@ -242,8 +242,20 @@ impl Drop for Committer {
     }
 }
 
+/// Counts a lane out when it ends, however it ends (its runtime shut down, a panic): the
+/// next command then starts another.
+struct Running(Arc<Shared>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let mut q = lock(&self.0.state);
+        q.lanes = q.lanes.saturating_sub(1);
+    }
+}
+
 /// A lane: lands batches until the service is dropped and nothing waits.
 async fn lane(shared: Arc<Shared>) {
+    let _running = Running(shared.clone());
     loop {
         let notified = shared.work.notified();
         tokio::pin!(notified);
@@ -252,7 +264,6 @@ async fn lane(shared: Arc<Shared>) {
             let mut q = lock(&shared.state);
             let batch = form(&mut q.waiting, shared.config.max_batch);
             if batch.is_empty() && q.closed && q.waiting.is_empty() {
-                q.lanes -= 1;
                 return;
             }
             batch
@@ -274,7 +285,8 @@ async fn lane(shared: Arc<Shared>) {
 fn form(waiting: &mut VecDeque<Waiting>, max: usize) -> Vec<Waiting> {
     let mut batch: Vec<Waiting> = Vec::new();
     let mut groups: Vec<usize> = Vec::new();
-    let mut touched: HashMap<StreamId, usize> = HashMap::new();
+    // Per stream, the commands of the batch that read or write it (and whether they write).
+    let mut touched: HashMap<StreamId, Vec<(usize, bool)>> = HashMap::new();
     let mut ids: HashSet<Uuid> = HashSet::new();
     let mut i = 0;
     while i < waiting.len() && batch.len() < max {
@@ -295,10 +307,14 @@ fn form(waiting: &mut VecDeque<Waiting>, max: usize) -> Vec<Waiting> {
                     .map(|j| joins.push(groups[j]))
                     .is_some()
         });
-        let clash = w
-            .streams
-            .iter()
-            .any(|s| touched.get(s).is_some_and(|&j| !joins.contains(&groups[j])));
+        // Two groups may read a stream, but not one write what another reads or writes.
+        let clash = w.streams.iter().any(|s| {
+            let writes = w.writes.contains(s);
+            touched.get(s).is_some_and(|by| {
+                by.iter()
+                    .any(|&(j, wrote)| (wrote || writes) && !joins.contains(&groups[j]))
+            })
+        });
         let twice = w.command_id.is_some_and(|id| ids.contains(&id));
         if !ready || clash || twice {
             i += 1;
@@ -322,7 +338,11 @@ fn form(waiting: &mut VecDeque<Waiting>, max: usize) -> Vec<Waiting> {
                 .any(|(b, &g)| g == group && b.writes.contains(s))
         });
         for s in &w.streams {
-            touched.insert(s.clone(), batch.len());
+            let wrote = w.writes.contains(s);
+            touched
+                .entry(s.clone())
+                .or_default()
+                .push((batch.len(), wrote));
         }
         ids.extend(w.command_id);
         w.ticket.set(IN_FLIGHT);
@@ -356,5 +376,131 @@ async fn land(shared: &Shared, mut batch: Vec<Waiting>) {
             FAILED
         });
         let _ = w.reply.send((outcome, n));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::driven::{CommandRecord, StreamAppend};
+    use tally_domain::Handle;
+
+    fn member(h: &str) -> StreamId {
+        StreamId::member(&Handle::parse(h).unwrap())
+    }
+
+    /// A queued command reading `reads`, writing one (empty-bodied) event on `writes`.
+    fn waiting(
+        reads: &[(&StreamId, u64)],
+        writes: Option<&StreamId>,
+        id: Uuid,
+        deps: Vec<Arc<Ticket>>,
+    ) -> (Waiting, oneshot::Receiver<(Outcome, usize)>) {
+        let plan = AppendPlan {
+            streams: writes
+                .map(|s| StreamAppend {
+                    stream: s.clone(),
+                    expected_version: 0,
+                    events: vec![RecordedEvent {
+                        position: 0,
+                        stream: s.clone(),
+                        version: 1,
+                        event_id: id,
+                        event_type: "T".into(),
+                        schema_version: 1,
+                        payload: serde_json::Value::Null,
+                        time: chrono::Utc::now(),
+                        actor: crate::Actor::admin("root"),
+                        command_id: id,
+                        correlation_id: id,
+                        causation_id: id,
+                    }],
+                })
+                .into_iter()
+                .collect(),
+            command: Some(CommandRecord {
+                command_id: id,
+                fingerprint: String::new(),
+            }),
+            ..AppendPlan::default()
+        };
+        let (reply, rx) = oneshot::channel();
+        let mut streams: Vec<StreamId> = reads.iter().map(|(s, _)| (*s).clone()).collect();
+        streams.extend(writes.cloned());
+        streams.sort();
+        streams.dedup();
+        let w = Waiting {
+            entry: BatchEntry {
+                reads: reads.iter().map(|(s, v)| ((*s).clone(), *v)).collect(),
+                plan,
+                group: 0,
+            },
+            streams,
+            writes: writes.cloned().into_iter().collect(),
+            command_id: Some(id),
+            ticket: Arc::new(Ticket {
+                status: AtomicU8::new(QUEUED),
+                deps: Mutex::new(deps),
+            }),
+            reply,
+        };
+        (w, rx)
+    }
+
+    #[test]
+    fn a_batch_chains_a_hot_entity_and_defers_clashes_and_repeated_ids() {
+        let (w, x) = (member("wanda"), member("xavier"));
+        let id = Uuid::now_v7();
+        let (first, _r1) = waiting(&[(&w, 3)], Some(&w), id, vec![]);
+        let first_ticket = first.ticket.clone();
+        // Decided on the state `first` leaves: joins its group, its read of w is dropped.
+        let (second, _r2) = waiting(&[(&w, 4)], Some(&w), Uuid::now_v7(), vec![first_ticket]);
+        // The same command id again: a later batch.
+        let (again, _r3) = waiting(&[(&x, 0)], Some(&x), id, vec![]);
+        // Writes w without having decided on the pending state: a later batch.
+        let (clash, _r4) = waiting(&[(&w, 3)], Some(&w), Uuid::now_v7(), vec![]);
+        // Only reads w, while the batch writes it: a later batch too.
+        let (reader, _r5) = waiting(&[(&w, 3)], None, Uuid::now_v7(), vec![]);
+        let mut q: VecDeque<Waiting> = [first, second, again, clash, reader].into();
+        let batch = form(&mut q, 64);
+        assert_eq!(batch.len(), 2);
+        assert_eq!(batch[0].entry.group, batch[1].entry.group);
+        assert_eq!(batch[0].entry.reads, vec![(w.clone(), 3)]);
+        assert!(batch[1].entry.reads.is_empty(), "the group guards it");
+        assert_eq!(q.len(), 3, "deferred, in order");
+        assert!(batch.iter().all(|b| b.ticket.status() == IN_FLIGHT));
+        // Once the first fails, what decided on it is answered at once, never sent.
+        batch[0].ticket.set(FAILED);
+        let (doomed, mut answer) =
+            waiting(&[], Some(&w), Uuid::now_v7(), vec![batch[0].ticket.clone()]);
+        let mut q: VecDeque<Waiting> = [doomed].into();
+        assert!(form(&mut q, 64).is_empty());
+        assert!(matches!(answer.try_recv(), Ok((Ok(None), 0))));
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn a_batch_is_bounded_and_readers_of_one_stream_share_it() {
+        let j = member("judy");
+        let mut q: VecDeque<Waiting> = (0..5)
+            .map(|i| {
+                waiting(
+                    &[(&j, 1)],
+                    Some(&member(&format!("member{i}"))),
+                    Uuid::now_v7(),
+                    vec![],
+                )
+                .0
+            })
+            .collect();
+        let batch = form(&mut q, 3);
+        assert_eq!(batch.len(), 3, "bounded");
+        assert_eq!(q.len(), 2);
+        let groups: HashSet<usize> = batch.iter().map(|b| b.entry.group).collect();
+        assert_eq!(
+            groups.len(),
+            3,
+            "independent commands are groups of their own"
+        );
     }
 }
